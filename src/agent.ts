@@ -1,0 +1,675 @@
+/**
+ * The agent's loops: take jobs (long-poll with a plain-poll fallback), print them one at a time
+ * through the journal (RECEIVED → PRINTING → PRINTED | FAILED), deliver status reports from the
+ * outbox, and send heartbeats. The journal decides what may be printed; this module only asks.
+ * @module
+ */
+import { type Clock, systemClock } from "./clock.ts";
+import type { Config } from "./config.ts";
+import { AgentError, type ErrorCode, toAgentError } from "./errors.ts";
+import { type Job, jobLabel, validateJob } from "./job.ts";
+import { type JobServerClient, ServerError } from "./job_server.ts";
+import type { Journal, JournalEntry, StatusReport } from "./journal.ts";
+import { log } from "./log.ts";
+import type { Printer, PrinterStatus, PrinterStatusReport } from "./printers/printer.ts";
+import type { Renderer } from "./render/render.ts";
+
+/** Agent status as sent in heartbeats. */
+export type AgentStatus = "READY" | "PRINTING" | "ERROR" | "STOPPED";
+
+/** Everything the agent works with; tests pass fakes for the printer and clock. */
+export interface AgentDeps {
+  config: Config;
+  journal: Journal;
+  server: JobServerClient;
+  printer: Printer;
+  renderer: Renderer;
+  version: string;
+  clock?: Clock;
+}
+
+/** What {@link Agent.accept} did with one job from the server or the local API. */
+export type AcceptResult =
+  | { outcome: "queued" | "resumed"; uuid: string }
+  | { outcome: "duplicate"; uuid: string; state: string }
+  | { outcome: "rejected"; uuid: string | null; code: ErrorCode; reason: string }
+  | { outcome: "ignored"; uuid: string; reason: string };
+
+/** A small wake-up signal between loops. */
+class Bell {
+  #waiters: (() => void)[] = [];
+  ring() {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+  wait(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+    const ac = new AbortController();
+    const both = AbortSignal.any([signal, ac.signal]);
+    this.#waiters.push(() => ac.abort());
+    return clock.sleep(ms, both);
+  }
+}
+
+/** Backoff for delivering reports and reconnecting: 1, 2, 5, 10, 30 s. */
+const SERVER_BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000];
+
+/** One agent: one terminal identity, one printer, one journal. */
+export class Agent {
+  readonly config: Config;
+  readonly journal: Journal;
+  readonly printer: Printer;
+  readonly renderer: Renderer;
+  readonly version: string;
+  readonly clock: Clock;
+  readonly startedAt: number;
+  #server: JobServerClient;
+  #queue: Job[] = [];
+  #queued = new Set<string>();
+  #ac = new AbortController();
+  #workBell = new Bell();
+  #outboxBell = new Bell();
+  #loops: Promise<void>[] = [];
+  #stopping = false;
+  #printing: string | null = null;
+  /** The channel whose failure started the current outage; null while the server answers. */
+  #serverDown: { channel: string; network: boolean } | null = null;
+  #storeBroken = false;
+  #unsaved: { uuid: string; printedAt: number }[] = [];
+  #noLongPollLogged = false;
+  /** Last printer status seen (heartbeat, retries). */
+  printerStatus: PrinterStatusReport = { status: "UNKNOWN", detail: "not checked yet" };
+  lastJobId: string | null = null;
+  consecutiveErrors = 0;
+  /** Counters for /status and /metrics. */
+  readonly counters = { printed: 0, failed: 0, retries: 0, duplicates: 0, received: 0 };
+  /** Print durations in ms (most recent 1,000), for /metrics. */
+  readonly durations: number[] = [];
+
+  constructor(d: AgentDeps) {
+    this.config = d.config;
+    this.journal = d.journal;
+    this.printer = d.printer;
+    this.renderer = d.renderer;
+    this.version = d.version;
+    this.clock = d.clock ?? systemClock;
+    this.#server = d.server;
+    this.startedAt = this.clock.now();
+  }
+
+  /** READY, PRINTING, ERROR (state store broken or the last job failed) or STOPPED. */
+  get status(): AgentStatus {
+    if (this.#stopping && !this.#printing) return "STOPPED";
+    if (this.#storeBroken) return "ERROR";
+    if (this.#printing) return "PRINTING";
+    return this.consecutiveErrors > 0 ? "ERROR" : "READY";
+  }
+
+  /** Jobs waiting to print. */
+  get queueDepth(): number {
+    return this.#queue.length;
+  }
+
+  /** Whether the job server answered the last request. */
+  get serverReachable(): boolean {
+    return !this.#serverDown;
+  }
+
+  /** Resolves pending work from before a restart, then starts the loops. */
+  start(): void {
+    this.#recover();
+    const loops: [string, () => Promise<void>][] = [
+      ["poll", () => this.#pollLoop()],
+      ["print", () => this.#printLoop()],
+      ["outbox", () => this.#outboxLoop()],
+      ["heartbeat", () => this.#heartbeatLoop()],
+      ["maintenance", () => this.#maintenanceLoop()],
+    ];
+    for (const [name, fn] of loops) {
+      this.#loops.push(
+        fn().catch((e) => {
+          log.error(`[AGENT] The ${name} loop stopped unexpectedly: ${e?.stack ?? e}`, {
+            code: "INTERNAL_ERROR",
+          });
+        }),
+      );
+    }
+  }
+
+  /** Finishes the job in hand, flushes reports, sends a STOPPED heartbeat. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    log.info("[STOP] Stopping Print Agent...");
+    this.#stopping = true;
+    this.#ac.abort();
+    this.#workBell.ring();
+    this.#outboxBell.ring();
+    await Promise.all(this.#loops);
+    await this.#deliverOutbox(3).catch(() => {});
+    await this.#sendHeartbeat().catch(() => {});
+    await this.printer.close?.();
+  }
+
+  // ---- accepting jobs ------------------------------------------------------------------------
+
+  /** Takes one job item (unvalidated) from the server or the local API. */
+  accept(item: unknown, source = "server"): AcceptResult {
+    const now = this.clock.now();
+    const v = validateJob(item);
+    if ("invalid" in v) {
+      const { id, uuid, reason } = v.invalid;
+      const key = uuid ?? (id !== null ? `id-${id}` : null);
+      if (key === null) {
+        log.error(`[JOB ?] Server sent a job without id or uuid; cannot report it: ${reason}`, {
+          code: "BAD_PAYLOAD",
+        });
+        return { outcome: "rejected", uuid: null, code: "BAD_PAYLOAD", reason };
+      }
+      if (this.journal.recordInvalid(key, String(id ?? key), "BAD_PAYLOAD", reason, now)) {
+        log.error(`${jobLabel({ id, uuid })} [FAILED] Invalid job: ${reason}`, {
+          code: "BAD_PAYLOAD",
+        });
+        this.counters.failed++;
+        this.#outboxBell.ring();
+      }
+      return { outcome: "rejected", uuid: key, code: "BAD_PAYLOAD", reason };
+    }
+    const job = v.job;
+    const me = this.config.terminal_identity;
+    if (job.terminal_id && job.terminal_id !== me.terminal_id) {
+      return { outcome: "ignored", uuid: job.uuid, reason: `for terminal ${job.terminal_id}` };
+    }
+    if (job.printer_role && job.printer_role !== me.printer_role) {
+      return { outcome: "ignored", uuid: job.uuid, reason: `for printer role ${job.printer_role}` };
+    }
+    const existing = this.journal.receive(job, now, source);
+    if (existing) return this.#known(job, existing);
+    this.counters.received++;
+    log.info(`${jobLabel(job)} Received: ${job.job_type}`);
+    this.#outboxBell.ring();
+    if (!(this.config.jobs.accepted_types as string[]).includes(job.job_type)) {
+      const reason = `job_type "${job.job_type}" is not accepted here (accepted: ${
+        this.config.jobs.accepted_types.join(", ")
+      })`;
+      this.#fail(job, "UNSUPPORTED_JOB_TYPE", reason);
+      return { outcome: "rejected", uuid: job.uuid, code: "UNSUPPORTED_JOB_TYPE", reason };
+    }
+    this.#enqueue(job);
+    return { outcome: "queued", uuid: job.uuid };
+  }
+
+  #known(job: Job, e: JournalEntry): AcceptResult {
+    if (e.state === "PRINTED" || e.state === "FAILED") {
+      this.counters.duplicates++;
+      if (this.journal.resendFinal(job.uuid, this.clock.now())) {
+        log.info(
+          `${jobLabel(job)} Already ${
+            e.state === "PRINTED" ? "printed" : "failed"
+          }; not printing again, ` +
+            `re-sending ${e.state === "PRINTED" ? "COMPLETED" : "FAILED"}`,
+        );
+        this.#outboxBell.ring();
+      }
+      return { outcome: "duplicate", uuid: job.uuid, state: e.state };
+    }
+    if (e.state === "RECEIVED" && !this.#queued.has(job.uuid) && this.#printing !== job.uuid) {
+      this.#enqueue(JSON.parse(e.payload ?? "null") ?? job);
+      return { outcome: "resumed", uuid: job.uuid };
+    }
+    return { outcome: "duplicate", uuid: job.uuid, state: e.state };
+  }
+
+  #enqueue(job: Job) {
+    this.#queued.add(job.uuid);
+    // higher priority first; equal priority keeps arrival order
+    const i = this.#queue.findIndex((q) => q.priority < job.priority);
+    if (i < 0) this.#queue.push(job);
+    else this.#queue.splice(i, 0, job);
+    this.#workBell.ring();
+  }
+
+  /** Resolves jobs left open by a previous run (crash, power loss, kill). */
+  #recover() {
+    for (const e of this.journal.openJobs()) {
+      const job = JSON.parse(e.payload ?? "null") as Job | null;
+      const label = `[JOB ${e.server_id}]`;
+      if (!job) continue;
+      if (e.state === "RECEIVED") {
+        log.info(`${label} Resuming: received before the last stop, not printed yet`);
+        this.#enqueue(job);
+        continue;
+      }
+      // PRINTING at start-up: bytes may or may not have reached the paper.
+      if ((this.config.jobs.reprint_interrupted as string[]).includes(e.job_type)) {
+        log.warn(
+          `${label} [INTERRUPTED] The agent stopped while printing this ${e.job_type} job; ` +
+            `policy jobs.reprint_interrupted prints it again (it may appear twice)`,
+          { code: "INTERRUPTED_MAY_HAVE_PRINTED" },
+        );
+        this.journal.markRetrying(
+          e.uuid,
+          e.attempts,
+          "INTERRUPTED_MAY_HAVE_PRINTED",
+          "reprinted by policy",
+        );
+        this.#enqueue(job);
+        continue;
+      }
+      const msg = `the agent stopped while printing (attempt ${e.attempts}); it may be on paper: ` +
+        `check the printer and send a reprint if it is missing`;
+      log.error(`${label} [FAILED] [INTERRUPTED] ${msg}`, { code: "INTERRUPTED_MAY_HAVE_PRINTED" });
+      this.journal.markFailed(e.uuid, "INTERRUPTED_MAY_HAVE_PRINTED", msg, this.clock.now());
+      this.counters.failed++;
+    }
+  }
+
+  // ---- printing ------------------------------------------------------------------------------
+
+  async #printLoop(): Promise<void> {
+    const signal = this.#ac.signal;
+    while (!this.#stopping) {
+      if (this.#storeBroken || this.#queue.length === 0) {
+        await this.#workBell.wait(this.clock, 5000, signal);
+        continue;
+      }
+      const job = this.#queue.shift()!;
+      this.#printing = job.uuid;
+      try {
+        await this.processJob(job);
+      } catch (e) {
+        if (e instanceof AgentError && e.code === "STATE_STORE_UNWRITABLE") {
+          this.#storeFailed(e);
+          this.#queue.unshift(job); // not lost: printed later, once the journal works again
+          continue;
+        }
+        log.error(`${jobLabel(job)} Unexpected error: ${(e as Error)?.stack ?? e}`, {
+          code: "INTERNAL_ERROR",
+        });
+        try {
+          this.#fail(job, "INTERNAL_ERROR", String((e as Error)?.message ?? e));
+        } catch { /* the journal itself is failing; the store check reports it */ }
+      } finally {
+        this.#printing = null;
+        if (this.#queue[0]?.uuid !== job.uuid) this.#queued.delete(job.uuid);
+      }
+    }
+  }
+
+  #fail(job: Job, code: ErrorCode, message: string) {
+    this.journal.markFailed(job.uuid, code, message, this.clock.now());
+    this.counters.failed++;
+    this.consecutiveErrors++;
+    this.lastJobId = String(job.id);
+    this.#outboxBell.ring();
+  }
+
+  #expired(job: Job): string | null {
+    if (!job.created_at) return null;
+    const created = Date.parse(job.created_at);
+    if (isNaN(created)) return null;
+    const age = (this.clock.now() - created) / 1000;
+    const j = this.config.jobs;
+    if (job.job_type === "drawer" && age > j.drawer_max_age_seconds) {
+      return `cash drawer pulse is ${
+        Math.round(age)
+      } s old (limit ${j.drawer_max_age_seconds} s); dropped`;
+    }
+    if (j.max_age_seconds > 0 && age > j.max_age_seconds) {
+      return `job is ${
+        Math.round(age)
+      } s old (limit jobs.max_age_seconds = ${j.max_age_seconds}); not printed`;
+    }
+    return null;
+  }
+
+  /** Prints one job with retries; every outcome ends in the journal. */
+  async processJob(job: Job): Promise<void> {
+    const label = jobLabel(job);
+    const eh = this.config.error_handling;
+    log.info(`${label} Processing: ${job.job_type}`);
+    const resetAt = this.journal.getMeta("reset_at");
+    if (resetAt && (!job.created_at || Date.parse(job.created_at) < Date.parse(resetAt))) {
+      const msg =
+        `created before the journal was replaced (${resetAt}); it may already be on paper`;
+      log.error(`${label} [FAILED] ${msg}`, { code: "JOURNAL_RESET_MAY_HAVE_PRINTED" });
+      return this.#fail(job, "JOURNAL_RESET_MAY_HAVE_PRINTED", msg);
+    }
+    const stale = this.#expired(job);
+    if (stale) {
+      log.warn(`${label} [EXPIRED] ${stale}`, { code: "EXPIRED" });
+      return this.#fail(job, "EXPIRED", stale);
+    }
+    let rendered;
+    try {
+      rendered = await this.renderer.render(job);
+    } catch (e) {
+      const err = toAgentError(e, "RENDER_ERROR");
+      log.error(`${label} [FAILED] Cannot render: ${err.message}`, { code: err.code });
+      return this.#fail(job, err.code, err.message);
+    }
+    if (rendered.transliterated || rendered.replaced) {
+      log.warn(
+        `${label} ${rendered.transliterated} character(s) transliterated and ${rendered.replaced} ` +
+          `replaced with "?" to fit code pages ${this.renderer.profile.codepages.join("/")}`,
+      );
+    }
+    const doc = {
+      title: `${this.config.terminal_identity.terminal_id} job ${job.id}`,
+      jobId: String(job.id),
+      preview: rendered.preview,
+    };
+    this.journal.setPreview(job.uuid, rendered.preview);
+    const prior = this.journal.get(job.uuid)?.attempts ?? 0;
+    let last: AgentError | null = null;
+    for (let attempt = 1; attempt <= eh.max_retry; attempt++) {
+      if (attempt > 1) {
+        const delay = eh.backoff_seconds[Math.min(attempt - 2, eh.backoff_seconds.length - 1)];
+        log.warn(`${label} Retry ${attempt - 1}/${eh.max_retry - 1} after ${delay}s...`);
+        this.counters.retries++;
+        await this.clock.sleep(delay * 1000, this.#ac.signal);
+        if (this.#stopping) {
+          log.info(`${label} Stopping during backoff; the job stays queued for the next start`);
+          return;
+        }
+        this.printerStatus = await this.printer.status();
+        log.info(
+          `${label} Printer status: ${this.printerStatus.status} (${this.printerStatus.detail})`,
+        );
+        const blocking = statusError(this.printerStatus.status);
+        if (blocking) {
+          last = new AgentError(
+            blocking,
+            `printer is ${this.printerStatus.status}: ${this.printerStatus.detail}`,
+          );
+          this.journal.markRetrying(job.uuid, prior + attempt, last.code, last.message);
+          log.warn(`${label} Attempt ${attempt}/${eh.max_retry} skipped: ${last.message}`, {
+            code: last.code,
+          });
+          continue;
+        }
+      }
+      this.journal.markPrinting(job.uuid, prior + attempt, this.clock.now()); // durable first
+      this.#outboxBell.ring();
+      const t0 = performance.now();
+      try {
+        await this.printer.print(rendered.bytes, doc);
+      } catch (e) {
+        last = toAgentError(e, "PRINTER_ERROR");
+        if (!last.transient) {
+          log.error(`${label} [FAILED] ${last.message}`, { code: last.code });
+          return this.#fail(job, last.code, last.message);
+        }
+        this.journal.markRetrying(job.uuid, prior + attempt, last.code, last.message);
+        log.warn(`${label} Attempt ${attempt}/${eh.max_retry} failed: ${last.message}`, {
+          code: last.code,
+        });
+        continue;
+      }
+      const ms = performance.now() - t0;
+      this.#recordPrinted(job, ms);
+      log.info(`${label} [OK] Printed ${rendered.bytes.length} bytes in ${ms.toFixed(0)} ms`);
+      return;
+    }
+    log.error(`${label} [FAILED] All ${eh.max_retry} attempts failed: ${last?.message}`, {
+      code: last?.code,
+    });
+    this.#fail(job, last?.code ?? "PRINTER_ERROR", last?.message ?? "printing failed");
+  }
+
+  #recordPrinted(job: Job, ms: number) {
+    this.counters.printed++;
+    this.consecutiveErrors = 0;
+    this.lastJobId = String(job.id);
+    this.durations.push(ms);
+    if (this.durations.length > 1000) this.durations.shift();
+    this.printerStatus = { status: "OK", detail: "last job printed" };
+    try {
+      this.journal.markPrinted(job.uuid, this.clock.now());
+      this.#outboxBell.ring();
+    } catch (e) {
+      // The paper is out; only the record failed. Keep it in memory and commit it when the
+      // store works again. If the process dies first, the job is PRINTING → reported ambiguous.
+      this.#unsaved.push({ uuid: job.uuid, printedAt: this.clock.now() });
+      this.#storeFailed(toAgentError(e, "STATE_STORE_UNWRITABLE"));
+    }
+  }
+
+  #storeFailed(e: AgentError) {
+    if (!this.#storeBroken) {
+      log.error(
+        `[STATE] Cannot write the journal in ${this.config.state.path}: ${e.message}. ` +
+          `Printing is stopped until it can be written again (disk full? read-only folder?)`,
+        { code: "STATE_STORE_UNWRITABLE" },
+      );
+    }
+    this.#storeBroken = true;
+    this.#sendHeartbeat().catch(() => {});
+  }
+
+  // ---- the server side -----------------------------------------------------------------------
+
+  #serverFailed(e: unknown, channel: "jobs" | "reports" | "heartbeat") {
+    if (this.#serverDown) return;
+    const network = !(e instanceof ServerError) || e.kind === "unreachable" || e.kind === "timeout";
+    this.#serverDown = { channel, network };
+    const msg = e instanceof ServerError ? e.message : String(e);
+    log.warn(
+      `[OFFLINE] ${
+        network ? "Cannot reach the job server" : "The job server answers wrongly"
+      }: ${msg}`,
+    );
+  }
+
+  /** An answer on `channel` ends an outage if the outage was the network, or on that channel. */
+  #serverOk(channel: string) {
+    const d = this.#serverDown;
+    if (!d || (!d.network && d.channel !== channel)) return;
+    this.#serverDown = null;
+    log.info("[ONLINE] Server connection restored");
+  }
+
+  async #pollLoop(): Promise<void> {
+    const s = this.config.server;
+    const me = this.config.terminal_identity;
+    const signal = this.#ac.signal;
+    let failures = 0;
+    while (!this.#stopping) {
+      if (this.#storeBroken || this.#queue.length >= 200) {
+        await this.clock.sleep(s.poll_interval * 1000, signal); // do not take jobs we cannot hold
+        continue;
+      }
+      const t0 = this.clock.now();
+      let fresh = 0;
+      try {
+        const list = await this.#server.listPending(
+          me.terminal_id,
+          me.printer_role,
+          s.long_poll_wait,
+          signal,
+        );
+        failures = 0;
+        this.#serverOk("jobs");
+        for (const item of list.items) {
+          const r = this.accept(item);
+          if (r.outcome === "queued" || r.outcome === "rejected") fresh++;
+        }
+        if (
+          list.items.length === 0 && s.long_poll_wait > 0 && this.clock.now() - t0 < 500 &&
+          !this.#noLongPollLogged
+        ) {
+          this.#noLongPollLogged = true;
+          log.info(
+            `[POLL] The server answers at once (no long-poll); polling every ${s.poll_interval}s`,
+          );
+        }
+      } catch (e) {
+        if (this.#stopping) return;
+        if (e instanceof AgentError && e.code === "STATE_STORE_UNWRITABLE") {
+          this.#storeFailed(e);
+          continue;
+        }
+        this.#serverFailed(e, "jobs");
+        failures++;
+      }
+      // Sleep unless the server held the request (long-poll) or handed us new work.
+      const elapsed = this.clock.now() - t0;
+      const base = s.poll_interval * 1000;
+      const pause = failures > 0 ? Math.min(base * 2 ** Math.min(failures - 1, 4), 30_000) : base;
+      if (fresh === 0 && elapsed < base) await this.clock.sleep(pause - elapsed, signal);
+      else if (failures > 0) await this.clock.sleep(pause, signal);
+    }
+  }
+
+  async #outboxLoop(): Promise<void> {
+    const signal = this.#ac.signal;
+    let failures = 0;
+    while (!this.#stopping) {
+      let ok: boolean;
+      try {
+        ok = await this.#deliverOutbox(Infinity);
+      } catch (e) {
+        this.#storeFailed(toAgentError(e, "STATE_STORE_UNWRITABLE"));
+        ok = false;
+      }
+      if (ok) {
+        failures = 0;
+        await this.#outboxBell.wait(this.clock, 30_000, signal);
+      } else {
+        await this.#outboxBell.wait(this.clock, SERVER_BACKOFF_MS[Math.min(failures++, 4)], signal);
+      }
+    }
+  }
+
+  /** Delivers reports in order; stops at the first failure so a job's reports never reorder. */
+  async #deliverOutbox(maxRounds: number): Promise<boolean> {
+    for (let round = 0; round < maxRounds; round++) {
+      const batch = this.journal.outboxPeek(50);
+      if (batch.length === 0) return true;
+      for (const e of batch) {
+        try {
+          await this.#server.report(e.server_id, JSON.parse(e.body) as StatusReport);
+          this.#serverOk("reports");
+        } catch (err) {
+          if (err instanceof ServerError && err.permanent) {
+            log.error(
+              `[JOB ${e.server_id}] The server refused status ${e.status} and will keep refusing it: ` +
+                `${err.message}; dropping this report`,
+            );
+          } else {
+            this.journal.outboxTried(e.seq);
+            this.#serverFailed(err, "reports");
+            return false;
+          }
+        }
+        this.journal.outboxDone(e.seq);
+      }
+    }
+    return true;
+  }
+
+  /** The heartbeat body (docs/protocol.md). */
+  heartbeatBody(): Record<string, unknown> {
+    const me = this.config.terminal_identity;
+    return {
+      terminal_id: me.terminal_id,
+      printer_role: me.printer_role,
+      location_id: me.location_id,
+      agent_status: this.status,
+      printer_status: this.printerStatus.status,
+      printer_detail: this.printerStatus.detail,
+      printer_name: this.config.printer.name || this.printer.description,
+      last_job_id: this.lastJobId,
+      consecutive_errors: this.consecutiveErrors,
+      queue_depth: this.#queue.length,
+      outbox_depth: safe(() => this.journal.outboxDepth(), -1),
+      state_store: this.#storeBroken ? "UNWRITABLE" : "OK",
+      version: this.version,
+      uptime_seconds: Math.round((this.clock.now() - this.startedAt) / 1000),
+      at: new Date(this.clock.now()).toISOString(),
+    };
+  }
+
+  async #sendHeartbeat(): Promise<void> {
+    try {
+      await this.#server.heartbeat(this.heartbeatBody());
+      this.#serverOk("heartbeat");
+    } catch (e) {
+      this.#serverFailed(e, "heartbeat");
+    }
+  }
+
+  async #heartbeatLoop(): Promise<void> {
+    const signal = this.#ac.signal;
+    while (!this.#stopping) {
+      if (!this.#printing) this.printerStatus = await this.printer.status();
+      await this.#sendHeartbeat();
+      await this.clock.sleep(this.config.server.heartbeat_interval * 1000, signal);
+    }
+  }
+
+  /** Probes a broken store, commits what could not be saved, prunes old history. */
+  async #maintenanceLoop(): Promise<void> {
+    const signal = this.#ac.signal;
+    let nextPrune = this.clock.now() + 10_000;
+    while (!this.#stopping) {
+      await this.clock.sleep(this.#storeBroken ? 5_000 : 60_000, signal);
+      if (this.#stopping) return;
+      if (this.#storeBroken) {
+        try {
+          this.journal.probeWritable();
+          for (const u of this.#unsaved.splice(0)) this.journal.markPrinted(u.uuid, u.printedAt);
+          this.#storeBroken = false;
+          log.info("[STATE] The journal can be written again; printing resumes");
+          this.#workBell.ring();
+          this.#outboxBell.ring();
+        } catch { /* still broken: the ERROR heartbeat says so */ }
+        continue;
+      }
+      if (this.clock.now() >= nextPrune) {
+        nextPrune = this.clock.now() + 3_600_000;
+        await this.prune();
+      }
+    }
+  }
+
+  /** Deletes history past the retention, in small batches between jobs. */
+  async prune(): Promise<number> {
+    const st = this.config.state;
+    let total = 0;
+    for (let i = 0; i < 1000; i++) {
+      const n = safe(
+        () => this.journal.prune(this.clock.now(), st.retention_days * 86_400_000, st.max_rows),
+        0,
+      );
+      total += n;
+      if (n < 500) break;
+      await new Promise((r) => setTimeout(r, 0)); // let a waiting job go first
+    }
+    if (total) log.debug(`[STATE] Pruned ${total} old journal rows`);
+    return total;
+  }
+}
+
+function safe<T>(f: () => T, fallback: T): T {
+  try {
+    return f();
+  } catch {
+    return fallback;
+  }
+}
+
+/** The error a printer status implies, if it means printing now would fail. */
+export function statusError(s: PrinterStatus): ErrorCode | null {
+  switch (s) {
+    case "OFFLINE":
+      return "PRINTER_OFFLINE";
+    case "PAPER_OUT":
+      return "PRINTER_PAPER_OUT";
+    case "COVER_OPEN":
+      return "PRINTER_COVER_OPEN";
+    case "ERROR":
+      return "PRINTER_ERROR";
+    default:
+      return null;
+  }
+}

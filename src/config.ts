@@ -1,0 +1,232 @@
+/**
+ * Configuration: the schema of `print_agent_config.json`, loading, validation with messages
+ * that name the key, the value found and what is expected, and path resolution against the
+ * config file's own folder (never the working directory: a service starts in System32).
+ *
+ * The seed agent's keys load unchanged; everything added has a default.
+ * @module
+ */
+import { z } from "zod";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+
+/** Columns per line for each accepted `printer.paper_width` (columns, or millimetres). */
+export const PAPER_COLUMNS: Record<number, number> = { 32: 32, 42: 42, 48: 48, 58: 32, 80: 48 };
+
+const seconds = (d: number) => z.number().positive().default(d);
+
+const TerminalIdentity = z.object({
+  terminal_id: z.string().min(1).max(64),
+  printer_role: z.string().min(1).max(64).default("cashier"),
+  location_id: z.union([z.string(), z.number().int()]).nullable().default(null),
+}).strict();
+
+const ServerPaths = z.object({
+  jobs: z.string().startsWith("/").default("/print-jobs/"),
+  status: z.string().startsWith("/").includes("{id}").default("/print-jobs/{id}/status/"),
+  heartbeat: z.string().startsWith("/").default("/print-agents/heartbeat/"),
+}).strict();
+
+const Server = z.object({
+  base_url: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:8765/api"),
+  token: z.string().default(""),
+  token_env: z.string().default("PRINT_AGENT_TOKEN"),
+  auth_scheme: z.string().min(1).default("Token"),
+  poll_interval: seconds(2),
+  heartbeat_interval: seconds(30),
+  long_poll_wait: z.number().int().min(0).max(120).default(25),
+  request_timeout: seconds(10),
+  ca_file: z.string().nullable().default(null),
+  paths: ServerPaths.default(ServerPaths.parse({})),
+}).strict();
+
+const Printer = z.object({
+  name: z.string().default(""),
+  brand: z.string().min(1).default("GENERIC"),
+  paper_width: z.number().int().refine((n) => n in PAPER_COLUMNS, {
+    message: "expected one of 32, 42, 48 (columns) or 58, 80 (mm)",
+  }).default(80),
+  transport: z.enum(["winspool", "tcp", "file", "virtual"]).default("winspool"),
+  host: z.string().default("127.0.0.1"),
+  port: z.number().int().min(1).max(65535).default(9100),
+  path: z.string().default("printer-out"),
+  timeout: seconds(10),
+  spool_watch_seconds: z.number().min(0).default(15),
+}).strict();
+
+const ErrorHandling = z.object({
+  max_retry: z.number().int().min(1).max(20).default(3),
+  backoff_seconds: z.array(z.number().min(0)).min(1).default([5, 10, 30]),
+}).strict();
+
+const Logging = z.object({
+  level: z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]).default("INFO"),
+  log_file: z.string().default("print_agent.log"),
+  max_bytes: z.number().int().min(1024).default(10 * 1024 * 1024),
+  backup_count: z.number().int().min(1).max(100).default(5),
+}).strict();
+
+const JobTypes = ["receipt", "reprint", "kitchen", "raw", "test", "drawer"] as const;
+
+const Jobs = z.object({
+  accepted_types: z.array(z.enum(JobTypes)).min(1).default([...JobTypes]),
+  max_age_seconds: z.number().int().min(0).default(3600),
+  drawer_max_age_seconds: z.number().int().min(0).default(10),
+  reprint_interrupted: z.array(z.enum(JobTypes)).default([]),
+}).strict();
+
+const State = z.object({
+  path: z.string().default("state"),
+  retention_days: z.number().min(0).default(14),
+  max_rows: z.number().int().min(100).default(200_000),
+}).strict();
+
+const Render = z.object({
+  templates_path: z.string().default("templates"),
+  profiles_path: z.string().nullable().default(null),
+  locale: z.string().default("id-ID"),
+  currency: z.string().length(3).default("IDR"),
+  time_zone: z.string().nullable().default(null),
+}).strict();
+
+const LocalApi = z.object({
+  enabled: z.boolean().default(true),
+  host: z.string().default("127.0.0.1"),
+  port: z.number().int().min(0).max(65535).default(8787),
+  token: z.string().default(""),
+}).strict();
+
+/** The full configuration schema (input: the file; output: with defaults applied). */
+export const ConfigSchema = z.object({
+  $schema: z.string().optional(),
+  terminal_identity: TerminalIdentity,
+  server: Server.default(Server.parse({})),
+  printer: Printer.default(Printer.parse({})),
+  error_handling: ErrorHandling.default(ErrorHandling.parse({})),
+  logging: Logging.default(Logging.parse({})),
+  jobs: Jobs.default(Jobs.parse({})),
+  state: State.default(State.parse({})),
+  render: Render.default(Render.parse({})),
+  local_api: LocalApi.default(LocalApi.parse({})),
+}).strict();
+
+/** Validated configuration with absolute paths. */
+export type Config = z.output<typeof ConfigSchema> & {
+  /** Absolute path of the file this came from, or "(embedded defaults)". */
+  source: string;
+  /** Folder that relative paths were resolved against. */
+  base_dir: string;
+};
+
+/** A config file that could not be used; `problems` lists each bad key. */
+export class ConfigError extends Error {
+  /** One line per problem: `key.path: found X, expected Y`. */
+  problems: string[];
+  constructor(source: string, problems: string[], options?: ErrorOptions) {
+    super(`Invalid configuration in ${source}:\n  - ${problems.join("\n  - ")}`, options);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+function valueAt(raw: unknown, path: PropertyKey[]): unknown {
+  let v: unknown = raw;
+  for (const k of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return "nothing (key missing)";
+  const s = JSON.stringify(v);
+  return s.length > 60 ? s.slice(0, 57) + "..." : s;
+}
+
+/**
+ * Validates a parsed JSON value as configuration and resolves paths against `baseDir`.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * const c = parseConfig({ terminal_identity: { terminal_id: "POS-001" } }, "/opt/agent");
+ * console.log(c.state.path); // "/opt/agent/state"
+ * ```
+ */
+export function parseConfig(raw: unknown, baseDir: string, source = "(inline)"): Config {
+  const r = ConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => {
+      const key = i.path.length ? i.path.join(".") : "(top level)";
+      if (i.code === "unrecognized_keys") {
+        const where = i.path.length ? i.path.join(".") + "." : "";
+        return `${where}${i.keys.join(", ")}: unknown key (a typo?); remove it or fix its name`;
+      }
+      return `${key}: found ${describe(valueAt(raw, i.path))}, expected ${i.message}`;
+    });
+    throw new ConfigError(source, problems);
+  }
+  const c = r.data;
+  const abs = (p: string) => isAbsolute(p) || /^[A-Za-z]:[\\/]/.test(p) ? p : resolve(baseDir, p);
+  c.logging.log_file = abs(c.logging.log_file);
+  c.state.path = abs(c.state.path);
+  c.render.templates_path = abs(c.render.templates_path);
+  if (c.render.profiles_path) c.render.profiles_path = abs(c.render.profiles_path);
+  if (c.server.ca_file) c.server.ca_file = abs(c.server.ca_file);
+  if (c.printer.transport === "file" || c.printer.transport === "virtual") {
+    // device names (\\.\COM3, LPT1, /dev/usb/lp0) are absolute or bare; keep bare device names
+    if (!/^(LPT\d|COM\d+|PRN)$/i.test(c.printer.path)) c.printer.path = abs(c.printer.path);
+  }
+  c.server.base_url = c.server.base_url.replace(/\/+$/, "");
+  return { ...c, source, base_dir: baseDir };
+}
+
+/** Reads and validates a config file. Errors name the file, the key and the value. */
+export async function loadConfig(path: string): Promise<Config> {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound ? "file not found" : String(e);
+    throw new ConfigError(file, [`cannot read the config file: ${why}`], { cause: e });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text.replace(/^\uFEFF/, "")); // Notepad writes a BOM
+  } catch (e) {
+    throw new ConfigError(file, [`not valid JSON: ${(e as Error).message}`], { cause: e });
+  }
+  return parseConfig(raw, dirname(file), file);
+}
+
+/** The token to send: `server.token`, else the environment variable named by `token_env`. */
+export function serverToken(c: Config): string {
+  if (c.server.token) return c.server.token;
+  try {
+    return Deno.env.get(c.server.token_env) ?? "";
+  } catch {
+    return "";
+  }
+}
+
+/** The configuration as JSON with secrets masked, for `config` and logs. */
+export function maskedConfig(c: Config): Record<string, unknown> {
+  const copy = structuredClone(c) as Config;
+  const mask = (s: string) => s ? s.slice(0, 2) + "***" : "";
+  copy.server.token = mask(copy.server.token);
+  copy.local_api.token = mask(copy.local_api.token);
+  return copy as unknown as Record<string, unknown>;
+}
+
+/** JSON Schema of the config file, for editors (`"$schema"` in the file). */
+export function configJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(ConfigSchema, { io: "input" }) as Record<string, unknown>;
+}
+
+if (import.meta.main) {
+  const i = Deno.args.indexOf("--write-schema");
+  const text = JSON.stringify(configJsonSchema(), null, 2) + "\n";
+  if (i >= 0) await Deno.writeTextFile(join(Deno.cwd(), Deno.args[i + 1]), text);
+  else console.log(text);
+}

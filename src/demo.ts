@@ -1,0 +1,129 @@
+/**
+ * `deno task demo`: the reference job server, an agent on the `virtual` printer, and a few
+ * sample jobs — all on the embedded defaults. Previews appear in `demo-out/printer/`.
+ * Runs until Ctrl+C (or, with `--exit-after-jobs`, until the samples are printed).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseConfig } from "./config.ts";
+import { startServer } from "./reference_server/main.ts";
+import { runUntilStopped } from "./main.ts";
+
+/** Sample jobs a POS would create. */
+export const SAMPLE_JOBS = [
+  {
+    job_type: "receipt",
+    receipt_data: {
+      store_name: "Warung Kopi Nusantara",
+      store_address: "Jl. Merdeka No. 17, Bandung",
+      queue_number: "A001",
+      bill_number: "INV-2026-0001",
+      cashier: "Siti",
+      items: [
+        { name: "Kopi susu gula aren", qty: 2, price: 22000 },
+        {
+          name: "Nasi goreng kampung spesial dengan telur mata sapi",
+          qty: 1,
+          price: 35000,
+          notes: "tidak pedas",
+        },
+        { name: "Pisang goreng", qty: 1, price: 15000 },
+      ],
+      subtotal: 94000,
+      taxes: [{ label: "PB1 10%", amount: 9400 }],
+      total: 103400,
+      payments: [{ method: "Tunai", amount: 110000 }],
+      change: 6600,
+      qr:
+        "00020101021126570011ID.DANA.WWW011893600915302259148102090225914810303UMI5204549953033605802ID",
+      footer_lines: ["Wi-Fi: kopi-nusantara"],
+    },
+  },
+  {
+    job_type: "kitchen",
+    receipt_data: {
+      queue_number: "A001",
+      table: "7",
+      order_type: "Dine in",
+      items: [
+        {
+          name: "Nasi goreng kampung",
+          qty: 1,
+          notes: "tidak pedas",
+          modifiers: ["telur mata sapi"],
+        },
+        { name: "Pisang goreng", qty: 1 },
+      ],
+    },
+  },
+  {
+    job_type: "reprint",
+    reprint_of: 1,
+    receipt_data: {
+      store_name: "Warung Kopi Nusantara",
+      bill_number: "INV-2026-0001",
+      total: 103400,
+    },
+  },
+];
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      port: { type: "string", default: "8765" },
+      out: { type: "string" },
+      "exit-after-jobs": { type: "boolean", default: false },
+    },
+  });
+  const root = dirname(dirname(fileURLToPath(import.meta.url)));
+  const out = values.out ?? join(root, "demo-out");
+  await Deno.mkdir(out, { recursive: true });
+  const server = startServer({ port: Number(values.port), db: ":memory:" });
+  // The embedded defaults, pointed at the reference server and the virtual printer.
+  const config = parseConfig(
+    {
+      terminal_identity: { terminal_id: "POS-001", printer_role: "cashier", location_id: 1 },
+      server: { base_url: server.url, heartbeat_interval: 30 },
+      printer: { brand: "HRPT", paper_width: 80, transport: "virtual", path: "printer" },
+      logging: { level: "INFO", log_file: "print_agent.log" },
+      local_api: { enabled: false },
+    },
+    out,
+    "(demo: embedded defaults)",
+  );
+  const ac = new AbortController();
+  const running = runUntilStopped(config, ac.signal);
+  const created = [];
+  for (const j of SAMPLE_JOBS) {
+    const r = await fetch(`${server.url}/print-jobs/`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ terminal_id: "POS-001", ...j }),
+    });
+    created.push(await r.json());
+  }
+  console.log(`\nDemo: ${created.length} jobs created on ${server.url}/print-jobs/`);
+  console.log(`Demo: previews (.txt) and printer bytes (.bin) appear in ${join(out, "printer")}`);
+  console.log(
+    `Demo: create more with:\n  curl -X POST ${server.url}/print-jobs/ -H 'content-type: application/json' \\
+    -d '{"terminal_id":"POS-001","job_type":"receipt","receipt_data":{"store_name":"Test Store","queue_number":"A002","bill_number":"INV-002","total":50000}}'`,
+  );
+  console.log("Demo: press Ctrl+C to stop.\n");
+  if (values["exit-after-jobs"]) {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const states = await Promise.all(
+        created.map((j) => fetch(`${server.url}/print-jobs/${j.id}/`).then((r) => r.json())),
+      );
+      if (states.every((s) => s.status === "COMPLETED")) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    ac.abort();
+  }
+  const code = await running;
+  await server.shutdown();
+  Deno.exit(code);
+}

@@ -1,0 +1,66 @@
+/**
+ * Stable error codes: what support searches the log for, and what the server receives in a
+ * FAILED report. A code never changes meaning; new situations get new codes.
+ * @module
+ */
+
+/** Every error code the agent reports, with whether trying again can help. */
+export const ERROR_CODES = {
+  BAD_PAYLOAD: { transient: false, text: "the job from the server is malformed" },
+  UNSUPPORTED_JOB_TYPE: { transient: false, text: "this agent does not accept that job_type" },
+  INVALID_BASE64: { transient: false, text: "raw_base64 is not valid base64" },
+  RENDER_ERROR: { transient: false, text: "the receipt could not be rendered" },
+  TEMPLATE_ERROR: { transient: false, text: "the store template has an error" },
+  EXPIRED: { transient: false, text: "the job is older than the allowed age and was not printed" },
+  INTERRUPTED_MAY_HAVE_PRINTED: {
+    transient: false,
+    text: "the agent stopped while printing this job; it may be on paper; reprint if missing",
+  },
+  JOURNAL_RESET_MAY_HAVE_PRINTED: {
+    transient: false,
+    text: "the journal was damaged and replaced; this older job may already be on paper",
+  },
+  WRONG_PRINTER_ROLE: { transient: false, text: "the job is for another printer role" },
+  PRINTER_OFFLINE: { transient: true, text: "the printer is not reachable" },
+  PRINTER_TIMEOUT: { transient: true, text: "the printer did not take the data in time" },
+  PRINTER_NOT_FOUND: { transient: true, text: "no printer with that name is installed" },
+  PRINTER_PAPER_OUT: { transient: true, text: "the printer is out of paper" },
+  PRINTER_COVER_OPEN: { transient: true, text: "the printer cover is open" },
+  PRINTER_ERROR: { transient: true, text: "the printer reported an error" },
+  PRINTER_ACCESS_DENIED: { transient: true, text: "this account may not use the printer" },
+  SPOOLER_UNAVAILABLE: { transient: true, text: "the Windows print spooler is not running" },
+  PRINT_STUCK_IN_QUEUE: {
+    transient: false,
+    text: "the job stayed in the Windows print queue (struk tidak keluar)",
+  },
+  STATE_STORE_UNWRITABLE: { transient: true, text: "the agent's state folder cannot be written" },
+  INTERNAL_ERROR: { transient: false, text: "an unexpected error in the agent" },
+} as const;
+
+/** One of {@link ERROR_CODES}. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error with a stable code; `transient` says whether a retry may succeed. */
+export class AgentError extends Error {
+  /** Stable code, e.g. `PRINTER_OFFLINE`. */
+  code: ErrorCode;
+  /** Windows error number where one applies (e.g. 1801). */
+  win32?: number;
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions & { win32?: number }) {
+    super(message, options);
+    this.name = "AgentError";
+    this.code = code;
+    this.win32 = options?.win32;
+  }
+  /** Whether retrying may succeed. */
+  get transient(): boolean {
+    return ERROR_CODES[this.code].transient;
+  }
+}
+
+/** Wraps anything thrown into an {@link AgentError} (unknown errors become INTERNAL_ERROR). */
+export function toAgentError(e: unknown, fallback: ErrorCode = "INTERNAL_ERROR"): AgentError {
+  if (e instanceof AgentError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new AgentError(fallback, msg, { cause: e });
+}

@@ -1,0 +1,76 @@
+/**
+ * A print job as the server sends it, validated before anything else happens to it.
+ * @module
+ */
+import { z } from "zod";
+import { AgentError } from "./errors.ts";
+
+/** The job body of the contract (docs/protocol.md). Unknown fields are allowed and ignored. */
+export const JobSchema = z.object({
+  id: z.union([z.number().int(), z.string().min(1).max(64)]),
+  uuid: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, "letters, digits, - _ . :"),
+  job_type: z.string().min(1).max(32),
+  priority: z.number().int().default(0),
+  created_at: z.string().nullish(),
+  printer_role: z.string().nullish(),
+  terminal_id: z.string().nullish(),
+  receipt_data: z.record(z.string(), z.unknown()).nullish(),
+  raw_base64: z.string().nullish(),
+  reprint_of: z.union([z.number(), z.string()]).nullish(),
+});
+
+/** A validated job. */
+export type Job = z.output<typeof JobSchema>;
+
+/** What could be read of an item that failed validation, so a FAILED report can still go out. */
+export interface InvalidJob {
+  id: number | string | null;
+  uuid: string | null;
+  reason: string;
+}
+
+/** Validates one list item; returns the job or what is known of a bad one. */
+export function validateJob(raw: unknown): { job: Job } | { invalid: InvalidJob } {
+  const r = JobSchema.safeParse(raw);
+  if (r.success) {
+    const j = r.data;
+    if (!j.receipt_data && !j.raw_base64 && !["test", "drawer"].includes(j.job_type)) {
+      return {
+        invalid: {
+          id: j.id,
+          uuid: j.uuid,
+          reason: "neither receipt_data nor raw_base64 is present",
+        },
+      };
+    }
+    return { job: j };
+  }
+  const o = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
+  const id = typeof o.id === "number" || typeof o.id === "string" ? o.id : null;
+  const uuid = typeof o.uuid === "string" && o.uuid.length <= 64 ? o.uuid : null;
+  const reason = r.error.issues
+    .map((i) => `${i.path.join(".") || "(job)"}: ${i.message}`)
+    .join("; ");
+  return { invalid: { id, uuid, reason } };
+}
+
+/** Decodes `raw_base64`; an invalid string is a permanent INVALID_BASE64 error. */
+export function decodeRawBase64(s: string): Uint8Array {
+  const clean = s.replace(/\s+/g, "");
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 !== 0) {
+    throw new AgentError(
+      "INVALID_BASE64",
+      `raw_base64 is not valid base64 (${clean.length} chars)`,
+    );
+  }
+  const bin = atob(clean);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  if (out.length === 0) throw new AgentError("INVALID_BASE64", "raw_base64 is empty");
+  return out;
+}
+
+/** The label used in log lines: `[JOB 39]`. */
+export function jobLabel(j: { id: number | string | null; uuid?: string | null }): string {
+  return `[JOB ${j.id ?? j.uuid ?? "?"}]`;
+}

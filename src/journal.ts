@@ -1,0 +1,457 @@
+/**
+ * The job journal: the one owner of the agent's durable state (`node:sqlite`, WAL,
+ * `synchronous=FULL`). Keyed by the server's job UUID, it decides whether a job may be printed,
+ * and holds the outbox of status reports still to be delivered. Every state change and the
+ * report it causes are committed in one transaction.
+ *
+ * States: RECEIVED → PRINTING (committed before the first byte leaves) → PRINTED | FAILED.
+ * @module
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { AgentError } from "./errors.ts";
+import type { Job } from "./job.ts";
+
+/** Journal state of one job. */
+export type JobState = "RECEIVED" | "PRINTING" | "PRINTED" | "FAILED";
+/** Status values reported to the server. */
+export type ReportStatus = "FETCHED" | "PRINTING" | "COMPLETED" | "FAILED";
+
+/** One journal row. */
+export interface JournalEntry {
+  uuid: string;
+  server_id: string;
+  job_type: string;
+  state: JobState;
+  attempts: number;
+  error_code: string | null;
+  error_message: string | null;
+  source: string;
+  received_at: number;
+  printing_at: number | null;
+  finished_at: number | null;
+  payload: string | null;
+  preview: string | null;
+}
+
+/** One status report waiting in the outbox. */
+export interface OutboxEntry {
+  seq: number;
+  job_uuid: string;
+  server_id: string;
+  status: ReportStatus;
+  body: string;
+  tries: number;
+  created_at: number;
+}
+
+/** The body of a status report (docs/protocol.md). */
+export interface StatusReport {
+  status: ReportStatus;
+  attempt: number;
+  error_code?: string;
+  error_message?: string;
+  at: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  uuid TEXT PRIMARY KEY,
+  server_id TEXT NOT NULL,
+  job_type TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('RECEIVED','PRINTING','PRINTED','FAILED')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  error_code TEXT,
+  error_message TEXT,
+  source TEXT NOT NULL DEFAULT 'server',
+  received_at INTEGER NOT NULL,
+  printing_at INTEGER,
+  finished_at INTEGER,
+  payload TEXT,
+  preview TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS jobs_open ON jobs(state) WHERE state IN ('RECEIVED','PRINTING');
+CREATE INDEX IF NOT EXISTS jobs_received ON jobs(received_at);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_uuid TEXT NOT NULL,
+  server_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  body TEXT NOT NULL,
+  tries INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS outbox_job ON outbox(job_uuid);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+`;
+
+/** Whether a thrown SQLite error means the state store cannot be written. */
+function isStorageFailure(e: unknown): boolean {
+  const m = String((e as Error)?.message ?? e);
+  return /full|readonly|read-only|disk I\/O|unable to open|locked|SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY)/i
+    .test(m);
+}
+
+/** Options for {@link Journal.open}. */
+export interface JournalOptions {
+  /** Extra PRAGMAs for tests (e.g. `max_page_count` to simulate a full disk). */
+  pragmas?: string[];
+}
+
+/** The durable job journal and ack outbox. */
+export class Journal {
+  #db: DatabaseSync;
+  #st: Record<string, StatementSync>;
+  /** Path of the database file. */
+  readonly path: string;
+
+  private constructor(db: DatabaseSync, path: string) {
+    this.#db = db;
+    this.path = path;
+    const p = (sql: string) => db.prepare(sql);
+    this.#st = {
+      get: p("SELECT * FROM jobs WHERE uuid = ?"),
+      insert: p(
+        `INSERT INTO jobs (uuid, server_id, job_type, state, source, received_at, payload)
+         VALUES (?, ?, ?, 'RECEIVED', ?, ?, ?)`,
+      ),
+      setState: p(
+        `UPDATE jobs SET state = ?, attempts = ?, error_code = ?, error_message = ?,
+           printing_at = COALESCE(?, printing_at), finished_at = ? WHERE uuid = ?`,
+      ),
+      setPreview: p("UPDATE jobs SET preview = ? WHERE uuid = ?"),
+      enqueue: p(
+        `INSERT INTO outbox (job_uuid, server_id, status, body, created_at) VALUES (?, ?, ?, ?, ?)`,
+      ),
+      open: p(
+        "SELECT * FROM jobs WHERE state IN ('RECEIVED','PRINTING') ORDER BY received_at, rowid",
+      ),
+      peek: p("SELECT * FROM outbox ORDER BY seq LIMIT ?"),
+      done: p("DELETE FROM outbox WHERE seq = ?"),
+      tried: p("UPDATE outbox SET tries = tries + 1 WHERE seq = ?"),
+      depth: p("SELECT COUNT(*) AS n FROM outbox"),
+      pendingFor: p("SELECT COUNT(*) AS n FROM outbox WHERE job_uuid = ?"),
+      recent: p("SELECT * FROM jobs ORDER BY received_at DESC, rowid DESC LIMIT ?"),
+      recentByState: p(
+        "SELECT * FROM jobs WHERE state = ? ORDER BY received_at DESC, rowid DESC LIMIT ?",
+      ),
+      count: p("SELECT COUNT(*) AS n FROM jobs"),
+      pruneAge: p(
+        `DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs WHERE received_at < ?
+           AND state IN ('PRINTED','FAILED')
+           AND uuid NOT IN (SELECT job_uuid FROM outbox) LIMIT ?)`,
+      ),
+      pruneCap: p(
+        `DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs WHERE state IN ('PRINTED','FAILED')
+           AND uuid NOT IN (SELECT job_uuid FROM outbox) ORDER BY received_at LIMIT ?)`,
+      ),
+      metaGet: p("SELECT value FROM meta WHERE key = ?"),
+      metaSet: p("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"),
+    };
+  }
+
+  /** Opens (creating if needed) the journal at `path`. */
+  static open(path: string, options: JournalOptions = {}): Journal {
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path);
+      // EXCLUSIVE locking: the OS lock is held while this process lives and released when it
+      // dies (even by SIGKILL), so a second agent on the same state folder cannot open it.
+      db.exec("PRAGMA busy_timeout = 0");
+      db.exec("PRAGMA locking_mode = EXCLUSIVE");
+      try {
+        db.exec("PRAGMA journal_mode = WAL");
+        db.exec("BEGIN EXCLUSIVE");
+        db.exec("COMMIT");
+      } catch (e) {
+        if (/locked|busy/i.test(String((e as Error).message))) {
+          db.close();
+          throw new StateLockedError(path, { cause: e });
+        }
+        throw e;
+      }
+      db.exec("PRAGMA synchronous = FULL");
+      for (const p of options.pragmas ?? []) db.exec(`PRAGMA ${p}`);
+      db.exec(SCHEMA);
+      const check = db.prepare("PRAGMA quick_check").get() as Record<string, string>;
+      if (Object.values(check)[0] !== "ok") {
+        throw new JournalCorruptError(path, `quick_check: ${Object.values(check)[0]}`);
+      }
+    } catch (e) {
+      if (e instanceof JournalCorruptError || e instanceof StateLockedError) throw e;
+      if (/not a database|malformed|corrupt/i.test(String((e as Error).message))) {
+        throw new JournalCorruptError(path, (e as Error).message, { cause: e });
+      }
+      throw new AgentError("STATE_STORE_UNWRITABLE", `cannot open journal ${path}: ${e}`, {
+        cause: e,
+      });
+    }
+    return new Journal(db, path);
+  }
+
+  #tx<T>(fn: () => T): T {
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        const r = fn();
+        this.#db.exec("COMMIT");
+        return r;
+      } catch (e) {
+        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+        throw e;
+      }
+    } catch (e) {
+      if (e instanceof AgentError) throw e;
+      if (isStorageFailure(e)) {
+        throw new AgentError(
+          "STATE_STORE_UNWRITABLE",
+          `journal write failed (${(e as Error).message})`,
+          { cause: e },
+        );
+      }
+      throw e;
+    }
+  }
+
+  #report(uuid: string, serverId: string, r: StatusReport, now: number) {
+    this.#st.enqueue.run(uuid, serverId, r.status, JSON.stringify(r), now);
+  }
+
+  /** The journal row for a UUID, if any. */
+  get(uuid: string): JournalEntry | undefined {
+    return this.#st.get.get(uuid) as JournalEntry | undefined;
+  }
+
+  /**
+   * Records a job as RECEIVED and queues its FETCHED report, unless the UUID is known.
+   * Returns null for a new job, or the existing row (the caller must not print it again
+   * unless it is still RECEIVED).
+   */
+  receive(job: Job, now: number, source = "server"): JournalEntry | null {
+    return this.#tx(() => {
+      const existing = this.get(job.uuid);
+      if (existing) return existing;
+      this.#st.insert.run(job.uuid, String(job.id), job.job_type, source, now, JSON.stringify(job));
+      this.#report(job.uuid, String(job.id), {
+        status: "FETCHED",
+        attempt: 0,
+        at: new Date(now).toISOString(),
+      }, now);
+      return null;
+    });
+  }
+
+  /** Commits PRINTING (attempt n) with its report; must return before any byte is written. */
+  markPrinting(uuid: string, attempt: number, now: number): void {
+    this.#tx(() => {
+      const e = this.#mustGet(uuid);
+      this.#st.setState.run("PRINTING", attempt, null, null, now, null, uuid);
+      this.#report(uuid, e.server_id, {
+        status: "PRINTING",
+        attempt,
+        at: new Date(now).toISOString(),
+      }, now);
+    });
+  }
+
+  /** After a failed attempt that will be retried: back to RECEIVED, the error kept. */
+  markRetrying(uuid: string, attempt: number, code: string, message: string): void {
+    this.#tx(() => {
+      this.#mustGet(uuid);
+      this.#st.setState.run("RECEIVED", attempt, code, message, null, null, uuid);
+    });
+  }
+
+  /** Commits PRINTED and queues COMPLETED. */
+  markPrinted(uuid: string, now: number): void {
+    this.#tx(() => {
+      const e = this.#mustGet(uuid);
+      this.#st.setState.run("PRINTED", e.attempts, null, null, null, now, uuid);
+      this.#report(uuid, e.server_id, {
+        status: "COMPLETED",
+        attempt: e.attempts,
+        at: new Date(now).toISOString(),
+      }, now);
+    });
+  }
+
+  /** Commits FAILED with a code and queues the FAILED report. */
+  markFailed(uuid: string, code: string, message: string, now: number): void {
+    this.#tx(() => {
+      const e = this.#mustGet(uuid);
+      this.#st.setState.run("FAILED", e.attempts, code, message, null, now, uuid);
+      this.#report(uuid, e.server_id, {
+        status: "FAILED",
+        attempt: e.attempts,
+        error_code: code,
+        error_message: message.slice(0, 500),
+        at: new Date(now).toISOString(),
+      }, now);
+    });
+  }
+
+  /**
+   * Records a job that failed validation (no usable payload) as FAILED at once, so a second
+   * delivery is not reported twice. Returns false if the UUID was already known.
+   */
+  recordInvalid(
+    uuid: string,
+    serverId: string,
+    code: string,
+    message: string,
+    now: number,
+  ): boolean {
+    return this.#tx(() => {
+      if (this.get(uuid)) return false;
+      this.#st.insert.run(uuid, serverId, "invalid", "server", now, null);
+      this.#st.setState.run("FAILED", 0, code, message, null, now, uuid);
+      this.#report(uuid, serverId, {
+        status: "FAILED",
+        attempt: 0,
+        error_code: code,
+        error_message: message.slice(0, 500),
+        at: new Date(now).toISOString(),
+      }, now);
+      return true;
+    });
+  }
+
+  /**
+   * A final job delivered again: re-queue its final status (the server may have missed the
+   * ack), unless a report for it is still waiting. Returns whether one was queued.
+   */
+  resendFinal(uuid: string, now: number): boolean {
+    return this.#tx(() => {
+      const e = this.#mustGet(uuid);
+      if (e.state !== "PRINTED" && e.state !== "FAILED") return false;
+      if ((this.#st.pendingFor.get(uuid) as { n: number }).n > 0) return false;
+      this.#report(uuid, e.server_id, {
+        status: e.state === "PRINTED" ? "COMPLETED" : "FAILED",
+        attempt: e.attempts,
+        ...(e.state === "FAILED"
+          ? { error_code: e.error_code ?? "", error_message: e.error_message ?? "" }
+          : {}),
+        at: new Date(e.finished_at ?? now).toISOString(),
+      }, now);
+      return true;
+    });
+  }
+
+  /** Saves the text preview of a rendered job (not part of the promise; best effort). */
+  setPreview(uuid: string, preview: string): void {
+    try {
+      this.#st.setPreview.run(preview, uuid);
+    } catch { /* a preview is a convenience, never a reason to stop */ }
+  }
+
+  #mustGet(uuid: string): JournalEntry {
+    const e = this.get(uuid);
+    if (!e) throw new Error(`journal has no job ${uuid}`);
+    return e;
+  }
+
+  /** Jobs not final: RECEIVED (safe to print) and PRINTING (ambiguous after a crash). */
+  openJobs(): JournalEntry[] {
+    return this.#st.open.all() as unknown as JournalEntry[];
+  }
+
+  /** The oldest `limit` outbox entries, in order. */
+  outboxPeek(limit = 50): OutboxEntry[] {
+    return this.#st.peek.all(limit) as unknown as OutboxEntry[];
+  }
+
+  /** Removes a delivered report. */
+  outboxDone(seq: number): void {
+    this.#st.done.run(seq);
+  }
+
+  /** Counts a failed delivery. */
+  outboxTried(seq: number): void {
+    try {
+      this.#st.tried.run(seq);
+    } catch { /* the count is informational */ }
+  }
+
+  /** Reports waiting for delivery. */
+  outboxDepth(): number {
+    return (this.#st.depth.get() as { n: number }).n;
+  }
+
+  /** Recent jobs, newest first, optionally of one state. */
+  recent(limit = 50, state?: JobState): JournalEntry[] {
+    return (state
+      ? this.#st.recentByState.all(state, limit)
+      : this.#st.recent.all(limit)) as unknown as JournalEntry[];
+  }
+
+  /** Number of rows in the journal. */
+  count(): number {
+    return (this.#st.count.get() as { n: number }).n;
+  }
+
+  /**
+   * Deletes up to `batch` final, acknowledged rows older than `maxAgeMs`, then trims to
+   * `maxRows`. Small batches keep each transaction short so the job path never waits long.
+   * Returns the number of rows deleted.
+   */
+  prune(now: number, maxAgeMs: number, maxRows: number, batch = 500): number {
+    return this.#tx(() => {
+      let n = Number(this.#st.pruneAge.run(now - maxAgeMs, batch).changes);
+      const over = this.count() - maxRows;
+      if (over > 0) n += Number(this.#st.pruneCap.run(Math.min(over, batch)).changes);
+      return n;
+    });
+  }
+
+  /** Reads a meta value. */
+  getMeta(key: string): string | undefined {
+    return (this.#st.metaGet.get(key) as { value: string } | undefined)?.value;
+  }
+
+  /** Writes a meta value. */
+  setMeta(key: string, value: string): void {
+    this.#tx(() => this.#st.metaSet.run(key, value));
+  }
+
+  /** Imports UUIDs already printed by the seed agent, as PRINTED with no report to send. */
+  importPrinted(uuids: string[], now: number, marker: string): number {
+    return this.#tx(() => {
+      let n = 0;
+      for (const u of uuids) {
+        if (this.get(u)) continue;
+        this.#st.insert.run(u, u, "imported", "import", now, null);
+        this.#st.setState.run("PRINTED", 1, null, null, null, now, u);
+        n++;
+      }
+      this.#st.metaSet.run(marker, new Date(now).toISOString());
+      return n;
+    });
+  }
+
+  /** Checks the store can be written right now (used to leave the ERROR state). */
+  probeWritable(): void {
+    this.#tx(() => this.#st.metaSet.run("probe", String(Date.now())));
+  }
+
+  /** Closes the database (checkpointing the WAL). */
+  close(): void {
+    try {
+      this.#db.close();
+    } catch { /* already closed */ }
+  }
+}
+
+/** The journal file is damaged; the agent keeps it aside and starts a new one. */
+export class JournalCorruptError extends Error {
+  constructor(path: string, detail: string, options?: ErrorOptions) {
+    super(`journal ${path} is damaged: ${detail}`, options);
+    this.name = "JournalCorruptError";
+  }
+}
+
+/** Another process holds the journal: only one agent may own a state folder. */
+export class StateLockedError extends Error {
+  constructor(path: string, options?: ErrorOptions) {
+    super(`the journal ${path} is in use by another agent`, options);
+    this.name = "StateLockedError";
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Logging with LogTape in the seed agent's line shape:
+ * `2026-01-23 16:07:28 | INFO     | [JOB 39] Processing: receipt`, to the console and to a file
+ * rotated at `logging.max_bytes` (10 MB). Error lines end with their stable code.
+ * @module
+ */
+import {
+  configure,
+  getConsoleSink,
+  getLogger,
+  type LogLevel,
+  type LogRecord,
+  reset,
+  type Sink,
+} from "@logtape/logtape";
+import { getRotatingFileSink } from "@logtape/file";
+import { dirname } from "node:path";
+
+const LEVEL_NAMES: Record<LogLevel, string> = {
+  trace: "DEBUG",
+  debug: "DEBUG",
+  info: "INFO",
+  warning: "WARNING",
+  error: "ERROR",
+  fatal: "CRITICAL",
+};
+
+function pad2(n: number) {
+  return String(n).padStart(2, "0");
+}
+
+/** Local time as `YYYY-MM-DD HH:MM:SS`, as the seed wrote it. */
+export function formatTimestamp(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ` +
+    `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+
+/** Formats one record as a seed-shaped line (with a trailing newline). */
+export function formatLine(r: LogRecord): string {
+  const p = r.properties as Record<string, unknown>;
+  const msg = typeof p.msg === "string" ? p.msg : r.message.map(String).join("");
+  const code = typeof p.code === "string" ? ` (code=${p.code})` : "";
+  return `${formatTimestamp(r.timestamp)} | ${LEVEL_NAMES[r.level].padEnd(8)} | ${msg}${code}\n`;
+}
+
+/** What `log` callers pass besides the message. */
+export interface LogProps {
+  /** Stable error code, appended to the line. */
+  code?: string;
+  [key: string]: unknown;
+}
+
+const logger = getLogger(["print-agent"]);
+
+/** The agent's logger. Messages are plain text, never templates: braces in data are safe. */
+export const log = {
+  debug: (msg: string, props: LogProps = {}) => logger.debug("{msg}", { ...props, msg }),
+  info: (msg: string, props: LogProps = {}) => logger.info("{msg}", { ...props, msg }),
+  warn: (msg: string, props: LogProps = {}) => logger.warn("{msg}", { ...props, msg }),
+  error: (msg: string, props: LogProps = {}) => logger.error("{msg}", { ...props, msg }),
+};
+
+/** Options for {@link setupLogging}. */
+export interface LoggingOptions {
+  level: "DEBUG" | "INFO" | "WARNING" | "ERROR";
+  /** Log file path; null for console only. */
+  file: string | null;
+  maxBytes?: number;
+  backups?: number;
+  /** Write to the console too (default true). */
+  console?: boolean;
+  /** Extra sink, for tests that read what was logged. */
+  extraSink?: Sink;
+}
+
+/** Configures logging; call again to reconfigure. */
+export async function setupLogging(o: LoggingOptions): Promise<void> {
+  const sinks: Record<string, Sink> = {};
+  if (o.console !== false) {
+    sinks.console = getConsoleSink({ formatter: (r) => formatLine(r).trimEnd() });
+  }
+  if (o.file) {
+    await Deno.mkdir(dirname(o.file), { recursive: true });
+    sinks.file = getRotatingFileSink(o.file, {
+      formatter: formatLine,
+      maxSize: o.maxBytes ?? 10 * 1024 * 1024,
+      maxFiles: o.backups ?? 5,
+    });
+  }
+  if (o.extraSink) sinks.extra = o.extraSink;
+  const lowest = { DEBUG: "debug", INFO: "info", WARNING: "warning", ERROR: "error" } as const;
+  await configure({
+    reset: true,
+    sinks,
+    loggers: [
+      { category: ["print-agent"], lowestLevel: lowest[o.level], sinks: Object.keys(sinks) },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+    ],
+  });
+}
+
+/** Flushes and closes the sinks (file handles). */
+export async function closeLogging(): Promise<void> {
+  await reset();
+}

@@ -1,0 +1,170 @@
+/**
+ * `agent.exe` — the entry point.
+ *
+ * ```
+ * agent [run]                 run the agent (default)
+ * agent config                validate the configuration and print it (secrets masked)
+ * agent printers              list the printers this account can see (Windows)
+ * agent selftest | --selftest on-site checks: PASS / WARN / FAIL, non-zero exit on FAIL
+ * agent service <install|uninstall|start|stop|status>
+ * flags: --config PATH  --json  --print  --version  --help
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Config, ConfigError, loadConfig, maskedConfig } from "./config.ts";
+import { startAgent, StartupError, stopAgent } from "./run.ts";
+import { VERSION } from "./version.ts";
+import { closeLogging, log } from "./log.ts";
+
+const HELP = `Print Agent ${VERSION} — takes print jobs from the POS server and prints them.
+
+Usage: agent [command] [--config PATH] [--json]
+
+Commands:
+  run                 run the agent (default); Ctrl+C stops it cleanly
+  config              validate the configuration and print it with secrets masked
+  printers            list the printers this Windows account can see
+  selftest            check config, state folder, server, printer, logs (also --selftest)
+  service <action>    install | uninstall | start | stop | status (Windows service)
+
+Options:
+  --config PATH       configuration file (default: print_agent_config.json beside agent.exe)
+  --json              machine-readable output (config, printers, selftest)
+  --print             with selftest: also print a test page
+  --version           print the version and exit
+  --help              this help
+`;
+
+/** Whether this process is a `deno compile`d binary rather than `deno run`. */
+export function isCompiled(): boolean {
+  const exe = Deno.execPath().replace(/\\/g, "/").split("/").pop()!.toLowerCase();
+  return exe !== "deno" && exe !== "deno.exe";
+}
+
+/**
+ * The config file used when `--config` is not given: `PRINT_AGENT_CONFIG`, else beside the
+ * executable (or `%ProgramData%\PrintAgent` when nothing is there), else — under `deno run` —
+ * the project folder. Never the working directory: a service starts in System32.
+ */
+export async function defaultConfigPath(): Promise<string> {
+  const env = Deno.env.get("PRINT_AGENT_CONFIG");
+  if (env) return env;
+  const name = "print_agent_config.json";
+  if (!isCompiled()) return join(dirname(dirname(fileURLToPath(import.meta.url))), name);
+  const besideExe = join(dirname(Deno.execPath()), name);
+  const programData = Deno.env.get("ProgramData");
+  if (programData) {
+    const alt = join(programData, "PrintAgent", name);
+    const exists = async (p: string) => await Deno.stat(p).then(() => true, () => false);
+    if (!(await exists(besideExe)) && await exists(alt)) return alt;
+  }
+  return besideExe;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        config: { type: "string" },
+        json: { type: "boolean", default: false },
+        print: { type: "boolean", default: false },
+        selftest: { type: "boolean", default: false },
+        version: { type: "boolean", short: "v", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (e) {
+    console.error(`agent: ${(e as Error).message} (see --help)`);
+    return 2;
+  }
+  const { values: f, positionals } = parsed;
+  if (f.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (f.version) {
+    console.log(`print-agent ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})`);
+    return 0;
+  }
+  const command = f.selftest ? "selftest" : positionals[0] ?? "run";
+  const configPath = f.config ?? await defaultConfigPath();
+
+  if (command === "printers") {
+    const { printersCommand } = await import("./printers_cli.ts");
+    return await printersCommand(f.json);
+  }
+  if (command === "service") {
+    const { serviceCommand } = await import("./service.ts");
+    return await serviceCommand(positionals[1], configPath);
+  }
+
+  let config: Config | null = null;
+  let configError: ConfigError | null = null;
+  try {
+    config = await loadConfig(configPath);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    configError = e;
+  }
+
+  if (command === "selftest") {
+    const { selftest } = await import("./selftest.ts");
+    return await selftest({ config, configError, configPath, json: f.json, print: f.print });
+  }
+  if (configError || !config) {
+    console.error(configError!.message);
+    return 2;
+  }
+  if (command === "config") {
+    const shown = maskedConfig(config);
+    console.log(
+      f.json ? JSON.stringify(shown, null, 2) : `Configuration OK (${config.source})\n` +
+        JSON.stringify(shown, null, 2),
+    );
+    return 0;
+  }
+  if (command !== "run") {
+    console.error(`agent: unknown command "${command}" (see --help)`);
+    return 2;
+  }
+  return await runUntilStopped(config);
+}
+
+/** Runs the agent until Ctrl+C / SIGTERM (or the Windows service is stopped). */
+export async function runUntilStopped(config: Config, stopSignal?: AbortSignal): Promise<number> {
+  let agent;
+  try {
+    agent = await startAgent(config);
+  } catch (e) {
+    if (e instanceof StartupError) {
+      log.error(`[START] ${e.message}`);
+      await closeLogging();
+      console.error(`agent: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  const { promise, resolve } = Promise.withResolvers<void>();
+  const onSignal = () => resolve();
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT", "SIGBREAK"]
+    : ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  stopSignal?.addEventListener("abort", onSignal);
+  await promise;
+  for (const s of signals) Deno.removeSignalListener(s, onSignal);
+  await stopAgent(agent);
+  await closeLogging();
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,58 @@
+/**
+ * The printer interface every transport implements: one job is one open → write all → close,
+ * so the output never waits in a buffer for the next job (the seed's flush lesson).
+ * @module
+ */
+
+/** Printer status as reported in heartbeats. UNKNOWN is never reported as OK. */
+export type PrinterStatus = "OK" | "OFFLINE" | "PAPER_OUT" | "COVER_OPEN" | "ERROR" | "UNKNOWN";
+
+/** A status with a human-readable detail for logs and `--selftest`. */
+export interface PrinterStatusReport {
+  status: PrinterStatus;
+  detail: string;
+}
+
+/** What a transport knows about the job it prints. */
+export interface PrintDocument {
+  /** Shown in the Windows queue and in file names: `POS-001 job 39`. */
+  title: string;
+  /** Server job id, for file names. */
+  jobId: string;
+  /** Human-readable text of what is printed, for the virtual printer. */
+  preview?: string;
+}
+
+/** A printer transport. */
+export interface Printer {
+  /** e.g. `tcp 192.168.1.50:9100`. */
+  readonly description: string;
+  /** Sends the whole job and closes the connection/handle. Throws {@link AgentError}. */
+  print(data: Uint8Array, doc: PrintDocument): Promise<void>;
+  /** Checks the printer now. Never throws. */
+  status(): Promise<PrinterStatusReport>;
+  /** Releases resources held between jobs (Workers). */
+  close?(): Promise<void> | void;
+}
+
+/** Writes all of `data`, handling partial writes. */
+export async function writeAll(
+  w: { write(p: Uint8Array): Promise<number> },
+  data: Uint8Array,
+): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    const n = await w.write(data.subarray(off));
+    if (n <= 0) throw new Error(`write returned ${n} at byte ${off} of ${data.length}`);
+    off += n;
+  }
+}
+
+/** Rejects with `onTimeout()` if `p` does not settle within `ms`. */
+export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const timer = new Promise<never>((_, rej) => {
+    t = setTimeout(() => rej(onTimeout()), ms);
+  });
+  return Promise.race([p, timer]).finally(() => clearTimeout(t));
+}

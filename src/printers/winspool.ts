@@ -1,0 +1,235 @@
+/**
+ * The `winspool` transport: the Windows spooler, RAW datatype (XPS_PASS for v4 drivers), one
+ * job = OpenPrinter → StartDoc → StartPage → WritePrinter (all bytes) → EndPage → EndDoc →
+ * ClosePrinter, on a Worker thread. After EndDoc the job is followed in the queue for a bounded
+ * time: a job that does not leave the queue is an error (the seed's "struk tidak keluar"), not
+ * COMPLETED.
+ * @module
+ */
+import { AgentError, type ErrorCode } from "../errors.ts";
+import { JOB_STATUS, PRINTER_ATTRIBUTE_WORK_OFFLINE, PRINTER_STATUS } from "../../ffi/winspool.ts";
+import type { PrintDocument, Printer, PrinterStatusReport } from "./printer.ts";
+import type { WorkerError } from "./winspool_worker.ts";
+
+/** One printer as the spooler lists it. */
+export interface SpoolerPrinter {
+  name: string;
+  port: string;
+  driver: string;
+  datatype: string;
+  attributes: number;
+  status: number;
+  jobs: number;
+}
+
+/** Maps spooler status bits and attributes to the agent's printer status. */
+export function spoolerStatus(
+  status: number,
+  attributes: number,
+  confirmed: boolean,
+): PrinterStatusReport {
+  const S = PRINTER_STATUS;
+  if (attributes & PRINTER_ATTRIBUTE_WORK_OFFLINE) {
+    return { status: "OFFLINE", detail: "set to 'Use printer offline'" };
+  }
+  if (status & (S.OFFLINE | S.NOT_AVAILABLE | S.SERVER_UNKNOWN)) {
+    return { status: "OFFLINE", detail: "spooler: offline" };
+  }
+  if (status & S.PAPER_OUT) return { status: "PAPER_OUT", detail: "spooler: paper out" };
+  if (status & S.DOOR_OPEN) return { status: "COVER_OPEN", detail: "spooler: door open" };
+  if (status & S.PAUSED) return { status: "ERROR", detail: "the print queue is paused" };
+  if (status & (S.ERROR | S.PAPER_JAM | S.USER_INTERVENTION | S.PAPER_PROBLEM | S.OUT_OF_MEMORY)) {
+    return { status: "ERROR", detail: `spooler: error (status 0x${status.toString(16)})` };
+  }
+  // "Ready" from the spooler only means nothing is despooling; it cannot see the printer.
+  return confirmed
+    ? { status: "OK", detail: "spooler ready; the last job left the queue" }
+    : { status: "UNKNOWN", detail: "spooler ready, but no job has confirmed the printer yet" };
+}
+
+/** Decides what a job's queue status means: done, still moving, or stuck (with why). */
+export function jobVerdict(
+  found: boolean,
+  status: number,
+): { state: "done" | "moving" | "stuck"; why?: string } {
+  const J = JOB_STATUS;
+  if (!found || status & (J.PRINTED | J.COMPLETE | J.DELETED)) return { state: "done" };
+  const bad: [number, string][] = [
+    [J.PAUSED, "paused"],
+    [J.ERROR, "error"],
+    [J.OFFLINE, "printer offline"],
+    [J.PAPEROUT, "paper out"],
+    [J.BLOCKED_DEVQ, "blocked"],
+    [J.USER_INTERVENTION, "needs attention"],
+  ];
+  const why = bad.filter(([b]) => status & b).map(([, w]) => w);
+  return why.length ? { state: "stuck", why: why.join(", ") } : { state: "moving" };
+}
+
+/** Talks to the winspool Worker. */
+class SpoolerThread {
+  #w: Worker | null = null;
+  #seq = 0;
+  #pending = new Map<number, { res: (v: unknown) => void; rej: (e: unknown) => void }>();
+
+  #worker(): Worker {
+    if (this.#w) return this.#w;
+    const w = new Worker(new URL("./winspool_worker.ts", import.meta.url), { type: "module" });
+    w.onmessage = (
+      ev: MessageEvent<{ id: number; ok: boolean; result?: unknown; error?: WorkerError }>,
+    ) => {
+      const p = this.#pending.get(ev.data.id);
+      if (!p) return;
+      this.#pending.delete(ev.data.id);
+      if (ev.data.ok) p.res(ev.data.result);
+      else {
+        const e = ev.data.error!;
+        p.rej(new AgentError(e.code as ErrorCode, e.message, { win32: e.win32 }));
+      }
+    };
+    w.onerror = (ev) => {
+      ev.preventDefault();
+      this.#fail(new AgentError("SPOOLER_UNAVAILABLE", `winspool worker failed: ${ev.message}`));
+    };
+    this.#w = w;
+    return w;
+  }
+
+  #fail(e: AgentError) {
+    for (const p of this.#pending.values()) p.rej(e);
+    this.#pending.clear();
+    this.#w?.terminate();
+    this.#w = null;
+  }
+
+  call<T>(op: string, args: unknown, timeoutMs: number): Promise<T> {
+    const id = ++this.#seq;
+    const w = this.#worker();
+    return new Promise<T>((res, rej) => {
+      const t = setTimeout(() => {
+        // A Win32 call that never returns: drop the thread (the OS reclaims its handle).
+        this.#fail(
+          new AgentError("PRINTER_TIMEOUT", `spooler call ${op} did not return in ${timeoutMs} ms`),
+        );
+      }, timeoutMs);
+      this.#pending.set(id, {
+        res: (v) => {
+          clearTimeout(t);
+          res(v as T);
+        },
+        rej: (e) => {
+          clearTimeout(t);
+          rej(e);
+        },
+      });
+      w.postMessage({ id, op, args });
+    });
+  }
+
+  close() {
+    this.#w?.terminate();
+    this.#w = null;
+  }
+}
+
+/** Options of {@link WinspoolPrinter}. */
+export interface WinspoolOptions {
+  name: string;
+  /** Seconds to follow a job in the queue after EndDoc (0: do not follow). */
+  watchSeconds: number;
+  timeoutMs: number;
+  /** Interval between queue checks, ms. */
+  pollMs?: number;
+}
+
+/** A printer installed in Windows, printed to through the spooler. */
+export class WinspoolPrinter implements Printer {
+  readonly description: string;
+  #o: WinspoolOptions;
+  #t = new SpoolerThread();
+  #confirmed = false;
+  constructor(o: WinspoolOptions) {
+    if (!o.name) {
+      throw new AgentError(
+        "PRINTER_NOT_FOUND",
+        "printer.name is empty: set the Windows printer name",
+      );
+    }
+    this.#o = o;
+    this.description = `winspool "${o.name}"`;
+  }
+
+  async print(data: Uint8Array, doc: PrintDocument): Promise<void> {
+    const r = await this.#t.call<{ jobId: number; datatype: string }>(
+      "print",
+      { name: this.#o.name, title: doc.title, data },
+      this.#o.timeoutMs + 5000,
+    );
+    if (this.#o.watchSeconds > 0) await this.#watch(r.jobId);
+    this.#confirmed = true;
+  }
+
+  /** Follows a job until it leaves the queue; a stuck job is cancelled and reported. */
+  async #watch(jobId: number): Promise<void> {
+    const until = Date.now() + this.#o.watchSeconds * 1000;
+    let last = "";
+    while (true) {
+      const j = await this.#t.call<{ found: boolean; status?: number; statusText?: string }>(
+        "job",
+        { name: this.#o.name, jobId },
+        this.#o.timeoutMs,
+      );
+      const v = jobVerdict(j.found, j.status ?? 0);
+      if (v.state === "done") return;
+      last = v.why ?? (j.statusText || `status 0x${(j.status ?? 0).toString(16)}`);
+      if (v.state === "stuck" || Date.now() >= until) break;
+      await new Promise((r) => setTimeout(r, this.#o.pollMs ?? 250));
+    }
+    this.#confirmed = false;
+    // Take the job out of the queue so it cannot print by surprise after being reported failed.
+    const c = await this.#t.call<{ cancelled: boolean }>(
+      "cancel",
+      { name: this.#o.name, jobId },
+      this.#o.timeoutMs,
+    )
+      .catch(() => ({ cancelled: false }));
+    throw new AgentError(
+      "PRINT_STUCK_IN_QUEUE",
+      `job ${jobId} did not leave the Windows queue of "${this.#o.name}" within ${this.#o.watchSeconds} s ` +
+        `(${last}); receipt not printed${c.cancelled ? ", job removed from the queue" : ""}. ` +
+        `Check the printer's power, paper and cable, and the queue in Devices and Printers`,
+    );
+  }
+
+  async status(): Promise<PrinterStatusReport> {
+    try {
+      const i = await this.#t.call<SpoolerPrinter>(
+        "info",
+        { name: this.#o.name },
+        this.#o.timeoutMs,
+      );
+      const r = spoolerStatus(i.status, i.attributes, this.#confirmed);
+      return i.jobs > 0 ? { ...r, detail: `${r.detail}; ${i.jobs} job(s) in the queue` } : r;
+    } catch (e) {
+      const err = e as AgentError;
+      const status = err.code === "PRINTER_NOT_FOUND" ? "OFFLINE" : "UNKNOWN";
+      return { status, detail: err.message };
+    }
+  }
+
+  close(): void {
+    this.#t.close();
+  }
+}
+
+/** Lists the printers this account can see, with the default printer's name. */
+export async function listSpoolerPrinters(
+  timeoutMs = 10_000,
+): Promise<{ printers: SpoolerPrinter[]; default: string | null }> {
+  const t = new SpoolerThread();
+  try {
+    return await t.call("list", {}, timeoutMs);
+  } finally {
+    t.close();
+  }
+}

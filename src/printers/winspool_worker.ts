@@ -1,0 +1,235 @@
+/// <reference lib="deno.worker" />
+/**
+ * Runs the blocking winspool calls on their own thread (a Worker): the main loop never stalls
+ * on a stuck printer, and `GetLastError` is read on the thread that made the call.
+ * Messages: `{ id, op, args }` → `{ id, ok: true, result }` or `{ id, ok: false, error }`.
+ * @module
+ */
+import {
+  decodeUtf16z,
+  docInfo1,
+  DRIVER_INFO_2,
+  DRIVER_INFO_8,
+  FORMAT_MESSAGE_FROM_SYSTEM,
+  FORMAT_MESSAGE_IGNORE_INSERTS,
+  JOB_CONTROL_DELETE,
+  JOB_INFO_1,
+  openKernel32,
+  openWinspool,
+  PRINTER_DRIVER_XPS,
+  PRINTER_ENUM_CONNECTIONS,
+  PRINTER_ENUM_LOCAL,
+  PRINTER_INFO_2,
+  ptrAt,
+  readUtf16z,
+  u32At,
+  utf16z,
+} from "../../ffi/winspool.ts";
+import { win32ToCode } from "./win32_errors.ts";
+
+/** A failed Win32 call, as sent back to the main thread. */
+export interface WorkerError {
+  code: string;
+  win32: number;
+  message: string;
+}
+
+const ws = openWinspool().symbols;
+const k32 = openKernel32().symbols;
+
+class Win32Error extends Error {
+  constructor(readonly win32: number, what: string) {
+    super(`${what} failed: Windows error ${win32} (${formatMessage(win32)})`);
+  }
+}
+
+function formatMessage(n: number): string {
+  const buf = new Uint8Array(1024);
+  const len = k32.FormatMessageW(
+    FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+    null,
+    n,
+    0,
+    buf,
+    512,
+    null,
+  );
+  return len ? decodeUtf16z(buf).trim() : "no description";
+}
+
+function fail(what: string): never {
+  throw new Win32Error(k32.GetLastError(), what);
+}
+
+function open(name: string): Deno.PointerObject {
+  const h = new BigUint64Array(1);
+  if (!ws.OpenPrinterW(utf16z(name), new Uint8Array(h.buffer), null)) {
+    fail(`OpenPrinterW("${name}")`);
+  }
+  const p = Deno.UnsafePointer.create(h[0]);
+  if (!p) throw new Win32Error(6, `OpenPrinterW("${name}") returned no handle`);
+  return p;
+}
+
+/** Calls a Get* function twice: once for the size, once for the data. */
+function sized(
+  what: string,
+  call: (buf: Uint8Array | null, size: number, needed: Uint8Array) => number,
+) {
+  const needed = new Uint8Array(4);
+  call(null, 0, needed);
+  const n = u32At(needed, 0);
+  if (n === 0) fail(what);
+  const buf = new Uint8Array(n);
+  if (!call(buf, n, needed)) fail(what);
+  return buf;
+}
+
+function printerInfo(h: Deno.PointerObject) {
+  const b = sized(
+    "GetPrinterW(level 2)",
+    (buf, size, needed) => ws.GetPrinterW(h, 2, buf, size, needed),
+  );
+  return {
+    name: readUtf16z(ptrAt(b, PRINTER_INFO_2.pPrinterName)),
+    port: readUtf16z(ptrAt(b, PRINTER_INFO_2.pPortName)),
+    driver: readUtf16z(ptrAt(b, PRINTER_INFO_2.pDriverName)),
+    datatype: readUtf16z(ptrAt(b, PRINTER_INFO_2.pDatatype)),
+    attributes: u32At(b, PRINTER_INFO_2.Attributes),
+    status: u32At(b, PRINTER_INFO_2.Status),
+    jobs: u32At(b, PRINTER_INFO_2.cJobs),
+  };
+}
+
+function driverInfo(h: Deno.PointerObject): { version: number; xps: boolean } {
+  const needed = new Uint8Array(4);
+  for (const level of [8, 2]) {
+    ws.GetPrinterDriverW(h, null, level, null, 0, needed);
+    const n = u32At(needed, 0);
+    if (!n) continue;
+    const buf = new Uint8Array(n);
+    if (!ws.GetPrinterDriverW(h, null, level, buf, n, needed)) continue;
+    const version = u32At(buf, level === 8 ? DRIVER_INFO_8.cVersion : DRIVER_INFO_2.cVersion);
+    const xps = level === 8
+      ? (u32At(buf, DRIVER_INFO_8.dwPrinterDriverAttributes) & PRINTER_DRIVER_XPS) !== 0
+      : false;
+    return { version, xps: xps || version >= 4 };
+  }
+  return { version: 0, xps: false };
+}
+
+const ops = {
+  print(a: { name: string; title: string; data: Uint8Array }) {
+    const h = open(a.name);
+    try {
+      const drv = driverInfo(h);
+      const datatype = drv.xps ? "XPS_PASS" : "RAW";
+      const di = docInfo1(a.title, datatype);
+      const jobId = ws.StartDocPrinterW(h, 1, di.struct);
+      if (!jobId) fail(`StartDocPrinterW(datatype ${datatype})`);
+      try {
+        if (!ws.StartPagePrinter(h)) fail("StartPagePrinter");
+        const written = new Uint32Array(1);
+        let off = 0;
+        while (off < a.data.length) {
+          const chunk = a.data.subarray(off);
+          if (!ws.WritePrinter(h, chunk, chunk.length, new Uint8Array(written.buffer))) {
+            fail("WritePrinter");
+          }
+          if (written[0] === 0) {
+            throw new Win32Error(31, `WritePrinter wrote 0 of ${chunk.length} bytes`);
+          }
+          off += written[0];
+        }
+        if (!ws.EndPagePrinter(h)) fail("EndPagePrinter");
+      } finally {
+        if (!ws.EndDocPrinter(h)) fail("EndDocPrinter");
+      }
+      return { jobId, datatype, bytes: a.data.length };
+    } finally {
+      ws.ClosePrinter(h); // always: closing flushes the job to the spooler
+    }
+  },
+  info(a: { name: string }) {
+    const h = open(a.name);
+    try {
+      return { ...printerInfo(h), driverVersion: driverInfo(h) };
+    } finally {
+      ws.ClosePrinter(h);
+    }
+  },
+  job(a: { name: string; jobId: number }) {
+    const h = open(a.name);
+    try {
+      const needed = new Uint8Array(4);
+      ws.GetJobW(h, a.jobId, 1, null, 0, needed);
+      const n = u32At(needed, 0);
+      if (!n) return { found: false };
+      const b = new Uint8Array(n);
+      if (!ws.GetJobW(h, a.jobId, 1, b, n, needed)) return { found: false };
+      return {
+        found: true,
+        status: u32At(b, JOB_INFO_1.Status),
+        statusText: readUtf16z(ptrAt(b, JOB_INFO_1.pStatus)),
+        position: u32At(b, JOB_INFO_1.Position),
+        pagesPrinted: u32At(b, JOB_INFO_1.PagesPrinted),
+      };
+    } finally {
+      ws.ClosePrinter(h);
+    }
+  },
+  cancel(a: { name: string; jobId: number }) {
+    const h = open(a.name);
+    try {
+      return { cancelled: !!ws.SetJobW(h, a.jobId, 0, null, JOB_CONTROL_DELETE) };
+    } finally {
+      ws.ClosePrinter(h);
+    }
+  },
+  list() {
+    const flags = PRINTER_ENUM_LOCAL | PRINTER_ENUM_CONNECTIONS;
+    const needed = new Uint8Array(4);
+    const count = new Uint8Array(4);
+    ws.EnumPrintersW(flags, null, 2, null, 0, needed, count);
+    const n = u32At(needed, 0);
+    const printers = [];
+    if (n) {
+      const b = new Uint8Array(n);
+      if (!ws.EnumPrintersW(flags, null, 2, b, n, needed, count)) fail("EnumPrintersW");
+      for (let i = 0; i < u32At(count, 0); i++) {
+        const o = i * PRINTER_INFO_2.size;
+        printers.push({
+          name: readUtf16z(ptrAt(b, o + PRINTER_INFO_2.pPrinterName)),
+          port: readUtf16z(ptrAt(b, o + PRINTER_INFO_2.pPortName)),
+          driver: readUtf16z(ptrAt(b, o + PRINTER_INFO_2.pDriverName)),
+          datatype: readUtf16z(ptrAt(b, o + PRINTER_INFO_2.pDatatype)),
+          attributes: u32At(b, o + PRINTER_INFO_2.Attributes),
+          status: u32At(b, o + PRINTER_INFO_2.Status),
+          jobs: u32At(b, o + PRINTER_INFO_2.cJobs),
+        });
+      }
+    }
+    const size = new Uint32Array([512]);
+    const nameBuf = new Uint8Array(1024);
+    const def = ws.GetDefaultPrinterW(nameBuf, new Uint8Array(size.buffer))
+      ? decodeUtf16z(nameBuf)
+      : null;
+    return { printers, default: def };
+  },
+};
+
+self.onmessage = (ev: MessageEvent<{ id: number; op: keyof typeof ops; args: never }>) => {
+  const { id, op, args } = ev.data;
+  try {
+    const result = ops[op](args);
+    self.postMessage({ id, ok: true, result });
+  } catch (e) {
+    const win32 = e instanceof Win32Error ? e.win32 : 0;
+    const error: WorkerError = {
+      code: win32 ? win32ToCode(win32) : "PRINTER_ERROR",
+      win32,
+      message: (e as Error).message,
+    };
+    self.postMessage({ id, ok: false, error });
+  }
+};

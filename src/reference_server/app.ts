@@ -1,0 +1,340 @@
+/**
+ * The reference job server: the contract of docs/protocol.md, implemented exactly, on Hono and
+ * `node:sqlite`. The tests and the demo run against it; the POS backend team reads it.
+ * @module
+ */
+import { Hono } from "hono";
+import { DatabaseSync } from "node:sqlite";
+
+/** Statuses a job moves through on the server. */
+export const JOB_STATUSES = ["PENDING", "FETCHED", "PRINTING", "COMPLETED", "FAILED"] as const;
+type JobStatus = typeof JOB_STATUSES[number];
+const FINAL = new Set<JobStatus>(["COMPLETED", "FAILED"]);
+const RANK: Record<JobStatus, number> = {
+  PENDING: 0,
+  FETCHED: 1,
+  PRINTING: 2,
+  COMPLETED: 3,
+  FAILED: 3,
+};
+
+/** Options of {@link createServerApp}. */
+export interface ServerOptions {
+  /** SQLite file, or ":memory:". */
+  db: string;
+  /** When set, every request needs `Authorization: Token <token>`. */
+  token?: string;
+  /** Answer job lists as DRF pages (`{"count", "next", "previous", "results"}`). */
+  paginate?: boolean;
+  /** Ignore `wait` (to test agents against servers without long-poll). */
+  noLongPoll?: boolean;
+  /** Longest `wait` honoured, seconds. */
+  maxWait?: number;
+}
+
+/** A job row as the API returns it. */
+export interface ServerJob {
+  id: number;
+  uuid: string;
+  terminal_id: string;
+  printer_role: string | null;
+  job_type: string;
+  priority: number;
+  status: JobStatus;
+  attempts: number;
+  error_code: string | null;
+  error_message: string | null;
+  receipt_data: Record<string, unknown> | null;
+  raw_base64: string | null;
+  reprint_of: number | string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  uuid TEXT NOT NULL UNIQUE,
+  terminal_id TEXT NOT NULL,
+  printer_role TEXT,
+  job_type TEXT NOT NULL,
+  priority INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'PENDING',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  error_code TEXT,
+  error_message TEXT,
+  receipt_data TEXT,
+  raw_base64 TEXT,
+  reprint_of TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_pending ON jobs(terminal_id, status);
+CREATE TABLE IF NOT EXISTS reports (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  body TEXT NOT NULL,
+  accepted INTEGER NOT NULL,
+  received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS heartbeats (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  terminal_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  received_at TEXT NOT NULL
+);
+`;
+
+function rowToJob(r: Record<string, unknown>): ServerJob {
+  return {
+    ...(r as unknown as ServerJob),
+    receipt_data: r.receipt_data ? JSON.parse(String(r.receipt_data)) : null,
+    reprint_of: r.reprint_of === null ? null : String(r.reprint_of),
+  };
+}
+
+/** Builds the server app; `close()` releases the database and pending long-polls. */
+export function createServerApp(
+  o: ServerOptions,
+): { app: Hono; close: () => void; db: DatabaseSync } {
+  const db = new DatabaseSync(o.db);
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec(SCHEMA);
+  const waiters = new Set<{ terminal: string; wake: () => void }>();
+  const app = new Hono();
+  const api = new Hono();
+
+  app.onError((e, c) => c.json({ detail: `server error: ${e.message}` }, 500));
+  app.notFound((c) => c.json({ detail: "Not found." }, 404));
+
+  api.use("*", async (c, next) => {
+    if (o.token) {
+      const h = c.req.header("authorization") ?? "";
+      if (!h) return c.json({ detail: "Authentication credentials were not provided." }, 401);
+      if (h !== `Token ${o.token}`) return c.json({ detail: "Invalid token." }, 401);
+    }
+    await next();
+  });
+
+  const now = () => new Date().toISOString();
+  const getJob = (id: string) => {
+    const r = db.prepare("SELECT * FROM jobs WHERE id = ? OR uuid = ?").get(id, id);
+    return r ? rowToJob(r as Record<string, unknown>) : null;
+  };
+  const pending = (terminal: string, role: string | undefined, limit: number) => {
+    const rows = db.prepare(
+      `SELECT * FROM jobs WHERE terminal_id = ? AND status = 'PENDING'
+         AND (? IS NULL OR printer_role IS NULL OR printer_role = ?)
+       ORDER BY priority DESC, id LIMIT ?`,
+    ).all(terminal, role ?? null, role ?? null, limit);
+    return rows.map((r) => rowToJob(r as Record<string, unknown>));
+  };
+
+  api.post("/print-jobs/", async (c) => {
+    let b: Record<string, unknown>;
+    try {
+      b = await c.req.json();
+    } catch {
+      return c.json({ detail: "JSON parse error" }, 400);
+    }
+    if (!b || typeof b !== "object" || Array.isArray(b)) {
+      return c.json({ detail: "expected an object" }, 400);
+    }
+    const errors: Record<string, string> = {};
+    if (typeof b.terminal_id !== "string" || !b.terminal_id) {
+      errors.terminal_id = "This field is required.";
+    }
+    const type = typeof b.job_type === "string" ? b.job_type : "receipt";
+    if (
+      b.receipt_data != null &&
+      (typeof b.receipt_data !== "object" || Array.isArray(b.receipt_data))
+    ) {
+      errors.receipt_data = "Expected an object.";
+    }
+    if (b.raw_base64 != null && typeof b.raw_base64 !== "string") {
+      errors.raw_base64 = "Expected a string.";
+    }
+    if (Object.keys(errors).length) return c.json(errors, 400);
+    const uuid = typeof b.uuid === "string" && b.uuid ? b.uuid : crypto.randomUUID();
+    const t = typeof b.created_at === "string" ? b.created_at : now();
+    try {
+      const r = db.prepare(
+        `INSERT INTO jobs (uuid, terminal_id, printer_role, job_type, priority, receipt_data, raw_base64,
+           reprint_of, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        uuid,
+        b.terminal_id as string,
+        typeof b.printer_role === "string" ? b.printer_role : null,
+        type,
+        Number.isInteger(b.priority) ? b.priority as number : 0,
+        b.receipt_data != null ? JSON.stringify(b.receipt_data) : null,
+        (b.raw_base64 as string) ?? null,
+        b.reprint_of != null ? String(b.reprint_of) : null,
+        t,
+        now(),
+      );
+      for (const w of waiters) if (w.terminal === b.terminal_id) w.wake();
+      return c.json(getJob(String(r.lastInsertRowid)), 201);
+    } catch (e) {
+      if (/UNIQUE/.test(String(e))) {
+        return c.json({ uuid: "A job with this uuid already exists." }, 400);
+      }
+      throw e;
+    }
+  });
+
+  api.get("/print-jobs/", async (c) => {
+    const terminal = c.req.query("terminal_id");
+    const status = c.req.query("status");
+    const role = c.req.query("printer_role") || undefined;
+    const limit = Math.min(100, Math.max(1, Number(c.req.query("limit") ?? 20) || 20));
+    const answer = (jobs: ServerJob[]) =>
+      o.paginate
+        ? c.json({ count: jobs.length, next: null, previous: null, results: jobs })
+        : c.json(jobs);
+    if (!terminal || status !== "PENDING") {
+      const rows = db.prepare(
+        `SELECT * FROM jobs WHERE (? IS NULL OR terminal_id = ?) AND (? IS NULL OR status = ?)
+         ORDER BY id DESC LIMIT 200`,
+      ).all(terminal ?? null, terminal ?? null, status ?? null, status ?? null);
+      return answer(rows.map((r) => rowToJob(r as Record<string, unknown>)));
+    }
+    let jobs = pending(terminal, role, limit);
+    const wait = o.noLongPoll
+      ? 0
+      : Math.min(o.maxWait ?? 60, Math.max(0, Number(c.req.query("wait") ?? 0) || 0));
+    if (jobs.length === 0 && wait > 0) {
+      await new Promise<void>((res) => {
+        const w = { terminal, wake: () => done() };
+        const t = setTimeout(() => done(), wait * 1000);
+        function done() {
+          clearTimeout(t);
+          waiters.delete(w);
+          res();
+        }
+        waiters.add(w);
+      });
+      jobs = pending(terminal, role, limit);
+    }
+    return answer(jobs);
+  });
+
+  api.get("/print-jobs/:id/", (c) => {
+    const j = getJob(c.req.param("id"));
+    return j ? c.json(j) : c.json({ detail: "Not found." }, 404);
+  });
+
+  api.get("/print-jobs/:id/reports/", (c) => {
+    const j = getJob(c.req.param("id"));
+    if (!j) return c.json({ detail: "Not found." }, 404);
+    const rows = db.prepare("SELECT * FROM reports WHERE job_id = ? ORDER BY id").all(j.id);
+    return c.json(
+      rows.map((r) => ({ ...r, body: JSON.parse(String(r.body)), accepted: !!r.accepted })),
+    );
+  });
+
+  api.post("/print-jobs/:id/status/", async (c) => {
+    const j = getJob(c.req.param("id"));
+    if (!j) return c.json({ detail: "Not found." }, 404);
+    let b: Record<string, unknown>;
+    try {
+      b = await c.req.json();
+    } catch {
+      return c.json({ detail: "JSON parse error" }, 400);
+    }
+    const status = b?.status as JobStatus;
+    if (!["FETCHED", "PRINTING", "COMPLETED", "FAILED"].includes(status)) {
+      return c.json({ status: `"${b?.status}" is not a valid choice.` }, 400);
+    }
+    if (status === "FAILED" && typeof b.error_code !== "string") {
+      return c.json({ error_code: "Required when status is FAILED." }, 400);
+    }
+    const log = (accepted: boolean) =>
+      db.prepare(
+        "INSERT INTO reports (job_id, status, body, accepted, received_at) VALUES (?, ?, ?, ?, ?)",
+      )
+        .run(j.id, status, JSON.stringify(b), accepted ? 1 : 0, now());
+    // A final status is final: the same one again is acknowledged (the agent may resend it after
+    // a lost ack), a different one is a conflict. Late non-final reports never move a job back.
+    if (FINAL.has(j.status)) {
+      log(false);
+      if (status === j.status) return c.json(j);
+      if (!FINAL.has(status)) return c.json(j);
+      return c.json({ detail: `job is already ${j.status}` }, 409);
+    }
+    log(true);
+    if (RANK[status] >= RANK[j.status]) {
+      db.prepare(
+        `UPDATE jobs SET status = ?, attempts = MAX(attempts, ?), error_code = ?, error_message = ?,
+           updated_at = ? WHERE id = ?`,
+      ).run(
+        status,
+        Number(b.attempt) || 0,
+        status === "FAILED" ? String(b.error_code) : null,
+        status === "FAILED" ? String(b.error_message ?? "") : null,
+        now(),
+        j.id,
+      );
+    }
+    return c.json(getJob(String(j.id)));
+  });
+
+  api.post("/print-agents/heartbeat/", async (c) => {
+    let b: Record<string, unknown>;
+    try {
+      b = await c.req.json();
+    } catch {
+      return c.json({ detail: "JSON parse error" }, 400);
+    }
+    if (typeof b?.terminal_id !== "string") {
+      return c.json({ terminal_id: "This field is required." }, 400);
+    }
+    db.prepare("INSERT INTO heartbeats (terminal_id, body, received_at) VALUES (?, ?, ?)")
+      .run(b.terminal_id, JSON.stringify(b), now());
+    return c.json({ ok: true, server_time: now() });
+  });
+
+  api.get("/print-agents/", (c) => {
+    const rows = db.prepare(
+      `SELECT h.* FROM heartbeats h JOIN (SELECT terminal_id, MAX(id) AS id FROM heartbeats
+         GROUP BY terminal_id) m ON h.id = m.id ORDER BY h.terminal_id`,
+    ).all();
+    return c.json(rows.map((r) => ({ ...JSON.parse(String(r.body)), received_at: r.received_at })));
+  });
+
+  api.get("/print-agents/heartbeats/", (c) => {
+    const t = c.req.query("terminal_id") ?? null;
+    const rows = db.prepare(
+      "SELECT * FROM heartbeats WHERE (? IS NULL OR terminal_id = ?) ORDER BY id DESC LIMIT 100",
+    ).all(t, t);
+    return c.json(rows.map((r) => ({ ...JSON.parse(String(r.body)), received_at: r.received_at })));
+  });
+
+  app.route("/api", api);
+  app.get("/", (c) => {
+    const counts = db.prepare("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status").all();
+    return c.json({
+      server: "print-agent reference job server",
+      contract: "docs/protocol.md",
+      jobs: Object.fromEntries(counts.map((r) => [r.status, r.n])),
+      endpoints: [
+        "POST /api/print-jobs/",
+        "GET  /api/print-jobs/?terminal_id=&status=PENDING&wait=",
+        "GET  /api/print-jobs/{id}/",
+        "POST /api/print-jobs/{id}/status/",
+        "POST /api/print-agents/heartbeat/",
+        "GET  /api/print-agents/",
+      ],
+    });
+  });
+
+  return {
+    app,
+    db,
+    close: () => {
+      for (const w of waiters) w.wake();
+      db.close();
+    },
+  };
+}

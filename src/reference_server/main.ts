@@ -1,0 +1,78 @@
+/**
+ * `deno task server`: the reference job server on a port.
+ *
+ * Flags: `--port 8765`, `--host 127.0.0.1`, `--db reference_server.db` (or `:memory:`),
+ * `--token KEY` (require `Authorization: Token KEY`), `--paginate` (DRF pages),
+ * `--no-long-poll` (ignore `wait`).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { createServerApp } from "./app.ts";
+
+/** Starts the server; resolves to its address and a shutdown function. */
+export function startServer(o: {
+  port: number;
+  host?: string;
+  db: string;
+  token?: string;
+  paginate?: boolean;
+  noLongPoll?: boolean;
+  quiet?: boolean;
+}): { port: number; url: string; shutdown: () => Promise<void> } {
+  const { app, close } = createServerApp(o);
+  const server = Deno.serve({
+    port: o.port,
+    hostname: o.host ?? "127.0.0.1",
+    onListen: () => {},
+  }, app.fetch);
+  const port = server.addr.port;
+  const url = `http://${o.host ?? "127.0.0.1"}:${port}/api`;
+  if (!o.quiet) console.log(`Reference job server listening on ${url} (db: ${o.db})`);
+  return {
+    port,
+    url,
+    shutdown: async () => {
+      close();
+      await server.shutdown();
+    },
+  };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      port: { type: "string", default: "8765" },
+      host: { type: "string", default: "127.0.0.1" },
+      db: { type: "string", default: "reference_server.db" },
+      token: { type: "string" },
+      paginate: { type: "boolean", default: false },
+      "no-long-poll": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      "Usage: deno task server [--port 8765] [--host 127.0.0.1] [--db FILE|:memory:] [--token KEY]\n" +
+        "                        [--paginate] [--no-long-poll]",
+    );
+    Deno.exit(0);
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`--port must be 0-65535: current value is ${values.port}`);
+    Deno.exit(2);
+  }
+  const s = startServer({
+    port,
+    host: values.host,
+    db: values.db!,
+    token: values.token,
+    paginate: values.paginate,
+    noLongPoll: values["no-long-poll"],
+  });
+  Deno.addSignalListener("SIGINT", async () => {
+    await s.shutdown();
+    Deno.exit(0);
+  });
+}

@@ -1,0 +1,69 @@
+/**
+ * Blocks → ESC/POS bytes through `@point-of-sale/receipt-printer-encoder`, with the profile's
+ * quirks. Text reaching the encoder is already free of control characters and fitted to the
+ * profile's code pages; commands come only from blocks.
+ * @module
+ */
+import ReceiptPrinterEncoder from "@point-of-sale/receipt-printer-encoder";
+import type { Block } from "./layout.ts";
+import type { Profile } from "./profile.ts";
+
+/** Encodes blocks for a profile at a number of columns. */
+export function encodeBlocks(blocks: Block[], profile: Profile, columns: number): Uint8Array {
+  // deno-lint-ignore no-explicit-any
+  const options: any = {
+    language: "esc-pos",
+    columns,
+    newline: "\n",
+    feedBeforeCut: profile.feed_before_cut,
+    imageMode: profile.image_mode,
+    codepageMapping: profile.codepage_mapping,
+    codepageCandidates: profile.codepages,
+  };
+  const e = new ReceiptPrinterEncoder(options);
+  // ESC @ resets, FS . leaves Kanji mode, ESC M 0 selects font A: the only font some
+  // printers (HRPT TP808) have — they garble ESC ! 0x01 (condensed), so it is never sent.
+  e.initialize();
+  e.codepage("auto");
+  let bold = false, underline = false, invert = false, size = 1;
+  for (const b of blocks) {
+    if (b.kind === "text") {
+      if (b.bold !== bold) e.bold(bold = b.bold);
+      if (b.underline !== underline) e.underline(underline = b.underline);
+      if (b.invert !== invert) e.invert(invert = b.invert);
+      if (b.size !== size) e.size(size = b.size, b.size);
+      const t = b.text.trimEnd();
+      if (t) e.text(t);
+      e.newline();
+      continue;
+    }
+    if (size !== 1) e.size(size = 1, 1);
+    switch (b.kind) {
+      case "qr":
+        if (profile.supports.qr) {
+          e.align("center").qrcode(b.value, { model: 2, size: 6, errorlevel: "m" }).align("left");
+        } else e.align("center").line(b.value).align("left");
+        break;
+      case "barcode":
+        if (profile.supports.barcode) {
+          e.align("center").barcode(b.value, "code128", { height: 60, text: true }).align("left");
+        } else e.align("center").line(b.value).align("left");
+        break;
+      case "feed":
+        e.newline(b.lines);
+        break;
+      case "cut":
+        if (profile.cut !== "none") e.cut(profile.cut);
+        break;
+      case "pulse":
+        if (profile.drawer) {
+          e.pulse(profile.drawer.pin, profile.drawer.on_ms, profile.drawer.off_ms);
+        }
+        break;
+    }
+  }
+  if (bold) e.bold(false);
+  if (underline) e.underline(false);
+  if (invert) e.invert(false);
+  return e.encode() as Uint8Array;
+}

@@ -1,0 +1,215 @@
+/**
+ * Layout: the marked text a template produced → printable blocks of exact width, plus the plain
+ * text preview (what the paper will say, column for column).
+ * @module
+ */
+import { AgentError } from "../errors.ts";
+import type { Op } from "./template.ts";
+import { align, fitToCharset, stripControls, width, wrap } from "./text.ts";
+
+/** One printable block. Text blocks hold one physical line each. */
+export type Block =
+  | { kind: "text"; text: string; bold: boolean; underline: boolean; invert: boolean; size: 1 | 2 }
+  | { kind: "qr"; value: string }
+  | { kind: "barcode"; value: string }
+  | { kind: "feed"; lines: number }
+  | { kind: "cut" }
+  | { kind: "pulse" };
+
+/** Layout result. */
+export interface Layout {
+  blocks: Block[];
+  /** Characters transliterated / replaced with `?` to fit the printer's code pages. */
+  transliterated: number;
+  replaced: number;
+}
+
+/** Limits that turn a runaway payload into a clear RENDER_ERROR instead of metres of paper. */
+export const LIMITS = { maxLines: 20_000, maxQr: 700, maxBarcode: 48 };
+
+interface Style {
+  align: "left" | "center" | "right";
+  bold: boolean;
+  underline: boolean;
+  invert: boolean;
+  size: 1 | 2;
+}
+
+/** Splits marked text into segments: strings and ops (only markers carrying `nonce` count). */
+function* segments(line: string, nonce: string): Generator<string | Op> {
+  // deno-lint-ignore no-control-regex
+  const re = /\x1e([0-9a-f]{32})(\{[^\x1e\x1f]*\})\x1f/g;
+  let last = 0;
+  for (const m of line.matchAll(re)) {
+    if (m[1] !== nonce) continue;
+    if (m.index! > last) yield line.slice(last, m.index);
+    yield JSON.parse(m[2]) as Op;
+    last = m.index! + m[0].length;
+  }
+  if (last < line.length) yield line.slice(last);
+}
+
+/**
+ * Lays out marked template output for a printer of `columns` columns whose code pages can print
+ * `charset`.
+ */
+export function layout(
+  marked: string,
+  nonce: string,
+  columns: number,
+  charset: ReadonlySet<number>,
+): Layout {
+  const blocks: Block[] = [];
+  const st: Style = { align: "left", bold: false, underline: false, invert: false, size: 1 };
+  let transliterated = 0;
+  let replaced = 0;
+  const fit = (s: string) => {
+    const f = fitToCharset(stripControls(s), charset);
+    transliterated += f.transliterated;
+    replaced += f.replaced;
+    return f.text;
+  };
+  const pushText = (text: string, s: Style = st) => {
+    if (blocks.length > LIMITS.maxLines) {
+      throw new AgentError(
+        "RENDER_ERROR",
+        `receipt would be longer than ${LIMITS.maxLines} lines; refusing to print it`,
+      );
+    }
+    blocks.push({
+      kind: "text",
+      text,
+      bold: s.bold,
+      underline: s.underline,
+      invert: s.invert,
+      size: s.size,
+    });
+  };
+
+  for (const rawLine of marked.split("\n")) {
+    const cells: string[] = [""];
+    let hadOp = false;
+    let lineStyle: Style | null = null; // the style in force where the line's text starts
+    const flushCells = (s: Style) => {
+      const cols = Math.floor(columns / s.size);
+      const parts = cells.map((c) => fit(c).trim());
+      if (parts.length === 1) {
+        for (const l of wrap(parts[0], cols)) pushText(align(l, cols, s.align), s);
+        return;
+      }
+      // a row: the left part wraps, the right part stays right-aligned on the first line
+      const right = parts.slice(1).filter(Boolean).join(" ");
+      const left = wrap(parts[0], Math.max(1, cols - width(right) - 1));
+      const gap = Math.max(1, cols - width(left[0]) - width(right));
+      pushText(left[0] + " ".repeat(gap) + right, s);
+      for (const l of left.slice(1)) pushText(l, s);
+    };
+    for (const seg of segments(rawLine, nonce)) {
+      if (typeof seg === "string") {
+        if (seg.trim() && !lineStyle) lineStyle = { ...st };
+        cells[cells.length - 1] += seg;
+        continue;
+      }
+      hadOp = true;
+      switch (seg.op) {
+        case "align":
+          st.align = seg.v;
+          break;
+        case "bold":
+        case "underline":
+        case "invert":
+          st[seg.op] = seg.v;
+          break;
+        case "size":
+          st.size = seg.v;
+          break;
+        case "col":
+          cells.push("");
+          break;
+        case "rule":
+          pushText(fit(seg.v).repeat(Math.floor(columns / st.size)));
+          break;
+        case "qr": {
+          const v = seg.v;
+          if (!v) break;
+          if (v.length > LIMITS.maxQr) {
+            throw new AgentError(
+              "RENDER_ERROR",
+              `QR value is ${v.length} characters; at most ${LIMITS.maxQr}`,
+            );
+          }
+          blocks.push({ kind: "qr", value: v });
+          break;
+        }
+        case "barcode": {
+          const v = seg.v;
+          if (!v) break;
+          if (!/^[\x20-\x7e]+$/.test(v) || v.length > LIMITS.maxBarcode) {
+            throw new AgentError(
+              "RENDER_ERROR",
+              `barcode value must be 1-${LIMITS.maxBarcode} printable ASCII characters: ${
+                JSON.stringify(v.slice(0, 60))
+              }`,
+            );
+          }
+          blocks.push({ kind: "barcode", value: v });
+          break;
+        }
+        case "feed":
+          blocks.push({ kind: "feed", lines: seg.v });
+          break;
+        case "cut":
+          blocks.push({ kind: "cut" });
+          break;
+        case "pulse":
+          blocks.push({ kind: "pulse" });
+          break;
+      }
+    }
+    const hasText = cells.some((c) => c.trim() !== "");
+    if (hasText) flushCells(lineStyle ?? st);
+    else if (!hadOp) pushText(""); // an intentionally empty line
+  }
+  while (
+    blocks.length && blocks[blocks.length - 1].kind === "text" &&
+    (blocks.at(-1) as { text: string }).text === ""
+  ) {
+    blocks.pop();
+  }
+  return { blocks, transliterated, replaced };
+}
+
+/** The plain-text preview of blocks (what the paper says). */
+export function previewText(blocks: Block[], columns: number): string {
+  const out: string[] = [];
+  const center = (s: string) => align(s, columns, "center");
+  for (const b of blocks) {
+    switch (b.kind) {
+      case "text":
+        out.push(b.size === 2 ? [...b.text].join(" ").trimEnd() : b.text.trimEnd());
+        break;
+      case "qr":
+        out.push(
+          center(
+            `[QR ${
+              b.value.length > columns - 6 ? b.value.slice(0, columns - 9) + "..." : b.value
+            }]`,
+          ),
+        );
+        break;
+      case "barcode":
+        out.push(center(`[BARCODE ${b.value}]`));
+        break;
+      case "feed":
+        for (let i = 0; i < b.lines; i++) out.push("");
+        break;
+      case "cut":
+        out.push(center(" CUT ").replace(/ (?= *CUT)|(?<=CUT *) /g, "-").padEnd(columns, "-"));
+        break;
+      case "pulse":
+        out.push(center("[DRAWER OPEN]"));
+        break;
+    }
+  }
+  return out.join("\n");
+}

@@ -1,0 +1,133 @@
+/**
+ * Printer profiles as data: brand and model quirks in `profiles/*.json`. The built-in files are
+ * embedded in the binary; a `profiles` folder beside the config adds or overrides them without
+ * a rebuild. A profile with an unknown key or a bad value is rejected with the file and key named.
+ * @module
+ */
+import { z } from "zod";
+import { join } from "node:path";
+import CodepageEncoder from "@point-of-sale/codepage-encoder";
+import hrpt from "../../profiles/hrpt.json" with { type: "json" };
+import epson from "../../profiles/epson.json" with { type: "json" };
+import xprinter from "../../profiles/xprinter.json" with { type: "json" };
+import generic from "../../profiles/generic.json" with { type: "json" };
+
+const Codepage = z.string().refine((c) => CodepageEncoder.supports(c), {
+  message: "a code page name known to the encoder (e.g. cp437, cp858, windows1252)",
+});
+
+/** The schema of a profile file. */
+export const ProfileSchema = z.object({
+  $schema: z.string().optional(),
+  id: z.string().regex(/^[a-z0-9_-]+$/),
+  name: z.string(),
+  brands: z.array(z.string().min(1)).min(1),
+  encoder_model: z.string().nullable(),
+  columns: z.object({
+    "58": z.number().int().min(16).max(80),
+    "80": z.number().int().min(24).max(96),
+  })
+    .strict(),
+  fonts: z.array(z.enum(["A", "B", "C"])).min(1),
+  small_font: z.boolean(),
+  codepages: z.array(Codepage).min(1),
+  codepage_mapping: z.union([z.string(), z.record(z.string(), z.number().int().min(0).max(255))]),
+  cut: z.enum(["full", "partial", "none"]),
+  feed_before_cut: z.number().int().min(0).max(20),
+  drawer: z.object({
+    pin: z.union([z.literal(0), z.literal(1)]),
+    on_ms: z.number().int().min(0).max(510),
+    off_ms: z.number().int().min(0).max(510),
+  }).strict().nullable(),
+  supports: z.object({ qr: z.boolean(), barcode: z.boolean(), image: z.boolean() }).strict(),
+  image_mode: z.enum(["raster", "column"]),
+  notes: z.string().optional(),
+}).strict();
+
+/** A validated printer profile. */
+export type Profile = z.output<typeof ProfileSchema> & {
+  /** Where it came from: `(built-in)` or a file path. */
+  source: string;
+  /** Every code point the profile's code pages can print. */
+  charset: ReadonlySet<number>;
+};
+
+/** A profile file that is not valid. */
+export class ProfileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProfileError";
+  }
+}
+
+function build(raw: unknown, source: string): Profile {
+  const r = ProfileSchema.safeParse(raw);
+  if (!r.success) {
+    const what = r.error.issues.map((i) =>
+      i.code === "unrecognized_keys"
+        ? `unknown key ${i.keys.join(", ")}${i.path.length ? ` in ${i.path.join(".")}` : ""}`
+        : `${i.path.join(".") || "(top level)"}: ${i.message}`
+    );
+    throw new ProfileError(`Invalid printer profile ${source}: ${what.join("; ")}`);
+  }
+  const charset = new Set<number>();
+  for (const cp of r.data.codepages) {
+    for (const c of CodepageEncoder.getCodepoints(cp as never, true)) if (c) charset.add(c);
+  }
+  return { ...r.data, source, charset };
+}
+
+/** The built-in profiles (embedded in the binary). */
+export function builtinProfiles(): Profile[] {
+  return [hrpt, epson, xprinter, generic].map((p) => build(p, `(built-in) profiles/${p.id}.json`));
+}
+
+/** Reads a profile file; errors name the file and key. */
+export async function loadProfileFile(path: string): Promise<Profile> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new ProfileError(`Cannot read printer profile ${path}: ${(e as Error).message}`);
+  }
+  return build(raw, path);
+}
+
+/** Built-in profiles, then every `*.json` in `folder` (a file with the same id overrides). */
+export async function loadProfiles(folder: string | null): Promise<Profile[]> {
+  const byId = new Map(builtinProfiles().map((p) => [p.id, p]));
+  if (folder) {
+    let entries: Deno.DirEntry[] = [];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(folder));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (!e.isFile || !e.name.endsWith(".json")) continue;
+      const p = await loadProfileFile(join(folder, e.name));
+      byId.set(p.id, p);
+    }
+  }
+  return [...byId.values()];
+}
+
+/** Finds the profile for a config `printer.brand` (matches id or any brand, any case). */
+export function findProfile(profiles: Profile[], brand: string): Profile {
+  const b = brand.trim().toUpperCase();
+  const p = profiles.find((p) =>
+    p.id.toUpperCase() === b || p.brands.some((x) => x.toUpperCase() === b)
+  );
+  if (!p) {
+    const known = profiles.flatMap((p) => [p.id, ...p.brands]).join(", ");
+    throw new ProfileError(`Unknown printer brand "${brand}": known brands are ${known}`);
+  }
+  return p;
+}
+
+/** Columns of text per line for a paper width given in columns (32/42/48) or mm (58/80). */
+export function columnsFor(profile: Profile, paperWidth: number): number {
+  if (paperWidth === 58) return profile.columns["58"];
+  if (paperWidth === 80) return profile.columns["80"];
+  return paperWidth;
+}

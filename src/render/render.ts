@@ -1,0 +1,171 @@
+/**
+ * Job → paper: picks the template for the job type, renders it with the store's locale, lays it
+ * out for the printer profile and encodes ESC/POS. Either the whole job renders or it fails with
+ * a clear reason — nothing is ever half-printed.
+ * @module
+ */
+import { AgentError } from "../errors.ts";
+import { decodeRawBase64, type Job } from "../job.ts";
+import { encodeBlocks } from "./escpos.ts";
+import { type Block, layout, previewText } from "./layout.ts";
+import { columnsFor, findProfile, loadProfiles, type Profile } from "./profile.ts";
+import { parseReceiptData } from "./receipt_data.ts";
+import { TemplateEngine } from "./template.ts";
+
+/** A rendered job. */
+export interface Rendered {
+  bytes: Uint8Array;
+  /** Plain text, column-exact (big text shown letter-spaced). */
+  preview: string;
+  transliterated: number;
+  replaced: number;
+}
+
+/** What the renderer needs to know. */
+export interface RendererOptions {
+  brand: string;
+  paperWidth: number;
+  profilesPath: string | null;
+  templatesPath: string | null;
+  locale: string;
+  currency: string;
+  timeZone: string | null;
+  /** Shown on test pages and available to templates as `agent`. */
+  agent: { version: string; terminal_id: string; printer_role: string; location_id: unknown };
+}
+
+const REPRINT_BANNER = "REPRINT / COPY";
+
+/** Renders jobs for one printer. */
+export class Renderer {
+  readonly profile: Profile;
+  readonly columns: number;
+  #engine: TemplateEngine;
+  #o: RendererOptions;
+
+  private constructor(profile: Profile, engine: TemplateEngine, o: RendererOptions) {
+    this.profile = profile;
+    this.columns = columnsFor(profile, o.paperWidth);
+    this.#engine = engine;
+    this.#o = o;
+  }
+
+  /** Loads profiles and templates; throws a clear error if either is broken. */
+  static async create(o: RendererOptions): Promise<Renderer> {
+    const profiles = await loadProfiles(o.profilesPath);
+    const profile = findProfile(profiles, o.brand);
+    const engine = await TemplateEngine.create({
+      folder: o.templatesPath,
+      locale: o.locale,
+      currency: o.currency,
+      timeZone: o.timeZone,
+    });
+    return new Renderer(profile, engine, o);
+  }
+
+  /** Renders one job. Throws {@link AgentError} (permanent codes) when it cannot. */
+  async render(job: Job): Promise<Rendered> {
+    if (job.job_type === "raw") {
+      if (!job.raw_base64) throw new AgentError("BAD_PAYLOAD", "raw job without raw_base64");
+      const bytes = decodeRawBase64(job.raw_base64);
+      return {
+        bytes,
+        preview: `[raw ESC/POS job from the server: ${bytes.length} bytes, not previewable]`,
+        transliterated: 0,
+        replaced: 0,
+      };
+    }
+    if (job.job_type === "drawer") {
+      if (!this.profile.drawer) {
+        throw new AgentError("RENDER_ERROR", `profile ${this.profile.id} has no cash drawer`);
+      }
+      return this.#finish([{ kind: "pulse" }], 0, 0);
+    }
+    if (job.raw_base64 && !job.receipt_data) {
+      throw new AgentError(
+        "BAD_PAYLOAD",
+        `a ${job.job_type} job needs receipt_data, got raw_base64`,
+      );
+    }
+    const name = job.job_type === "reprint" && !this.#engine.has("reprint")
+      ? "receipt"
+      : job.job_type;
+    if (!this.#engine.has(name)) {
+      throw new AgentError("UNSUPPORTED_JOB_TYPE", `no template for job_type "${job.job_type}"`);
+    }
+    const data = parseReceiptData(job.receipt_data ?? {});
+    if (!data.ok) throw new AgentError("BAD_PAYLOAD", data.reason);
+    const marked = await this.#engine.render(name, this.#context(job, data.data));
+    const l = layout(marked, this.#engine.nonce, this.columns, this.profile.charset);
+    let blocks = l.blocks;
+    if (job.job_type === "reprint") blocks = this.#withBanner(blocks, job);
+    return this.#finish(blocks, l.transliterated, l.replaced);
+  }
+
+  #finish(blocks: Block[], transliterated: number, replaced: number): Rendered {
+    return {
+      bytes: encodeBlocks(blocks, this.profile, this.columns),
+      preview: previewText(blocks, this.columns),
+      transliterated,
+      replaced,
+    };
+  }
+
+  /** A reprint is marked above and below by the agent itself, whatever the template does. */
+  #withBanner(blocks: Block[], job: Job): Block[] {
+    const half = Math.floor(this.columns / 2);
+    const center = (s: string, cols: number) => {
+      const pad = Math.max(0, cols - s.length);
+      return " ".repeat(pad >> 1) + s + " ".repeat(pad - (pad >> 1));
+    };
+    const banner: Block = {
+      kind: "text",
+      text: center(REPRINT_BANNER.length <= half ? REPRINT_BANNER : "COPY", half),
+      bold: true,
+      underline: false,
+      invert: true,
+      size: 2,
+    };
+    const ref: Block[] = job.reprint_of != null
+      ? [{
+        kind: "text",
+        text: center(`of job ${String(job.reprint_of).slice(0, 30)}`, this.columns),
+        bold: false,
+        underline: false,
+        invert: false,
+        size: 1,
+      }]
+      : [];
+    const cutAt = blocks.findLastIndex((b) => b.kind === "cut");
+    // a copy never opens the cash drawer
+    const body = (cutAt >= 0 ? blocks.slice(0, cutAt) : blocks).filter((b) => b.kind !== "pulse");
+    const tail = (cutAt >= 0 ? blocks.slice(cutAt) : []).filter((b) => b.kind !== "pulse");
+    return [banner, ...ref, ...body, banner, ...tail];
+  }
+
+  #context(job: Job, receipt: unknown): Record<string, unknown> {
+    const p = this.profile;
+    const sample = "àáâäçèéêëìíîïñòóôöùúûü ÀÉÑÖÜ ß €";
+    return {
+      receipt,
+      job: {
+        id: job.id,
+        uuid: job.uuid,
+        type: job.job_type,
+        reprint_of: job.reprint_of ?? null,
+        created_at: job.created_at ?? new Date().toISOString(),
+        is_reprint: job.job_type === "reprint",
+      },
+      agent: this.#o.agent,
+      printer: {
+        profile: `${p.id} (${p.name})`,
+        paper_width: this.#o.paperWidth,
+        columns: this.columns,
+        codepages: p.codepages.join(", "),
+        sample_text: sample,
+        ruler: "1234567890".repeat(Math.ceil(this.columns / 10)).slice(0, this.columns),
+        qr_text: `print-agent ${this.#o.agent.version} ${this.#o.agent.terminal_id}`,
+      },
+    };
+  }
+}

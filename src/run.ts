@@ -1,0 +1,233 @@
+/**
+ * Wiring: from a validated configuration to a running agent — logging, the state folder and its
+ * journal (one owner, corruption kept aside), the seed agent's history, the renderer, the
+ * printer and the server client.
+ * @module
+ */
+import { join } from "node:path";
+import { Agent } from "./agent.ts";
+import { type Config, serverToken } from "./config.ts";
+import { AgentError } from "./errors.ts";
+import { JobServerClient } from "./job_server.ts";
+import { Journal, JournalCorruptError, StateLockedError } from "./journal.ts";
+import { log, setupLogging } from "./log.ts";
+import { createPrinter } from "./printers/mod.ts";
+import type { Printer } from "./printers/printer.ts";
+import { Renderer } from "./render/render.ts";
+import { VERSION } from "./version.ts";
+import type { Clock } from "./clock.ts";
+
+/** A start-up failure with a one-line reason; the CLI prints it and exits non-zero. */
+export class StartupError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StartupError";
+  }
+}
+
+/** The journal file inside a state folder. */
+export function journalPath(c: Config): string {
+  return join(c.state.path, "journal.db");
+}
+
+const OWNER_FILE = "agent.owner.json";
+
+/**
+ * Opens the journal of a state folder: refuses when another agent holds it (naming that
+ * process), keeps a damaged database aside and starts a new one marked `reset_at`.
+ */
+export async function openJournal(c: Config, clock: { now(): number } = Date): Promise<Journal> {
+  try {
+    await Deno.mkdir(c.state.path, { recursive: true });
+  } catch (e) {
+    throw new StartupError(
+      `cannot create the state folder ${c.state.path}: ${(e as Error).message}`,
+    );
+  }
+  const path = journalPath(c);
+  const ownerFile = join(c.state.path, OWNER_FILE);
+  let journal: Journal;
+  try {
+    journal = Journal.open(path);
+  } catch (e) {
+    if (e instanceof StateLockedError) {
+      let who = "another process";
+      try {
+        const o = JSON.parse(await Deno.readTextFile(ownerFile));
+        who = `process ${o.pid} (${o.exe}, started ${o.started_at}, terminal ${o.terminal_id})`;
+      } catch { /* no owner file: keep the generic words */ }
+      throw new StartupError(
+        `another Print Agent is already running on the state folder ${c.state.path}: ${who}. ` +
+          `Only one agent may own a state folder; stop the other one or give this one its own state.path`,
+      );
+    }
+    if (e instanceof JournalCorruptError) {
+      const stamp = new Date(clock.now()).toISOString().replace(/[:.]/g, "-");
+      const aside = `${path}.corrupt-${stamp}`;
+      for (const suffix of ["", "-wal", "-shm"]) {
+        await Deno.rename(path + suffix, aside + suffix).catch(() => {});
+      }
+      log.error(
+        `[STATE] The journal was damaged (${e.message}); kept aside as ${aside} and a new one started. ` +
+          `Jobs created before now will be reported FAILED (JOURNAL_RESET_MAY_HAVE_PRINTED), not printed, ` +
+          `because the agent can no longer tell whether they were printed`,
+        { code: "JOURNAL_RESET_MAY_HAVE_PRINTED" },
+      );
+      journal = Journal.open(path);
+      journal.setMeta("reset_at", new Date(clock.now()).toISOString());
+    } else if (e instanceof AgentError) {
+      throw new StartupError(`cannot open the journal: ${e.message}`);
+    } else throw e;
+  }
+  try {
+    await Deno.writeTextFile(
+      ownerFile,
+      JSON.stringify({
+        pid: Deno.pid,
+        exe: Deno.execPath(),
+        started_at: new Date(clock.now()).toISOString(),
+        terminal_id: c.terminal_identity.terminal_id,
+        version: VERSION,
+      }) + "\n",
+    );
+  } catch { /* informational only */ }
+  return journal;
+}
+
+/**
+ * Imports the seed agent's `printed_jobs.json` (beside the config) once, so an upgraded
+ * terminal does not print old jobs again. Accepts a list of UUIDs, a list of objects with
+ * `uuid`, or an object holding such a list.
+ */
+export async function importSeedHistory(
+  c: Config,
+  journal: Journal,
+  now: number,
+): Promise<number | null> {
+  const marker = "seed_import";
+  if (journal.getMeta(marker)) return null;
+  const file = join(c.base_dir, "printed_jobs.json");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(file));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    log.warn(
+      `[UPGRADE] ${file} could not be read (${(e as Error).message}); old jobs are not imported`,
+    );
+    return null;
+  }
+  const list = Array.isArray(raw)
+    ? raw
+    : Object.values(raw as Record<string, unknown>).find(Array.isArray) as unknown[] ?? [];
+  const uuids = list
+    .map((x) => typeof x === "string" ? x : (x as { uuid?: unknown })?.uuid)
+    .filter((x): x is string => typeof x === "string" && x.length > 0 && x.length <= 64);
+  const n = journal.importPrinted(uuids, now, marker);
+  log.info(`[UPGRADE] Imported ${n} printed job UUID(s) from the seed agent's ${file}`);
+  return n;
+}
+
+/** Options of {@link startAgent}. */
+export interface StartOptions {
+  /** Use this printer instead of the configured one (tests). */
+  printer?: Printer;
+  clock?: Clock;
+  /** Skip logging set-up (the caller configured it). */
+  keepLogging?: boolean;
+  /** Console logging (default true). */
+  console?: boolean;
+}
+
+/** Starts an agent for a configuration. */
+export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent> {
+  if (!o.keepLogging) {
+    try {
+      await setupLogging({
+        level: c.logging.level,
+        file: c.logging.log_file,
+        maxBytes: c.logging.max_bytes,
+        backups: c.logging.backup_count,
+        console: o.console,
+      });
+    } catch (e) {
+      throw new StartupError(
+        `cannot open the log file ${c.logging.log_file}: ${(e as Error).message}`,
+      );
+    }
+  }
+  const me = c.terminal_identity;
+  let renderer: Renderer;
+  try {
+    renderer = await Renderer.create({
+      brand: c.printer.brand,
+      paperWidth: c.printer.paper_width,
+      profilesPath: c.render.profiles_path ?? join(c.base_dir, "profiles"),
+      templatesPath: c.render.templates_path,
+      locale: c.render.locale,
+      currency: c.render.currency,
+      timeZone: c.render.time_zone,
+      agent: { version: VERSION, ...me },
+    });
+  } catch (e) {
+    throw new StartupError((e as Error).message);
+  }
+  const journal = await openJournal(c, o.clock);
+  await importSeedHistory(c, journal, o.clock?.now() ?? Date.now());
+  let caCert: string | null = null;
+  if (c.server.ca_file) {
+    try {
+      caCert = await Deno.readTextFile(c.server.ca_file);
+    } catch (e) {
+      journal.close();
+      throw new StartupError(
+        `cannot read server.ca_file ${c.server.ca_file}: ${(e as Error).message}`,
+      );
+    }
+  }
+  let printer: Printer;
+  try {
+    printer = o.printer ?? await createPrinter(c);
+  } catch (e) {
+    journal.close();
+    throw new StartupError((e as Error).message);
+  }
+  const server = new JobServerClient({
+    baseUrl: c.server.base_url,
+    token: serverToken(c),
+    authScheme: c.server.auth_scheme,
+    paths: c.server.paths,
+    timeoutMs: c.server.request_timeout * 1000,
+    caCert,
+  });
+  log.info("=".repeat(60));
+  log.info(`Print Agent ${VERSION} starting`);
+  log.info(
+    `Terminal: ${me.terminal_id} | Role: ${me.printer_role} | Location: ${me.location_id ?? "-"}`,
+  );
+  log.info(
+    `Printer: ${printer.description} | Brand: ${c.printer.brand} (profile ${renderer.profile.id}) | ` +
+      `Paper: ${c.printer.paper_width} (${renderer.columns} columns)`,
+  );
+  log.info(`Job types: ${c.jobs.accepted_types.join(", ")}`);
+  log.info(`Server: ${c.server.base_url} | State: ${c.state.path} | Config: ${c.source}`);
+  log.info("=".repeat(60));
+  const agent = new Agent({
+    config: c,
+    journal,
+    server,
+    printer,
+    renderer,
+    version: VERSION,
+    clock: o.clock,
+  });
+  agent.start();
+  return agent;
+}
+
+/** Stops an agent and closes its journal. */
+export async function stopAgent(agent: Agent): Promise<void> {
+  await agent.stop();
+  agent.journal.close();
+  log.info("[OK] Print Agent stopped");
+}
