@@ -162,7 +162,7 @@ export function parseConfig(raw: unknown, baseDir: string, source = "(inline)"):
         const where = i.path.length ? i.path.join(".") + "." : "";
         return `${where}${i.keys.join(", ")}: unknown key (a typo?); remove it or fix its name`;
       }
-      return `${key}: found ${describe(valueAt(raw, i.path))}, expected ${i.message}`;
+      return `${key}: found ${describe(valueAt(raw, i.path))}; ${i.message}`;
     });
     throw new ConfigError(source, problems);
   }

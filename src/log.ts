@@ -86,6 +86,8 @@ export async function setupLogging(o: LoggingOptions): Promise<void> {
       formatter: formatLine,
       maxSize: o.maxBytes ?? 10 * 1024 * 1024,
       maxFiles: o.backups ?? 5,
+      // unbuffered: the lines before a crash or power loss are the ones support needs
+      bufferSize: 0,
     });
   }
   if (o.extraSink) sinks.extra = o.extraSink;

@@ -155,3 +155,57 @@ Deno.test("a server answering HTML, invalid JSON or a non-list is logged once pe
     });
   }
 });
+
+Deno.test("a server without long-poll is detected, logged once, and still served at poll_interval", async () => {
+  await using dir = await withTmpDir();
+  await using server = withServer({ noLongPoll: true, paginate: true, token: "k-123" });
+  const logs = new LogCapture();
+  await logs.install();
+  const config = testConfig(dir.path, {
+    server: { base_url: server.url, token: "k-123", poll_interval: 0.1 },
+  });
+  const agent = await startAgent(config, { keepLogging: true });
+  try {
+    await waitFor(() => logs.find("[POLL]").length > 0, "the no-long-poll notice");
+    const job = await server.createJob(RECEIPT);
+    await waitFor(async () => (await server.getJob(job.id)).status === "COMPLETED", "COMPLETED");
+    await new Promise((r) => setTimeout(r, 300));
+    assertEquals(logs.find("[POLL]").length, 1);
+  } finally {
+    await stopAgent(agent);
+  }
+});
+
+Deno.test("a server outage is logged once when it starts and once when it ends; queued reports arrive after", async () => {
+  await using dir = await withTmpDir();
+  const db = `${dir.path}/server.db`;
+  const first = withServer({ db });
+  const port = first.port;
+  const logs = new LogCapture();
+  await logs.install();
+  const config = testConfig(dir.path, {
+    server: { base_url: first.url, poll_interval: 0.05, heartbeat_interval: 0.2 },
+  });
+  const agent = await startAgent(config, { keepLogging: true });
+  try {
+    const job = await first.createJob(RECEIPT);
+    await waitFor(
+      async () => (await first.getJob(job.id)).status === "COMPLETED",
+      "first job COMPLETED",
+    );
+    await first.shutdown();
+    await waitFor(() => logs.find("[OFFLINE]").length > 0, "[OFFLINE]");
+    await new Promise((r) => setTimeout(r, 600)); // many failed polls and heartbeats
+    const { startServer } = await import("../src/reference_server/main.ts");
+    const second = startServer({ port, db, quiet: true });
+    try {
+      await waitFor(() => logs.find("[ONLINE] Server connection restored").length > 0, "[ONLINE]");
+      assertEquals(logs.find("[OFFLINE]").length, 1);
+      assertEquals(logs.find("[ONLINE]").length, 1);
+    } finally {
+      await second.shutdown();
+    }
+  } finally {
+    await stopAgent(agent);
+  }
+});

@@ -1,0 +1,164 @@
+/**
+ * The retry schedule, with a controllable clock: no real sleeps.
+ */
+import { assert, assertEquals } from "./helpers/assert.ts";
+import { LogCapture, testConfig, withTmpDir } from "./helpers/env.ts";
+import { FakePrinter } from "./helpers/fake_printer.ts";
+import { FakeClock } from "../src/clock.ts";
+import { Agent } from "../src/agent.ts";
+import { Journal } from "../src/journal.ts";
+import { JobServerClient } from "../src/job_server.ts";
+import { Renderer } from "../src/render/render.ts";
+import type { Job } from "../src/job.ts";
+import { join } from "node:path";
+
+async function setup(dir: string, over: Record<string, Record<string, unknown>> = {}) {
+  const config = testConfig(dir, {
+    error_handling: { max_retry: 3, backoff_seconds: [5, 10, 30] },
+    ...over,
+  });
+  const clock = new FakeClock(Date.parse("2026-01-23T09:00:00Z"));
+  const printer = new FakePrinter();
+  const journal = Journal.open(join(dir, "journal.db"));
+  const renderer = await Renderer.create({
+    brand: "GENERIC",
+    paperWidth: 32,
+    profilesPath: null,
+    templatesPath: null,
+    locale: "id-ID",
+    currency: "IDR",
+    timeZone: "UTC",
+    agent: { version: "t", terminal_id: "POS-001", printer_role: "cashier", location_id: 1 },
+  });
+  const server = new JobServerClient({
+    baseUrl: "http://127.0.0.1:1",
+    token: "",
+    authScheme: "Token",
+    paths: config.server.paths,
+    timeoutMs: 100,
+  });
+  const agent = new Agent({ config, journal, server, printer, renderer, version: "t", clock });
+  return { agent, clock, printer, journal, [Symbol.dispose]: () => journal.close() };
+}
+
+const job = (over: Partial<Job> = {}): Job => ({
+  id: 40,
+  uuid: "u-40",
+  job_type: "receipt",
+  priority: 0,
+  created_at: "2026-01-23T08:59:59Z",
+  receipt_data: { store_name: "S", total: 1 },
+  ...over,
+});
+
+/** Runs processJob while advancing the fake clock whenever the agent sleeps. */
+async function drive(clock: FakeClock, p: Promise<void>) {
+  let done = false;
+  p.finally(() => (done = true));
+  for (let i = 0; i < 200 && !done; i++) {
+    await new Promise((r) => setTimeout(r, 1));
+    if (clock.waiting > 0) await clock.advance(clock.sleeps.at(-1)!);
+  }
+  await p;
+}
+
+Deno.test("printer down: tries 3 times, waiting 5 s then 10 s, re-checking health, then FAILED with the last code", async () => {
+  await using dir = await withTmpDir();
+  using s = await setup(dir.path);
+  const logs = new LogCapture();
+  await logs.install();
+  s.printer.failures = ["PRINTER_OFFLINE", "PRINTER_OFFLINE", "PRINTER_TIMEOUT"];
+  s.printer.statuses = ["UNKNOWN", "UNKNOWN"];
+  s.agent.accept(job());
+  await drive(s.clock, s.agent.processJob(job()));
+  assertEquals(s.clock.sleeps, [5000, 10000]);
+  assertEquals(s.printer.calls, ["print", "status", "print", "status", "print"]);
+  const e = s.journal.get("u-40")!;
+  assertEquals(e.state, "FAILED");
+  assertEquals(e.error_code, "PRINTER_TIMEOUT");
+  assertEquals(e.attempts, 3);
+  assertEquals(logs.find("[JOB 40] Retry 1/2 after 5s...").length, 1);
+  assertEquals(logs.find("[JOB 40] Retry 2/2 after 10s...").length, 1);
+  assertEquals(logs.find("[JOB 40] [FAILED] All 3 attempts failed").length, 1);
+  const reports = s.journal.outboxPeek().map((r) => r.status);
+  assertEquals(reports, ["FETCHED", "PRINTING", "PRINTING", "PRINTING", "FAILED"]);
+});
+
+Deno.test("a printer reporting PAPER_OUT on the health check is not sent bytes on that try", async () => {
+  await using dir = await withTmpDir();
+  using s = await setup(dir.path);
+  await new LogCapture().install();
+  s.printer.failures = ["PRINTER_OFFLINE"];
+  s.printer.statuses = ["PAPER_OUT", "OK"];
+  s.agent.accept(job());
+  await drive(s.clock, s.agent.processJob(job()));
+  assertEquals(s.printer.calls, ["print", "status", "status", "print"]);
+  assertEquals(s.journal.get("u-40")!.state, "PRINTED");
+  assertEquals(s.printer.printed.length, 1);
+});
+
+Deno.test("a retry succeeds: PRINTED, COMPLETED queued, consecutive errors back to 0", async () => {
+  await using dir = await withTmpDir();
+  using s = await setup(dir.path);
+  await new LogCapture().install();
+  s.printer.failures = ["PRINTER_OFFLINE"];
+  s.agent.accept(job());
+  await drive(s.clock, s.agent.processJob(job()));
+  assertEquals(s.clock.sleeps, [5000]);
+  assertEquals(s.journal.get("u-40")!.state, "PRINTED");
+  assertEquals(s.journal.outboxPeek().map((r) => r.status).at(-1), "COMPLETED");
+  assertEquals(s.agent.consecutiveErrors, 0);
+});
+
+Deno.test("a permanent error (render) is not retried", async () => {
+  await using dir = await withTmpDir();
+  using s = await setup(dir.path);
+  await new LogCapture().install();
+  const bad = job({ receipt_data: { items: "not a list" } });
+  s.agent.accept(bad);
+  await drive(s.clock, s.agent.processJob(bad));
+  assertEquals(s.clock.sleeps, []);
+  assertEquals(s.printer.calls, []);
+  assertEquals(s.journal.get("u-40")!.error_code, "BAD_PAYLOAD");
+});
+
+Deno.test("stale work expires: an old job and an old drawer kick are FAILED EXPIRED, not printed", async () => {
+  await using dir = await withTmpDir();
+  using s = await setup(dir.path, { jobs: { max_age_seconds: 600, drawer_max_age_seconds: 10 } });
+  await new LogCapture().install();
+  const old = job({ uuid: "old", created_at: "2026-01-23T08:00:00Z" });
+  const kick = job({
+    uuid: "kick",
+    job_type: "drawer",
+    created_at: "2026-01-23T08:59:45Z",
+    receipt_data: null,
+  });
+  const fresh = job({
+    uuid: "fresh",
+    job_type: "drawer",
+    created_at: "2026-01-23T08:59:55Z",
+    receipt_data: null,
+  });
+  for (const j of [old, kick, fresh]) {
+    s.agent.accept(j);
+    await drive(s.clock, s.agent.processJob(j));
+  }
+  assertEquals(s.journal.get("old")!.error_code, "EXPIRED");
+  assertEquals(s.journal.get("kick")!.error_code, "EXPIRED");
+  assertEquals(s.journal.get("fresh")!.state, "PRINTED");
+  assertEquals(s.printer.printed.length, 1);
+  assert(s.printer.printed[0].data.includes(0x70), "a drawer pulse (ESC p)");
+});
+
+Deno.test("a job delivered again after it was printed is not printed again; COMPLETED is re-sent once", async () => {
+  await using dir = await withTmpDir();
+  using s = await setup(dir.path);
+  await new LogCapture().install();
+  s.agent.accept(job());
+  await drive(s.clock, s.agent.processJob(job()));
+  for (const e of s.journal.outboxPeek()) s.journal.outboxDone(e.seq);
+  assertEquals(s.agent.accept(job()).outcome, "duplicate");
+  assertEquals(s.agent.accept(job()).outcome, "duplicate");
+  assertEquals(s.printer.printed.length, 1);
+  assertEquals(s.journal.outboxPeek().map((r) => r.status), ["COMPLETED"]);
+});
