@@ -104,8 +104,8 @@ Deno.test("SIGTERM finishes cleanly: STOPPED heartbeat, the seed's stop lines, e
   const out = await child.output();
   const log = await Deno.readTextFile(join(dir.path, "print_agent.log"));
   assertEquals(out.code, 0, log);
-  assertMatch(log, /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| INFO     \| \[JOB 1\] Processing: receipt/);
-  assertMatch(log, /\| INFO     \| \[STOP\] Stopping Print Agent\.\.\./);
+  assertMatch(log, /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| INFO {5}\| \[JOB 1\] Processing: receipt/);
+  assertMatch(log, /\| INFO {5}\| \[STOP\] Stopping Print Agent\.\.\./);
   assertMatch(log, /\[OK\] Print Agent stopped/);
   assertMatch(log, /Terminal: POS-001 \| Role: cashier/);
   assertMatch(log, /Job types: receipt, reprint/);

@@ -16,12 +16,12 @@ Deno.test("log lines keep the seed's shape and carry the error code", async () =
   assertEquals(lines.length, 3);
   assertMatch(
     lines[0],
-    /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| INFO     \| \[JOB 39\] Processing: receipt$/,
+    /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| INFO {5}\| \[JOB 39\] Processing: receipt$/,
   );
-  assertMatch(lines[1], /\| WARNING  \| braces \{are\} data$/);
+  assertMatch(lines[1], /\| WARNING {2}\| braces \{are\} data$/);
   assertMatch(
     lines[2],
-    /\| ERROR    \| \[JOB 40\] \[FAILED\] All 3 attempts failed \(code=PRINTER_OFFLINE\)$/,
+    /\| ERROR {4}\| \[JOB 40\] \[FAILED\] All 3 attempts failed \(code=PRINTER_OFFLINE\)$/,
   );
 });
 
