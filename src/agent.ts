@@ -11,6 +11,7 @@ import { type Job, jobLabel, validateJob } from "./job.ts";
 import { type JobServerClient, ServerError } from "./job_server.ts";
 import type { Journal, JournalEntry, StatusReport } from "./journal.ts";
 import { log } from "./log.ts";
+import { faultPoint } from "./fault.ts";
 import type { Printer, PrinterStatus, PrinterStatusReport } from "./printers/printer.ts";
 import type { Renderer } from "./render/render.ts";
 
@@ -69,6 +70,7 @@ export class Agent {
   #ac = new AbortController();
   #workBell = new Bell();
   #outboxBell = new Bell();
+  #stateBell = new Bell();
   #loops: Promise<void>[] = [];
   #stopping = false;
   #printing: string | null = null;
@@ -184,6 +186,7 @@ export class Agent {
     }
     const existing = this.journal.receive(job, now, source);
     if (existing) return this.#known(job, existing);
+    faultPoint("after_fetch");
     this.counters.received++;
     log.info(`${jobLabel(job)} Received: ${job.job_type}`);
     this.#outboxBell.ring();
@@ -389,6 +392,7 @@ export class Agent {
         }
       }
       this.journal.markPrinting(job.uuid, prior + attempt, this.clock.now()); // durable first
+      faultPoint("after_printing_commit");
       this.#outboxBell.ring();
       const t0 = performance.now();
       try {
@@ -405,6 +409,7 @@ export class Agent {
         });
         continue;
       }
+      faultPoint("after_close");
       const ms = performance.now() - t0;
       this.#recordPrinted(job, ms);
       log.info(`${label} [OK] Printed ${rendered.bytes.length} bytes in ${ms.toFixed(0)} ms`);
@@ -443,6 +448,7 @@ export class Agent {
       );
     }
     this.#storeBroken = true;
+    this.#stateBell.ring();
     this.#sendHeartbeat().catch(() => {});
   }
 
@@ -547,7 +553,9 @@ export class Agent {
       if (batch.length === 0) return true;
       for (const e of batch) {
         try {
+          faultPoint("before_ack");
           await this.#server.report(e.server_id, JSON.parse(e.body) as StatusReport);
+          faultPoint("after_ack");
           this.#serverOk("reports");
         } catch (err) {
           if (err instanceof ServerError && err.permanent) {
@@ -612,7 +620,7 @@ export class Agent {
     const signal = this.#ac.signal;
     let nextPrune = this.clock.now() + 10_000;
     while (!this.#stopping) {
-      await this.clock.sleep(this.#storeBroken ? 5_000 : 60_000, signal);
+      await this.#stateBell.wait(this.clock, this.#storeBroken ? 2_000 : 60_000, signal);
       if (this.#stopping) return;
       if (this.#storeBroken) {
         try {

@@ -139,10 +139,26 @@ export async function main(args: string[]): Promise<number> {
 
 /** Runs the agent until Ctrl+C / SIGTERM (or the Windows service is stopped). */
 export async function runUntilStopped(config: Config, stopSignal?: AbortSignal): Promise<number> {
+  const stop = new AbortController();
+  const { promise, resolve } = Promise.withResolvers<void>();
+  const onSignal = () => {
+    stop.abort();
+    resolve();
+  };
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT", "SIGBREAK"]
+    : ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  stopSignal?.addEventListener("abort", onSignal);
   let agent;
   try {
-    agent = await startAgent(config);
+    agent = await startAgent(config, { signal: stop.signal });
   } catch (e) {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    if (stop.signal.aborted) {
+      await closeLogging();
+      return 0;
+    }
     if (e instanceof StartupError) {
       log.error(`[START] ${e.message}`);
       await closeLogging();
@@ -151,13 +167,6 @@ export async function runUntilStopped(config: Config, stopSignal?: AbortSignal):
     }
     throw e;
   }
-  const { promise, resolve } = Promise.withResolvers<void>();
-  const onSignal = () => resolve();
-  const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT", "SIGBREAK"]
-    : ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
-  stopSignal?.addEventListener("abort", onSignal);
   await promise;
   for (const s of signals) Deno.removeSignalListener(s, onSignal);
   await stopAgent(agent);

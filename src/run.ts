@@ -15,13 +15,21 @@ import { createPrinter } from "./printers/mod.ts";
 import type { Printer } from "./printers/printer.ts";
 import { Renderer } from "./render/render.ts";
 import { VERSION } from "./version.ts";
-import type { Clock } from "./clock.ts";
+import { type Clock, systemClock } from "./clock.ts";
 
 /** A start-up failure with a one-line reason; the CLI prints it and exits non-zero. */
 export class StartupError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "StartupError";
+  }
+}
+
+/** The state folder cannot be written (read-only, disk full, no permission). */
+export class StateUnwritableError extends StartupError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StateUnwritableError";
   }
 }
 
@@ -40,7 +48,7 @@ export async function openJournal(c: Config, clock: { now(): number } = Date): P
   try {
     await Deno.mkdir(c.state.path, { recursive: true });
   } catch (e) {
-    throw new StartupError(
+    throw new StateUnwritableError(
       `cannot create the state folder ${c.state.path}: ${(e as Error).message}`,
     );
   }
@@ -76,7 +84,7 @@ export async function openJournal(c: Config, clock: { now(): number } = Date): P
       journal = Journal.open(path);
       journal.setMeta("reset_at", new Date(clock.now()).toISOString());
     } else if (e instanceof AgentError) {
-      throw new StartupError(`cannot open the journal: ${e.message}`);
+      throw new StateUnwritableError(`cannot open the journal: ${e.message}`);
     } else throw e;
   }
   try {
@@ -137,6 +145,10 @@ export interface StartOptions {
   keepLogging?: boolean;
   /** Console logging (default true). */
   console?: boolean;
+  /** Aborts waiting for an unwritable state folder. */
+  signal?: AbortSignal;
+  /** How often to retry an unwritable state folder, ms (default 5000). */
+  stateRetryMs?: number;
 }
 
 /** Starts an agent for a configuration. */
@@ -172,25 +184,15 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
   } catch (e) {
     throw new StartupError((e as Error).message);
   }
-  const journal = await openJournal(c, o.clock);
-  await importSeedHistory(c, journal, o.clock?.now() ?? Date.now());
   let caCert: string | null = null;
   if (c.server.ca_file) {
     try {
       caCert = await Deno.readTextFile(c.server.ca_file);
     } catch (e) {
-      journal.close();
       throw new StartupError(
         `cannot read server.ca_file ${c.server.ca_file}: ${(e as Error).message}`,
       );
     }
-  }
-  let printer: Printer;
-  try {
-    printer = o.printer ?? await createPrinter(c);
-  } catch (e) {
-    journal.close();
-    throw new StartupError((e as Error).message);
   }
   const server = new JobServerClient({
     baseUrl: c.server.base_url,
@@ -200,6 +202,15 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
     timeoutMs: c.server.request_timeout * 1000,
     caCert,
   });
+  const journal = await waitForJournal(c, server, o);
+  await importSeedHistory(c, journal, o.clock?.now() ?? Date.now());
+  let printer: Printer;
+  try {
+    printer = o.printer ?? await createPrinter(c);
+  } catch (e) {
+    journal.close();
+    throw new StartupError((e as Error).message);
+  }
   log.info("=".repeat(60));
   log.info(`Print Agent ${VERSION} starting`);
   log.info(
@@ -223,6 +234,60 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
   });
   agent.start();
   return agent;
+}
+
+/**
+ * Opens the journal; while the state folder cannot be written, prints nothing, says so in the
+ * log once and in an ERROR heartbeat every `heartbeat_interval`, and tries again.
+ */
+async function waitForJournal(
+  c: Config,
+  server: JobServerClient,
+  o: StartOptions,
+): Promise<Journal> {
+  let lastBeat = 0;
+  let warned = false;
+  const started = Date.now();
+  while (true) {
+    try {
+      const j = await openJournal(c, o.clock);
+      if (warned) {
+        log.info(`[STATE] The state folder ${c.state.path} can be written again; starting`);
+      }
+      return j;
+    } catch (e) {
+      if (!(e instanceof StateUnwritableError)) throw e;
+      if (!warned) {
+        warned = true;
+        log.error(
+          `[STATE] ${e.message}. Nothing will be printed until the state folder can be written ` +
+            `(disk full? read-only? permissions?)`,
+          { code: "STATE_STORE_UNWRITABLE" },
+        );
+      }
+      if (Date.now() - lastBeat >= c.server.heartbeat_interval * 1000) {
+        lastBeat = Date.now();
+        await server.heartbeat({
+          terminal_id: c.terminal_identity.terminal_id,
+          printer_role: c.terminal_identity.printer_role,
+          location_id: c.terminal_identity.location_id,
+          agent_status: "ERROR",
+          printer_status: "UNKNOWN",
+          printer_detail: "not checked: the agent cannot write its state folder",
+          last_job_id: null,
+          consecutive_errors: 0,
+          queue_depth: 0,
+          outbox_depth: 0,
+          state_store: "UNWRITABLE",
+          version: VERSION,
+          uptime_seconds: Math.round((Date.now() - started) / 1000),
+          at: new Date().toISOString(),
+        }).catch(() => {});
+      }
+      await systemClock.sleep(o.stateRetryMs ?? 5000, o.signal);
+      if (o.signal?.aborted) throw new StartupError("stopped while waiting for the state folder");
+    }
+  }
 }
 
 /** Stops an agent and closes its journal. */

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { faultArmed, faultPoint } from "../fault.ts";
+
 /** Printer status as reported in heartbeats. UNKNOWN is never reported as OK. */
 export type PrinterStatus = "OK" | "OFFLINE" | "PAPER_OUT" | "COVER_OPEN" | "ERROR" | "UNKNOWN";
 
@@ -41,6 +43,13 @@ export async function writeAll(
   data: Uint8Array,
 ): Promise<void> {
   let off = 0;
+  if (faultArmed("mid_write")) {
+    // reliability suite: half the job reaches the printer, then the process dies
+    const half = data.subarray(0, data.length >> 1);
+    while (off < half.length) off += await w.write(half.subarray(off));
+    await new Promise((r) => setTimeout(r, 20));
+    faultPoint("mid_write");
+  }
   while (off < data.length) {
     const n = await w.write(data.subarray(off));
     if (n <= 0) throw new Error(`write returned ${n} at byte ${off} of ${data.length}`);

@@ -1,0 +1,146 @@
+import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
+import { withTmpDir } from "./helpers/env.ts";
+import { Journal, StateLockedError } from "../src/journal.ts";
+import type { Job } from "../src/job.ts";
+import { join } from "node:path";
+
+const job = (uuid: string, over: Partial<Job> = {}): Job => ({
+  id: uuid.replace(/\D/g, "") || 1,
+  uuid,
+  job_type: "receipt",
+  priority: 0,
+  receipt_data: {},
+  ...over,
+});
+
+Deno.test("a job moves RECEIVED → PRINTING → PRINTED with one report per step, in order", async () => {
+  await using dir = await withTmpDir();
+  const j = Journal.open(join(dir.path, "j.db"));
+  try {
+    assertEquals(j.receive(job("u1"), 1000), null);
+    j.markPrinting("u1", 1, 2000);
+    j.markPrinted("u1", 3000);
+    const e = j.get("u1")!;
+    assertEquals([e.state, e.attempts, e.received_at, e.printing_at, e.finished_at], [
+      "PRINTED",
+      1,
+      1000,
+      2000,
+      3000,
+    ]);
+    assertEquals(j.outboxPeek().map((o) => o.status), ["FETCHED", "PRINTING", "COMPLETED"]);
+  } finally {
+    j.close();
+  }
+});
+
+Deno.test("a known UUID is not received again; its final status is re-queued once", async () => {
+  await using dir = await withTmpDir();
+  const j = Journal.open(join(dir.path, "j.db"));
+  try {
+    j.receive(job("u1"), 1);
+    j.markPrinting("u1", 1, 2);
+    j.markFailed("u1", "PRINTER_OFFLINE", "down", 3);
+    for (const o of j.outboxPeek()) j.outboxDone(o.seq);
+    assertEquals(j.receive(job("u1"), 4)?.state, "FAILED");
+    assertEquals(j.resendFinal("u1", 5), true);
+    assertEquals(j.resendFinal("u1", 6), false, "not twice while one is waiting");
+    const r = JSON.parse(j.outboxPeek()[0].body);
+    assertEquals([r.status, r.error_code], ["FAILED", "PRINTER_OFFLINE"]);
+  } finally {
+    j.close();
+  }
+});
+
+Deno.test("state survives closing and reopening (what a restart sees)", async () => {
+  await using dir = await withTmpDir();
+  const path = join(dir.path, "j.db");
+  let j = Journal.open(path);
+  j.receive(job("u1"), 1);
+  j.receive(job("u2"), 2);
+  j.markPrinting("u2", 1, 3);
+  j.close();
+  j = Journal.open(path);
+  try {
+    assertEquals(j.openJobs().map((e) => [e.uuid, e.state]), [["u1", "RECEIVED"], [
+      "u2",
+      "PRINTING",
+    ]]);
+    assertEquals(JSON.parse(j.get("u1")!.payload!).uuid, "u1");
+  } finally {
+    j.close();
+  }
+});
+
+Deno.test("a second opener of the same journal is refused while the first holds it", async () => {
+  await using dir = await withTmpDir();
+  const path = join(dir.path, "j.db");
+  const a = Journal.open(path);
+  try {
+    assertThrows(() => Journal.open(path), /in use by another agent/);
+    try {
+      Journal.open(path);
+    } catch (e) {
+      assert(e instanceof StateLockedError);
+    }
+  } finally {
+    a.close();
+  }
+  Journal.open(path).close(); // free again once closed
+});
+
+Deno.test("pruning removes old, final, acknowledged rows only, in small batches, and caps the row count", async () => {
+  await using dir = await withTmpDir();
+  const j = Journal.open(join(dir.path, "j.db"));
+  try {
+    const day = 86_400_000;
+    for (let i = 0; i < 1200; i++) {
+      j.receive(job(`old${i}`), 0);
+      j.markPrinting(`old${i}`, 1, 0);
+      j.markPrinted(`old${i}`, 0);
+    }
+    j.receive(job("unacked"), 0);
+    j.markPrinting("unacked", 1, 0);
+    j.markPrinted("unacked", 0);
+    j.receive(job("open"), 0);
+    for (const o of j.outboxPeek(5000)) if (o.job_uuid !== "unacked") j.outboxDone(o.seq);
+    const now = 20 * day;
+    assertEquals(j.prune(now, 14 * day, 100_000, 500), 500);
+    assertEquals(j.prune(now, 14 * day, 100_000, 500), 500);
+    assertEquals(j.prune(now, 14 * day, 100_000, 500), 200);
+    assertEquals(j.prune(now, 14 * day, 100_000, 500), 0);
+    assert(j.get("unacked"), "a row with a report still waiting is kept");
+    assert(j.get("open"), "an open job is kept");
+    for (let i = 0; i < 300; i++) {
+      j.receive(job(`new${i}`), now);
+      j.markPrinting(`new${i}`, 1, now);
+      j.markPrinted(`new${i}`, now);
+    }
+    for (const o of j.outboxPeek(5000)) if (o.job_uuid !== "unacked") j.outboxDone(o.seq);
+    j.prune(now, 14 * day, 200, 500);
+    assertEquals(j.count(), 200);
+  } finally {
+    j.close();
+  }
+});
+
+Deno.test("a full disk surfaces as STATE_STORE_UNWRITABLE and rolls back (nothing half-written)", async () => {
+  await using dir = await withTmpDir();
+  // max_page_count makes SQLite answer SQLITE_FULL exactly as a full disk does
+  const j = Journal.open(join(dir.path, "j.db"), { pragmas: ["max_page_count = 12"] });
+  try {
+    let err: unknown = null;
+    let i = 0;
+    for (; i < 10_000 && !err; i++) {
+      try {
+        j.receive(job(`u${i}`, { receipt_data: { pad: "x".repeat(500) } }), i);
+      } catch (e) {
+        err = e;
+      }
+    }
+    assertEquals((err as { code?: string })?.code, "STATE_STORE_UNWRITABLE");
+    assertEquals(j.get(`u${i - 1}`), undefined, "the failed receive left no row");
+  } finally {
+    j.close();
+  }
+});
