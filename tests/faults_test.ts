@@ -1,0 +1,238 @@
+/**
+ * The fault-injection suite: the agent (a real subprocess) is killed with SIGKILL at each point of
+ * a job's life, restarted, and every job is accounted for at the server and on the (simulated)
+ * paper. Prints a summary line; `FAULT_TRIALS` sets trials per point (default 50).
+ */
+import { assert, assertEquals } from "./helpers/assert.ts";
+import { waitFor, withServer, withTmpDir } from "./helpers/env.ts";
+import { PrinterSim } from "./helpers/printer_sim.ts";
+import { FAULT_POINTS, type FaultPoint } from "../src/fault.ts";
+import { join } from "node:path";
+
+const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+const TRIALS = Number(Deno.env.get("FAULT_TRIALS") ?? 50);
+const JOBS_PER_TRIAL = 3;
+const FINAL = new Set(["COMPLETED", "FAILED"]);
+
+interface Tally {
+  trials: number;
+  kills: number;
+  jobs: number;
+  duplicates: number;
+  losses: number;
+  ambiguous: number;
+  ambiguousOnPaper: number;
+  ambiguousPartial: number;
+  ambiguousNotPrinted: number;
+  policyReprints: number;
+}
+
+const tally = (): Tally => ({
+  trials: 0,
+  kills: 0,
+  jobs: 0,
+  duplicates: 0,
+  losses: 0,
+  ambiguous: 0,
+  ambiguousOnPaper: 0,
+  ambiguousPartial: 0,
+  ambiguousNotPrinted: 0,
+  policyReprints: 0,
+});
+
+function add(a: Tally, b: Tally) {
+  for (const k of Object.keys(a) as (keyof Tally)[]) a[k] += b[k];
+}
+
+async function writeConfig(
+  dir: string,
+  serverUrl: string,
+  printerPort: number,
+  extra: Record<string, unknown> = {},
+) {
+  const file = join(dir, "print_agent_config.json");
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      terminal_identity: { terminal_id: "POS-001" },
+      server: {
+        base_url: serverUrl,
+        poll_interval: 0.05,
+        long_poll_wait: 2,
+        heartbeat_interval: 60,
+      },
+      printer: {
+        transport: "tcp",
+        port: printerPort,
+        brand: "GENERIC",
+        paper_width: 32,
+        timeout: 3,
+      },
+      error_handling: { max_retry: 3, backoff_seconds: [0.05, 0.1] },
+      logging: { level: "INFO", log_file: "agent.log" },
+      local_api: { enabled: false },
+      ...extra,
+    }),
+  );
+  return file;
+}
+
+function spawnAgent(config: string, fault?: string) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "--config", config],
+    env: fault ? { PRINT_AGENT_FAULT: fault } : {},
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+/** Copies of a job on paper: complete (ends with a cut) and partial. */
+function copies(sim: PrinterSim, marker: string) {
+  let complete = 0, partial = 0;
+  for (const j of sim.jobs) {
+    const text = new TextDecoder("latin1").decode(j.bytes);
+    if (!text.includes(marker)) continue;
+    const cut = j.bytes.length >= 3 &&
+      j.bytes.findLastIndex((b, i) => b === 0x1d && j.bytes[i + 1] === 0x56) >= 0;
+    if (cut) complete++;
+    else partial++;
+  }
+  return { complete, partial };
+}
+
+/** Runs `trials` kill-and-restart trials at one point; returns the tally. */
+async function runPoint(
+  point: FaultPoint,
+  trials: number,
+  extra: Record<string, unknown> = {},
+): Promise<Tally> {
+  await using dir = await withTmpDir();
+  await using server = withServer({ db: join(dir.path, "server.db") });
+  using sim = PrinterSim.start();
+  const config = await writeConfig(dir.path, server.url, sim.port, extra);
+  const t = tally();
+  for (let trial = 0; trial < trials; trial++) {
+    t.trials++;
+    const jobs: { bill: string; job: Record<string, unknown> }[] = [];
+    for (let k = 0; k < JOBS_PER_TRIAL; k++) {
+      const bill = `FI-${point}-${trial}-${k}`;
+      jobs.push({
+        bill,
+        job: await server.createJob({
+          job_type: "receipt",
+          receipt_data: { store_name: "Fault", bill_number: bill, total: 1000 + k },
+        }),
+      });
+    }
+    const n = 1 + (trial % JOBS_PER_TRIAL);
+    const victim = spawnAgent(config, `${point}:${n}`);
+    const allFinal = async () => {
+      for (const { job } of jobs) {
+        if (!FINAL.has(String((await server.getJob(job.id)).status))) return false;
+      }
+      return true;
+    };
+    // Wait for the kill, or for the jobs to be done if the point was not reached n times.
+    const exited = victim.status.then((s) => s);
+    const outcome = await Promise.race([
+      exited.then((s) => ({ killed: s.signal === "SIGKILL" })),
+      waitFor(allFinal, "jobs final before a kill", 20_000).then(async () => {
+        // let the outbox drain so after_ack / before_ack can still fire
+        await new Promise((r) => setTimeout(r, 100));
+        return null;
+      }),
+    ]);
+    let killed = false;
+    if (outcome === null) {
+      try {
+        victim.kill("SIGTERM");
+      } catch { /* already gone */ }
+      const s = await exited;
+      killed = s.signal === "SIGKILL";
+    } else killed = outcome.killed;
+    if (killed) t.kills++;
+    // Restart without faults and let it finish everything.
+    const healer = spawnAgent(config);
+    try {
+      await waitFor(allFinal, `trial ${trial} at ${point}: every job final`, 30_000).catch(
+        () => {},
+      );
+    } finally {
+      healer.kill("SIGTERM");
+      await healer.status;
+    }
+    for (const { bill, job } of jobs) {
+      t.jobs++;
+      const s = await server.getJob(job.id);
+      const c = copies(sim, bill);
+      if (!FINAL.has(String(s.status))) {
+        t.losses++;
+        continue;
+      }
+      if (s.status === "COMPLETED" && c.complete === 0) t.losses++; // called printed, but no paper
+      const onPaper = c.complete + c.partial;
+      if (s.error_code === "INTERRUPTED_MAY_HAVE_PRINTED") {
+        t.ambiguous++;
+        if (c.complete > 0) t.ambiguousOnPaper++;
+        else if (c.partial > 0) t.ambiguousPartial++;
+        else t.ambiguousNotPrinted++;
+      }
+      if (onPaper > 1) {
+        const reports = await server.reports(job.id);
+        if (
+          extra.jobs && reports.some((r) => r.status === "PRINTING" && Number(r.body.attempt) > 1)
+        ) t.policyReprints++;
+        else t.duplicates++;
+      }
+    }
+  }
+  return t;
+}
+
+const total = tally();
+
+for (const point of FAULT_POINTS) {
+  Deno.test(`SIGKILL at ${point}: no duplicate, no loss, ambiguous jobs reported (${TRIALS} trials)`, async () => {
+    const t = await runPoint(point, TRIALS);
+    add(total, t);
+    console.log(
+      `  ${point}: trials=${t.trials} kills=${t.kills} jobs=${t.jobs} duplicates=${t.duplicates} losses=${t.losses} ` +
+        `ambiguous=${t.ambiguous} (on paper ${t.ambiguousOnPaper}, partial ${t.ambiguousPartial}, not printed ${t.ambiguousNotPrinted})`,
+    );
+    assertEquals(t.duplicates, 0, "jobs printed twice");
+    assertEquals(t.losses, 0, "jobs without a final status (or COMPLETED without paper)");
+    assert(
+      t.kills >= Math.ceil(t.trials * 0.9),
+      `the fault fired in only ${t.kills} of ${t.trials} trials`,
+    );
+    if (point === "after_printing_commit" || point === "mid_write" || point === "after_close") {
+      assertEquals(t.ambiguous, t.kills, "every kill while printing is reported ambiguous");
+    } else {
+      // a kill in the poll or report loop can still land while another job is being printed
+      assert(t.ambiguous <= t.kills, "at most one ambiguous job per kill");
+    }
+    assertEquals(
+      t.ambiguousOnPaper + t.ambiguousPartial + t.ambiguousNotPrinted,
+      t.ambiguous,
+      "each accounted for",
+    );
+  });
+}
+
+Deno.test("with jobs.reprint_interrupted the interrupted job is printed again, as the policy says", async () => {
+  const t = await runPoint("after_printing_commit", Math.max(3, Math.round(TRIALS / 10)), {
+    jobs: { reprint_interrupted: ["receipt"] },
+  });
+  assertEquals(t.losses, 0);
+  assertEquals(t.ambiguous, 0, "not reported ambiguous: reprinted by policy");
+  assertEquals(t.duplicates, 0, "every second copy is a policy reprint");
+});
+
+Deno.test("fault suite summary", () => {
+  const line = `FAULT SUITE: trials=${total.trials} kills=${total.kills} jobs=${total.jobs} ` +
+    `duplicates=${total.duplicates} losses=${total.losses} ambiguous=${total.ambiguous} ` +
+    `(on paper ${total.ambiguousOnPaper}, partial ${total.ambiguousPartial}, not printed ${total.ambiguousNotPrinted})`;
+  console.log(line);
+  Deno.mkdirSync(new URL("./out/", import.meta.url), { recursive: true });
+  Deno.writeTextFileSync(new URL("./out/faults.txt", import.meta.url), line + "\n");
+});
