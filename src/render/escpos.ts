@@ -5,8 +5,23 @@
  * @module
  */
 import ReceiptPrinterEncoder from "@point-of-sale/receipt-printer-encoder";
+import CodepageEncoder from "@point-of-sale/codepage-encoder";
 import type { Block } from "./layout.ts";
 import type { Profile } from "./profile.ts";
+
+// The code page library deep-copies its whole definition (nested tables included) on every
+// lookup — once per text run, and in "auto" mode once per character: most of the cost of a
+// receipt. Keep one pristine copy per code page and hand out a cheap copy of its 256-entry
+// table (one caller, getCodepoints, writes into it).
+{
+  const original = CodepageEncoder.getEncoding.bind(CodepageEncoder);
+  const cache = new Map<string, ReturnType<typeof original>>();
+  CodepageEncoder.getEncoding = (codepage) => {
+    let d = cache.get(codepage);
+    if (!d) cache.set(codepage, d = original(codepage));
+    return { ...d, codepoints: d.codepoints.slice() };
+  };
+}
 
 /** Encodes blocks for a profile at a number of columns. */
 export function encodeBlocks(blocks: Block[], profile: Profile, columns: number): Uint8Array {
@@ -24,7 +39,31 @@ export function encodeBlocks(blocks: Block[], profile: Profile, columns: number)
   // ESC @ resets, FS . leaves Kanji mode, ESC M 0 selects font A: the only font some
   // printers (HRPT TP808) have — they garble ESC ! 0x01 (condensed), so it is never sent.
   e.initialize();
-  e.codepage("auto");
+  // Code pages are chosen here, per run of text, from the profile's own table: the encoder's
+  // "auto" mode looks every character up through a deep copy of its tables, which made a
+  // 5,000-item receipt take seconds.
+  const primary = profile.codepages[0];
+  let current = "";
+  const text = (t: string) => {
+    let run = "";
+    let runCp = current || primary;
+    const flush = () => {
+      if (!run) return;
+      if (runCp !== current) e.codepage((current = runCp) as never);
+      e.text(run);
+      run = "";
+    };
+    for (const ch of t) {
+      const c = ch.codePointAt(0)!;
+      const cp = c < 0x80 ? runCp : profile.codepageOf.get(c) ?? runCp;
+      if (cp !== runCp) {
+        flush();
+        runCp = cp;
+      }
+      run += ch;
+    }
+    flush();
+  };
   let bold = false, underline = false, invert = false, size = 1;
   for (const b of blocks) {
     if (b.kind === "text") {
@@ -33,7 +72,7 @@ export function encodeBlocks(blocks: Block[], profile: Profile, columns: number)
       if (b.invert !== invert) e.invert(invert = b.invert);
       if (b.size !== size) e.size(size = b.size, b.size);
       const t = b.text.trimEnd();
-      if (t) e.text(t);
+      if (t) text(t);
       e.newline();
       continue;
     }

@@ -94,11 +94,22 @@ export function layout(
       const cols = Math.floor(columns / s.size);
       const parts = cells.map((c) => fit(c).trim());
       if (parts.length === 1) {
-        for (const l of wrap(parts[0], cols)) pushText(align(l, cols, s.align), s);
+        // keep a template's indentation (modifiers, notes) on every wrapped line
+        const indent = s.align === "left" ? Math.min(cols >> 2, fit(cells[0]).search(/\S/)) : 0;
+        const pad = " ".repeat(Math.max(0, indent));
+        for (const l of wrap(parts[0], cols - pad.length)) {
+          pushText(align(pad + l, cols, s.align), s);
+        }
         return;
       }
       // a row: the left part wraps, the right part stays right-aligned on the first line
       const right = parts.slice(1).filter(Boolean).join(" ");
+      if (width(right) + 1 + Math.min(width(parts[0]), 8) > cols) {
+        // the right part is too wide to share a line: left lines, then right-aligned right lines
+        for (const l of wrap(parts[0], cols)) if (l) pushText(l, s);
+        for (const l of wrap(right, cols)) pushText(align(l, cols, "right"), s);
+        return;
+      }
       const left = wrap(parts[0], Math.max(1, cols - width(right) - 1));
       const gap = Math.max(1, cols - width(left[0]) - width(right));
       pushText(left[0] + " ".repeat(gap) + right, s);

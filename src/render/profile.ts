@@ -50,6 +50,8 @@ export type Profile = z.output<typeof ProfileSchema> & {
   source: string;
   /** Every code point the profile's code pages can print. */
   charset: ReadonlySet<number>;
+  /** For each printable non-ASCII code point, the first code page (in profile order) that has it. */
+  codepageOf: ReadonlyMap<number, string>;
 };
 
 /** A profile file that is not valid. */
@@ -70,11 +72,13 @@ function build(raw: unknown, source: string): Profile {
     );
     throw new ProfileError(`Invalid printer profile ${source}: ${what.join("; ")}`);
   }
-  const charset = new Set<number>();
+  const codepageOf = new Map<number, string>();
   for (const cp of r.data.codepages) {
-    for (const c of CodepageEncoder.getCodepoints(cp as never, true)) if (c) charset.add(c);
+    for (const c of CodepageEncoder.getCodepoints(cp as never, true)) {
+      if (c >= 0x80 && !codepageOf.has(c)) codepageOf.set(c, cp);
+    }
   }
-  return { ...r.data, source, charset };
+  return { ...r.data, source, charset: new Set(codepageOf.keys()), codepageOf };
 }
 
 /** The built-in profiles (embedded in the binary). */

@@ -30,6 +30,8 @@ export interface RendererOptions {
   locale: string;
   currency: string;
   timeZone: string | null;
+  /** The clock for `now` in templates (tests pin it). */
+  now?: () => number;
   /** Shown on test pages and available to templates as `agent`. */
   agent: { version: string; terminal_id: string; printer_role: string; location_id: unknown };
 }
@@ -59,6 +61,7 @@ export class Renderer {
       locale: o.locale,
       currency: o.currency,
       timeZone: o.timeZone,
+      now: o.now,
     });
     return new Renderer(profile, engine, o);
   }
@@ -153,7 +156,7 @@ export class Renderer {
         uuid: job.uuid,
         type: job.job_type,
         reprint_of: job.reprint_of ?? null,
-        created_at: job.created_at ?? new Date().toISOString(),
+        created_at: job.created_at ?? new Date((this.#o.now ?? Date.now)()).toISOString(),
         is_reprint: job.job_type === "reprint",
       },
       agent: this.#o.agent,

@@ -42,6 +42,8 @@ export interface TemplateOptions {
   locale: string;
   currency: string;
   timeZone: string | null;
+  /** The time `"now" | datetime` prints (tests pin it). */
+  now?: () => number;
 }
 
 const ON = new Set(["on", "true", "yes", "1"]);
@@ -68,6 +70,7 @@ export class TemplateEngine {
       maximumFractionDigits: o.currency === "IDR" ? 0 : undefined,
     });
     const num = new Intl.NumberFormat(o.locale);
+    const now = o.now ?? Date.now;
     const dt = new Intl.DateTimeFormat(o.locale, {
       dateStyle: "medium",
       timeStyle: "short",
@@ -87,7 +90,7 @@ export class TemplateEngine {
     liquid.registerFilter("money", (v: unknown) => typeof v === "number" ? money.format(v) : "");
     liquid.registerFilter("number", (v: unknown) => typeof v === "number" ? num.format(v) : "");
     liquid.registerFilter("datetime", (v: unknown) => {
-      const d = v === "now" || v === undefined || v === "" ? new Date() : new Date(String(v));
+      const d = v === "now" || v === undefined || v === "" ? new Date(now()) : new Date(String(v));
       return isNaN(d.getTime()) ? toSafeText(v) : dt.format(d);
     });
     const marker = (op: Op) => `\x1e${this.nonce}${JSON.stringify(op)}\x1f`;
@@ -150,9 +153,15 @@ export class TemplateEngine {
     return engine;
   }
 
+  #parsed = new Map<string, ReturnType<Liquid["parse"]>>();
+
   #parse(name: string) {
+    const cached = this.#parsed.get(name);
+    if (cached) return cached;
     try {
-      return this.#liquid.parse(this.#sources[name], name);
+      const t = this.#liquid.parse(this.#sources[name], name);
+      this.#parsed.set(name, t);
+      return t;
     } catch (e) {
       throw new AgentError(
         "TEMPLATE_ERROR",

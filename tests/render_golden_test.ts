@@ -1,0 +1,87 @@
+/**
+ * Golden tests: for each profile × paper width × template the exact bytes are compared with the
+ * files in tests/golden/, and decoded back with the project's own ESC/POS reader to the lines of
+ * the preview. `UPDATE_GOLDEN=1 deno task test` rewrites the files (review the diff!).
+ */
+import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
+import { readEscPos } from "./helpers/escpos_reader.ts";
+import { pinnedRenderer, receiptJob } from "./helpers/receipts.ts";
+
+const PROFILES = ["hrpt", "epson", "xprinter", "generic"];
+const WIDTHS = [32, 42, 48];
+const TEMPLATES = ["receipt", "reprint", "kitchen", "test"];
+const UPDATE = Deno.env.get("UPDATE_GOLDEN") === "1";
+const dir = new URL("./golden/", import.meta.url);
+
+/** The decoded text lines, with big-text lines spaced as the preview shows them. */
+function normalise(lines: string[]): string[] {
+  return lines.map((l) => l.trimEnd());
+}
+
+for (const profile of PROFILES) {
+  for (const width of WIDTHS) {
+    Deno.test(`golden: ${profile} at ${width} columns`, async (t) => {
+      const r = await pinnedRenderer(profile, width);
+      for (const tpl of TEMPLATES) {
+        await t.step(tpl, async () => {
+          const out = await r.render(receiptJob(tpl));
+          const base = new URL(`${profile}-${width}-${tpl}`, dir);
+          if (UPDATE) {
+            await Deno.mkdir(dir, { recursive: true });
+            await Deno.writeFile(new URL(base.href + ".bin"), out.bytes);
+            await Deno.writeTextFile(new URL(base.href + ".txt"), out.preview + "\n");
+          }
+          const goldenBytes = await Deno.readFile(new URL(base.href + ".bin"));
+          const goldenText = await Deno.readTextFile(new URL(base.href + ".txt"));
+          assertEquals(out.preview + "\n", goldenText, `${base.pathname}.txt differs`);
+          assertEquals(out.bytes, goldenBytes, `${base.pathname}.bin differs`);
+          // decode the bytes back: the text lines are the preview's text lines
+          const doc = readEscPos(out.bytes);
+          const previewText = out.preview.split("\n").filter((l) =>
+            !/^\s*\[(QR|BARCODE|DRAWER)|-CUT-/.test(l)
+          );
+          const decoded = normalise(doc.lines).filter((l, i, a) =>
+            !(l === "" && i === a.length - 1)
+          );
+          // big text is letter-spaced in the preview: compare it that way
+          const want = previewText.filter((l) => l !== "");
+          const got = decoded.filter((l) => l !== "").map((l, i) =>
+            l === want[i] ? l : [...l].join(" ")
+          );
+          assertEquals(got, want, "decoded bytes say what the preview says");
+          for (const line of decoded) {
+            assert([...line].length <= width, `line wider than ${width}: ${line}`);
+          }
+          assert(doc.commands.includes("cut"), "ends with a cut");
+          assertEquals(doc.commands[0], "init");
+          if (profile === "hrpt") {
+            assert(
+              !doc.commands.some((c) => c.startsWith("print-mode")),
+              "HRPT never gets ESC ! (condensed)",
+            );
+            assert(doc.commands.includes("font:0"), "HRPT uses font A");
+          }
+          if (tpl === "receipt") {
+            assertMatch(decoded.join("\n"), /TOTAL +Rp 150\.315/);
+            assertEquals(doc.codes.map((c) => c.kind), ["qr", "barcode"]);
+            assertEquals(doc.codes[1].value, "INV-2026-0001");
+          }
+          if (tpl === "reprint") {
+            assertEquals(
+              decoded.filter((l) => l.includes("REPRINT") || l.trim() === "COPY").length,
+              2,
+            );
+            assert(!doc.commands.includes("pulse"), "a copy never opens the drawer");
+          }
+          if (tpl === "kitchen") {
+            assert(!/Rp/.test(decoded.join("\n")), "no prices on a kitchen ticket");
+          }
+          if (tpl === "test") {
+            assertMatch(decoded.join("\n"), new RegExp(`Columns +${width}`));
+            assertEquals(doc.codes.map((c) => c.kind), ["qr", "barcode"]);
+          }
+        });
+      }
+    });
+  }
+}

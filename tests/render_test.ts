@@ -1,0 +1,263 @@
+/**
+ * Rendering under hostile input, template and profile errors, previews.
+ */
+import { assert, assertEquals, assertMatch, assertRejects } from "./helpers/assert.ts";
+import { withTmpDir } from "./helpers/env.ts";
+import { readEscPos } from "./helpers/escpos_reader.ts";
+import { pinnedRenderer, receiptJob, TYPICAL_RECEIPT } from "./helpers/receipts.ts";
+import { Renderer } from "../src/render/render.ts";
+import { fitToCharset, stripControls, wrap } from "../src/render/text.ts";
+import { join } from "node:path";
+
+const NASTY =
+  "\x1b\x70\x00\x19\xfa\x1d\x56\x00\x10\x04\x01\x10\x14\x01\x00\x05\x1b@\x1d!\x11\x00\x0c\x7f\x9b";
+
+/** The commands of a rendered job, with text decoded; throws on any unknown byte. */
+async function commandsOf(r: Renderer, data: Record<string, unknown>) {
+  const out = await r.render(receiptJob("receipt", data));
+  return { out, doc: readEscPos(out.bytes) };
+}
+
+Deno.test("control bytes in every text field never become printer commands", async () => {
+  const r = await pinnedRenderer("epson", 48);
+  const clean = await commandsOf(r, TYPICAL_RECEIPT);
+  const hostile = structuredClone(TYPICAL_RECEIPT) as Record<string, unknown> & {
+    items: Record<string, unknown>[];
+  };
+  for (
+    const k of [
+      "store_name",
+      "store_address",
+      "store_phone",
+      "bill_number",
+      "queue_number",
+      "table",
+      "cashier",
+      "note",
+    ]
+  ) {
+    hostile[k] = `${NASTY}${hostile[k]}${NASTY}`;
+  }
+  hostile.items = hostile.items.map((i) => ({
+    ...i,
+    name: `${NASTY}${i.name}`,
+    notes: NASTY,
+    modifiers: [NASTY],
+  }));
+  hostile.footer_lines = [NASTY, `x${NASTY}`];
+  hostile.payments = [{ method: NASTY, amount: 1 }];
+  const bad = await commandsOf(r, hostile);
+  assertEquals(bad.doc.commands.filter((c) => c === "pulse" || c === "cut" || c === "init"), [
+    "init",
+    "cut",
+  ]);
+  const structural = (cmds: string[]) => new Set(cmds.filter((c) => !c.startsWith("codepage")));
+  assertEquals(
+    structural(bad.doc.commands),
+    structural(clean.doc.commands),
+    "no command the template did not ask for",
+  );
+  assert(!bad.out.bytes.includes(0x10), "no DLE byte anywhere");
+  assert(!bad.out.bytes.includes(0x00) || bad.doc.commands.length > 0);
+  for (const l of bad.doc.lines) {
+    assert(!/[\x00-\x1f\x7f]/.test(l), `control char in ${JSON.stringify(l)}`);
+  }
+});
+
+Deno.test("a QR or barcode value cannot carry commands either", async () => {
+  const r = await pinnedRenderer("epson", 48);
+  const { doc } = await commandsOf(r, {
+    ...TYPICAL_RECEIPT,
+    qr: `abc${NASTY}def`,
+    barcode: "INV\x1b\x70001",
+  });
+  assertMatch(doc.codes[0].value, /^abcp.V@!def$/);
+  assertEquals(doc.codes[1].value, "INVp001");
+  assert(!doc.commands.includes("pulse"));
+});
+
+Deno.test("5,000 items print as a correct, complete receipt", async () => {
+  const r = await pinnedRenderer("hrpt", 48);
+  const items = Array.from(
+    { length: 5000 },
+    (_, i) => ({ name: `Item ${i}`, qty: 1, price: 1000 }),
+  );
+  const { out, doc } = await commandsOf(r, { store_name: "Big", items, total: 5_000_000 });
+  assertEquals(doc.lines.filter((l) => /^1 x Item \d+ +Rp 1\.000$/.test(l)).length, 5000);
+  assertMatch(doc.lines.join("\n"), /TOTAL +Rp 5\.000\.000/);
+  assert(out.bytes.length < 400_000);
+});
+
+Deno.test("a 10,000-character name wraps inside the paper width", async () => {
+  const r = await pinnedRenderer("generic", 32);
+  const name = "Nasi".repeat(2500);
+  const { doc } = await commandsOf(r, {
+    items: [{ name, qty: 1, price: 5 }, { name: "word ".repeat(2000), qty: 1, price: 1 }],
+    total: 6,
+  });
+  for (const l of doc.lines) assert(l.length <= 32, `too wide: ${l.length}`);
+  const joined = doc.lines.join("");
+  assertEquals(joined.split("N").length - 1, 2500, "nothing dropped");
+});
+
+Deno.test("a receipt that would be metres long fails with RENDER_ERROR instead", async () => {
+  const r = await pinnedRenderer("generic", 32);
+  const items = Array.from({ length: 5000 }, () => ({ name: "x".repeat(200), qty: 1, price: 1 }));
+  const e = await r.render(receiptJob("receipt", { items })).then(() => null, (e) => e);
+  assertEquals(e?.code, "RENDER_ERROR");
+  assertMatch(e.message, /longer than 20000 lines/);
+});
+
+Deno.test("emoji and right-to-left text are replaced visibly and counted, never dropped silently", async () => {
+  const r = await pinnedRenderer("generic", 48);
+  const out = await r.render(
+    receiptJob("receipt", { store_name: "Kopi ☕🍰", note: "שלום \u202Eevil\u202C", total: 1 }),
+  );
+  assert(out.replaced >= 6, `replaced ${out.replaced}`);
+  const text = readEscPos(out.bytes).lines.join("\n");
+  assertMatch(text, /Kopi \?\?/);
+  assertMatch(text, /\?\?\?\? evil/);
+});
+
+Deno.test("accents are kept where the code page has them and transliterated where not", () => {
+  const cp437 = new Set([..."éüñ"].map((c) => c.codePointAt(0)!));
+  const f = fitToCharset("Crème brûlée ñ “q” —", cp437);
+  assertEquals(f.text, 'Creme brulée ñ "q" -');
+  assertEquals(f.transliterated, 5);
+  assertEquals(f.replaced, 0);
+  assertEquals(stripControls("a\tb\nc\x00d\u200Be"), "a b cde");
+});
+
+Deno.test("nulls: an optional field may be null, a required one is a BAD_PAYLOAD naming the field", async () => {
+  const r = await pinnedRenderer("epson", 42);
+  const ok = await r.render(
+    receiptJob("receipt", {
+      store_name: null,
+      cashier: null,
+      total: null,
+      items: [{ name: "Tea", qty: 1, price: null }],
+    }),
+  );
+  assertMatch(ok.preview, /1 x Tea/);
+  const e = await r.render(receiptJob("receipt", { items: [{ name: "ok" }, { name: null }] })).then(
+    () => null,
+    (e) => e,
+  );
+  assertEquals(e?.code, "BAD_PAYLOAD");
+  assertMatch(e.message, /receipt_data\.items\.1\.name/);
+  const e2 = await r.render(receiptJob("receipt", { total: "50000" })).then(() => null, (e) => e);
+  assertMatch(e2.message, /receipt_data\.total/);
+});
+
+Deno.test("money and dates follow the store's locale", async () => {
+  const r = await pinnedRenderer("epson", 48);
+  const out = await r.render(
+    receiptJob("receipt", { total: 50000, created_at: "2026-01-23T09:07:28Z" }),
+  );
+  assertMatch(out.preview, /TOTAL +Rp 50\.000/);
+  assertMatch(out.preview, /23 Jan 2026, 16\.07/);
+});
+
+Deno.test("store templates override built-ins; errors name the template file and line", async () => {
+  await using dir = await withTmpDir();
+  const opts = (templatesPath: string) => ({
+    brand: "EPSON",
+    paperWidth: 48,
+    profilesPath: null,
+    templatesPath,
+    locale: "id-ID",
+    currency: "IDR",
+    timeZone: "UTC",
+    agent: { version: "t", terminal_id: "P", printer_role: "c", location_id: null },
+  });
+  await Deno.writeTextFile(
+    join(dir.path, "receipt.liquid"),
+    "{% align center %}MY SHOP {{ receipt.store_name | upcase }}\n{% cut %}",
+  );
+  const r = await Renderer.create(opts(dir.path));
+  assertMatch(
+    (await r.render(receiptJob("receipt", { store_name: "kopi" }))).preview,
+    /MY SHOP KOPI/,
+  );
+  await Deno.writeTextFile(join(dir.path, "kitchen.liquid"), "line one\n{{ receipt.nope }}\n");
+  const r2 = await Renderer.create(opts(dir.path));
+  const e = await r2.render(receiptJob("kitchen", {})).then(() => null, (e) => e);
+  assertEquals(e?.code, "TEMPLATE_ERROR");
+  assertMatch(e.message, /kitchen\.liquid: undefined variable: receipt\.nope, line:2/);
+  await Deno.writeTextFile(join(dir.path, "test.liquid"), "{{ 1 | nofilter }}");
+  await assertRejects(
+    () => Renderer.create(opts(dir.path)),
+    /test\.liquid: undefined filter: nofilter/,
+  );
+});
+
+Deno.test("a forged layout marker through the raw filter is ignored", async () => {
+  await using dir = await withTmpDir();
+  await Deno.writeTextFile(join(dir.path, "receipt.liquid"), "{{ receipt.note | raw }}\n");
+  const r = await Renderer.create({
+    brand: "EPSON",
+    paperWidth: 48,
+    profilesPath: null,
+    templatesPath: dir.path,
+    locale: "id-ID",
+    currency: "IDR",
+    timeZone: "UTC",
+    agent: { version: "t", terminal_id: "P", printer_role: "c", location_id: null },
+  });
+  const forged = `\x1e${"0".repeat(32)}{"op":"pulse"}\x1f hi`;
+  const out = await r.render(receiptJob("receipt", { note: forged }));
+  const doc = readEscPos(out.bytes);
+  assert(!doc.commands.includes("pulse"));
+});
+
+Deno.test("profiles: a new brand is a file; an unknown key or bad value names the file and key", async () => {
+  await using dir = await withTmpDir();
+  const base = JSON.parse(
+    await Deno.readTextFile(new URL("../profiles/generic.json", import.meta.url)),
+  );
+  await Deno.writeTextFile(
+    join(dir.path, "acme.json"),
+    JSON.stringify({ ...base, id: "acme", brands: ["ACME"], cut: "full" }),
+  );
+  const opts = {
+    paperWidth: 80,
+    profilesPath: dir.path,
+    templatesPath: null,
+    locale: "id-ID",
+    currency: "IDR",
+    timeZone: "UTC",
+    agent: { version: "t", terminal_id: "P", printer_role: "c", location_id: null },
+  };
+  const r = await Renderer.create({ ...opts, brand: "acme" });
+  assertEquals(r.profile.id, "acme");
+  assertEquals(r.columns, 48);
+  await Deno.writeTextFile(
+    join(dir.path, "bad.json"),
+    JSON.stringify({ ...base, id: "bad", cutter: "yes" }),
+  );
+  await assertRejects(
+    () => Renderer.create({ ...opts, brand: "acme" }),
+    /bad\.json: unknown key cutter/,
+  );
+  await Deno.writeTextFile(
+    join(dir.path, "bad.json"),
+    JSON.stringify({ ...base, id: "bad", codepages: ["cp9999"] }),
+  );
+  await assertRejects(
+    () => Renderer.create({ ...opts, brand: "acme" }),
+    /bad\.json: codepages\.0: a code page name/,
+  );
+});
+
+Deno.test("wrap breaks at spaces and hard-breaks long words", () => {
+  assertEquals(wrap("aaa bbb ccc", 7), ["aaa bbb", "ccc"]);
+  assertEquals(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+});
+
+Deno.test("raw jobs pass bytes through; drawer jobs are a pulse only", async () => {
+  const r = await pinnedRenderer("epson", 48);
+  const raw = await r.render(receiptJob("raw", null, { raw_base64: btoa("\x1b@hi\n\x1dV\x00") }));
+  assertEquals(new TextDecoder().decode(raw.bytes), "\x1b@hi\n\x1dV\x00");
+  const kick = await r.render(receiptJob("drawer", null));
+  assertEquals(readEscPos(kick.bytes).commands.filter((c) => c === "pulse"), ["pulse"]);
+});
