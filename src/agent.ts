@@ -378,7 +378,8 @@ export class Agent {
         log.info(
           `${label} Printer status: ${this.printerStatus.status} (${this.printerStatus.detail})`,
         );
-        const blocking = statusError(this.printerStatus.status);
+        const blocking = statusError(this.printerStatus.status) &&
+          (this.printerStatus.code ?? statusError(this.printerStatus.status));
         if (blocking) {
           last = new AgentError(
             blocking,

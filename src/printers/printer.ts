@@ -5,6 +5,7 @@
  */
 
 import { faultArmed, faultPoint } from "../fault.ts";
+import type { ErrorCode } from "../errors.ts";
 
 /** Printer status as reported in heartbeats. UNKNOWN is never reported as OK. */
 export type PrinterStatus = "OK" | "OFFLINE" | "PAPER_OUT" | "COVER_OPEN" | "ERROR" | "UNKNOWN";
@@ -13,6 +14,8 @@ export type PrinterStatus = "OK" | "OFFLINE" | "PAPER_OUT" | "COVER_OPEN" | "ERR
 export interface PrinterStatusReport {
   status: PrinterStatus;
   detail: string;
+  /** The agent error code behind a bad status, when more precise than the status (e.g. PRINTER_NOT_FOUND). */
+  code?: ErrorCode;
 }
 
 /** What a transport knows about the job it prints. */

@@ -66,20 +66,56 @@ export function jobVerdict(
   return why.length ? { state: "stuck", why: why.join(", ") } : { state: "moving" };
 }
 
+/** A spooler call that did not return in time, and how far it got. */
+export class SpoolerTimeout extends Error {
+  constructor(
+    readonly op: string,
+    readonly steps: { step: string; detail?: unknown }[],
+    ms: number,
+  ) {
+    super(
+      `spooler call ${op} did not return in ${ms} ms (last step: ${steps.at(-1)?.step ?? "none"})`,
+    );
+    this.name = "SpoolerTimeout";
+  }
+  /** The spooler job id, if StartDocPrinter returned one before the hang. */
+  get jobId(): number | null {
+    const s = this.steps.find((s) => s.step === "started");
+    return s ? Number(s.detail) : null;
+  }
+}
+
 /** Talks to the winspool Worker. */
 class SpoolerThread {
   #w: Worker | null = null;
   #seq = 0;
-  #pending = new Map<number, { res: (v: unknown) => void; rej: (e: unknown) => void }>();
+  #pending = new Map<number, {
+    res: (v: unknown) => void;
+    rej: (e: unknown) => void;
+    steps: { step: string; detail?: unknown }[];
+  }>();
 
   #worker(): Worker {
     if (this.#w) return this.#w;
     const w = new Worker(new URL("./winspool_worker.ts", import.meta.url), { type: "module" });
     w.onmessage = (
-      ev: MessageEvent<{ id: number; ok: boolean; result?: unknown; error?: WorkerError }>,
+      ev: MessageEvent<
+        {
+          id: number;
+          ok?: boolean;
+          result?: unknown;
+          error?: WorkerError;
+          progress?: string;
+          detail?: unknown;
+        }
+      >,
     ) => {
       const p = this.#pending.get(ev.data.id);
       if (!p) return;
+      if (ev.data.progress) {
+        p.steps.push({ step: ev.data.progress, detail: ev.data.detail });
+        return;
+      }
       this.#pending.delete(ev.data.id);
       if (ev.data.ok) p.res(ev.data.result);
       else {
@@ -95,24 +131,28 @@ class SpoolerThread {
     return w;
   }
 
-  #fail(e: AgentError) {
+  #fail(e: Error) {
     for (const p of this.#pending.values()) p.rej(e);
     this.#pending.clear();
     this.#w?.terminate();
     this.#w = null;
   }
 
+  /** Runs `op` on the thread; a call that hangs past `timeoutMs` rejects with {@link SpoolerTimeout}. */
   call<T>(op: string, args: unknown, timeoutMs: number): Promise<T> {
     const id = ++this.#seq;
     const w = this.#worker();
     return new Promise<T>((res, rej) => {
+      const steps: { step: string; detail?: unknown }[] = [];
       const t = setTimeout(() => {
-        // A Win32 call that never returns: drop the thread (the OS reclaims its handle).
-        this.#fail(
-          new AgentError("PRINTER_TIMEOUT", `spooler call ${op} did not return in ${timeoutMs} ms`),
-        );
+        // A Win32 call that never returns: drop the thread (the OS reclaims its handles).
+        const p = this.#pending.get(id);
+        this.#pending.delete(id);
+        this.#fail(new AgentError("PRINTER_TIMEOUT", "spooler thread restarted after a hung call"));
+        p?.rej(new SpoolerTimeout(op, steps, timeoutMs));
       }, timeoutMs);
       this.#pending.set(id, {
+        steps,
         res: (v) => {
           clearTimeout(t);
           res(v as T);
@@ -147,6 +187,8 @@ export class WinspoolPrinter implements Printer {
   readonly description: string;
   #o: WinspoolOptions;
   #t = new SpoolerThread();
+  /** A second thread for status checks, so a heartbeat never waits behind (or kills) a print. */
+  #st = new SpoolerThread();
   #confirmed = false;
   constructor(o: WinspoolOptions) {
     if (!o.name) {
@@ -160,11 +202,25 @@ export class WinspoolPrinter implements Printer {
   }
 
   async print(data: Uint8Array, doc: PrintDocument): Promise<void> {
-    const r = await this.#t.call<{ jobId: number; datatype: string }>(
-      "print",
-      { name: this.#o.name, title: doc.title, data },
-      this.#o.timeoutMs + 5000,
-    );
+    let r: { jobId: number; datatype: string };
+    try {
+      r = await this.#t.call(
+        "print",
+        { name: this.#o.name, title: doc.title, data },
+        this.#o.timeoutMs,
+      );
+    } catch (e) {
+      if (!(e instanceof SpoolerTimeout)) throw e;
+      if (e.jobId === null) {
+        // nothing was queued: safe to try again
+        throw new AgentError(
+          "PRINTER_TIMEOUT",
+          `the spooler did not open "${this.#o.name}" in time (${e.message})`,
+        );
+      }
+      // A job exists in the queue but the spooler never finished taking it.
+      return await this.#stuck(e.jobId, `the spooler did not finish taking the job (${e.message})`);
+    }
     if (this.#o.watchSeconds > 0) await this.#watch(r.jobId);
     this.#confirmed = true;
   }
@@ -185,25 +241,34 @@ export class WinspoolPrinter implements Printer {
       if (v.state === "stuck" || Date.now() >= until) break;
       await new Promise((r) => setTimeout(r, this.#o.pollMs ?? 250));
     }
+    await this.#stuck(jobId, last);
+  }
+
+  /** Removes a stuck job from the queue (best effort) and fails with PRINT_STUCK_IN_QUEUE. */
+  async #stuck(jobId: number, why: string): Promise<never> {
     this.#confirmed = false;
     // Take the job out of the queue so it cannot print by surprise after being reported failed.
     const c = await this.#t.call<{ cancelled: boolean }>(
       "cancel",
       { name: this.#o.name, jobId },
-      this.#o.timeoutMs,
+      5000,
     )
       .catch(() => ({ cancelled: false }));
     throw new AgentError(
       "PRINT_STUCK_IN_QUEUE",
-      `job ${jobId} did not leave the Windows queue of "${this.#o.name}" within ${this.#o.watchSeconds} s ` +
-        `(${last}); receipt not printed${c.cancelled ? ", job removed from the queue" : ""}. ` +
+      `job ${jobId} did not leave the Windows queue of "${this.#o.name}" within the bound ` +
+        `(${why}); receipt not printed${
+          c.cancelled
+            ? ", job removed from the queue"
+            : ", and it could not be removed: check the queue"
+        }. ` +
         `Check the printer's power, paper and cable, and the queue in Devices and Printers`,
     );
   }
 
   async status(): Promise<PrinterStatusReport> {
     try {
-      const i = await this.#t.call<SpoolerPrinter>(
+      const i = await this.#st.call<SpoolerPrinter>(
         "info",
         { name: this.#o.name },
         this.#o.timeoutMs,
@@ -211,14 +276,15 @@ export class WinspoolPrinter implements Printer {
       const r = spoolerStatus(i.status, i.attributes, this.#confirmed);
       return i.jobs > 0 ? { ...r, detail: `${r.detail}; ${i.jobs} job(s) in the queue` } : r;
     } catch (e) {
-      const err = e as AgentError;
+      const err = e instanceof AgentError ? e : new AgentError("PRINTER_TIMEOUT", String(e));
       const status = err.code === "PRINTER_NOT_FOUND" ? "OFFLINE" : "UNKNOWN";
-      return { status, detail: err.message };
+      return { status, detail: err.message, code: err.code };
     }
   }
 
   close(): void {
     this.#t.close();
+    this.#st.close();
   }
 }
 

@@ -118,15 +118,20 @@ function driverInfo(h: Deno.PointerObject): { version: number; xps: boolean } {
   return { version: 0, xps: false };
 }
 
+/** Tells the main thread how far a call got, so a hang can be placed (open vs. spooling). */
+let progress: (step: string, detail?: unknown) => void = () => {};
+
 const ops = {
   print(a: { name: string; title: string; data: Uint8Array }) {
     const h = open(a.name);
+    progress("opened");
     try {
       const drv = driverInfo(h);
       const datatype = drv.xps ? "XPS_PASS" : "RAW";
       const di = docInfo1(a.title, datatype);
       const jobId = ws.StartDocPrinterW(h, 1, di.struct);
       if (!jobId) fail(`StartDocPrinterW(datatype ${datatype})`);
+      progress("started", jobId);
       try {
         if (!ws.StartPagePrinter(h)) fail("StartPagePrinter");
         const written = new Uint32Array(1);
@@ -142,9 +147,11 @@ const ops = {
           off += written[0];
         }
         if (!ws.EndPagePrinter(h)) fail("EndPagePrinter");
+        progress("written", a.data.length);
       } finally {
         if (!ws.EndDocPrinter(h)) fail("EndDocPrinter");
       }
+      progress("ended");
       return { jobId, datatype, bytes: a.data.length };
     } finally {
       ws.ClosePrinter(h); // always: closing flushes the job to the spooler
@@ -220,6 +227,7 @@ const ops = {
 
 self.onmessage = (ev: MessageEvent<{ id: number; op: keyof typeof ops; args: never }>) => {
   const { id, op, args } = ev.data;
+  progress = (step, detail) => self.postMessage({ id, progress: step, detail });
   try {
     const result = ops[op](args);
     self.postMessage({ id, ok: true, result });

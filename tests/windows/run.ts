@@ -1,0 +1,229 @@
+/**
+ * `deno task test:windows`: the Windows test bed. Provisions (or reuses) a Debian 13 chroot with
+ * Wine 10 and CUPS, fetches the Windows build of Deno at the pinned version, adds a raw CUPS queue
+ * pointing at a TCP printer simulator, and runs tests/windows/guest/*.guest.ts with `deno.exe`
+ * under Wine. Mounts and processes are cleaned up even when a test fails.
+ *
+ * Prints `SKIPPED: <reason>` and exits 0 only where the machine cannot provide the bed (not
+ * Linux, not root, no apt); CI machines are root on Debian and always run it.
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const PROJECT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
+const CACHE = Deno.env.get("PA_WINE_CACHE") ?? "/var/cache/print-agent-wine";
+const DENO_VERSION = Deno.version.deno;
+const QUEUE = "TP808";
+const GUEST_TIMEOUT_MS = Number(Deno.env.get("PA_GUEST_TIMEOUT") ?? 480) * 1000;
+const WINEENV = [
+  "WINEDEBUG=-all",
+  "WINEPREFIX=/opt/wineprefix",
+  "HOME=/root",
+  "XDG_RUNTIME_DIR=/tmp",
+];
+
+function say(msg: string) {
+  console.log(`[windows] ${msg}`);
+}
+
+async function sh(
+  cmd: string,
+  o: { quiet?: boolean; check?: boolean } = {},
+): Promise<{ code: number; out: string }> {
+  const r = await new Deno.Command("sh", { args: ["-c", cmd], stdout: "piped", stderr: "piped" })
+    .output();
+  const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+  if (!r.success && o.check !== false) {
+    throw new Error(`command failed (${r.code}): ${cmd}\n${out}`);
+  }
+  if (!o.quiet && out.trim() && !r.success) console.log(out.trim());
+  return { code: r.code, out };
+}
+
+function skipReason(): string | null {
+  if (Deno.build.os !== "linux") {
+    return `the Windows test bed runs on Linux (Wine); this is ${Deno.build.os}`;
+  }
+  if (Deno.uid() !== 0) {
+    return "the Windows test bed needs root (debootstrap, chroot, mount); run as root or in CI";
+  }
+  try {
+    Deno.statSync("/usr/bin/apt-get");
+  } catch {
+    return "the Windows test bed needs Debian's apt-get to install debootstrap";
+  }
+  return null;
+}
+
+/** Every process whose root is inside the chroot. */
+async function chrootPids(root: string): Promise<number[]> {
+  const pids: number[] = [];
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if ((await Deno.readLink(`/proc/${e.name}/root`)) === root) pids.push(Number(e.name));
+    } catch { /* gone, or not ours */ }
+  }
+  return pids;
+}
+
+async function windowsDeno(): Promise<string> {
+  const dir = join(CACHE, `deno-win-${DENO_VERSION}`);
+  const exe = join(dir, "package", "deno.exe");
+  try {
+    await Deno.stat(exe);
+    return dir;
+  } catch { /* fetch it */ }
+  say(`fetching @deno/win32-x64@${DENO_VERSION} from npm`);
+  await Deno.mkdir(dir, { recursive: true });
+  await sh(
+    `cd ${dir} && npm pack --silent @deno/win32-x64@${DENO_VERSION} >/dev/null && tar xzf deno-win32-x64-${DENO_VERSION}.tgz`,
+  );
+  await Deno.stat(exe);
+  return dir;
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function main(): Promise<number> {
+  const skip = skipReason();
+  if (skip) {
+    console.log(`SKIPPED: Windows test bed: ${skip}`);
+    return 0;
+  }
+  const t0 = Date.now();
+  say("provisioning the Wine chroot (cached after the first run)");
+  const prov = await sh(`${join(PROJECT, "tests/windows/provision.sh")} ${CACHE}`);
+  const root = prov.out.trim().split("\n").at(-1)!;
+  const denoDir = await windowsDeno();
+  const scratch = await Deno.makeTempDir({ prefix: "pa-wine-scratch-" });
+  const mounts: string[] = [];
+  const mount = async (src: string, dst: string, ro = false) => {
+    await Deno.mkdir(join(root, dst), { recursive: true });
+    await sh(`mount --bind ${src} ${join(root, dst)}`);
+    mounts.push(join(root, dst));
+    if (ro) await sh(`mount -o remount,bind,ro ${join(root, dst)}`);
+  };
+  const inChroot = (cmd: string, env: string[] = []) =>
+    sh(
+      `chroot ${root} env ${[...WINEENV, ...env].join(" ")} sh -c '${
+        cmd.replaceAll("'", "'\\''")
+      }'`,
+      { check: false },
+    );
+  let cupsPid = 0;
+  let stopWatch = false;
+  let code = 1;
+  try {
+    await mount("/proc", "proc");
+    await mount("/dev", "dev");
+    await mount(PROJECT, "project", true);
+    await mount(join(denoDir, "package"), "opt/deno", true);
+    await mount(scratch, "scratch");
+    await Deno.copyFile("/etc/resolv.conf", join(root, "etc/resolv.conf")).catch(() => {});
+    // The Windows deno reads npm packages from its own cache, filled from this machine's
+    // (no network needed under Wine).
+    const linuxNpm = join(
+      Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache/deno"),
+      "npm",
+    );
+    const winDenoDir = join(root, "opt/wineprefix/drive_c/deno-dir");
+    await Deno.mkdir(winDenoDir, { recursive: true });
+    await sh(`rm -rf ${winDenoDir}/npm && cp -r ${linuxNpm} ${winDenoDir}/npm`);
+
+    const port = freePort();
+    say(`CUPS raw queue ${QUEUE} -> socket://127.0.0.1:${port}`);
+    for (const pid of await chrootPids(root)) Deno.kill(pid, "SIGKILL");
+    await inChroot("mkdir -p /run/cups && cupsd");
+    await new Promise((r) => setTimeout(r, 1500));
+    await inChroot(
+      `lpadmin -x ${QUEUE} 2>/dev/null; lpadmin -p ${QUEUE} -E -v socket://127.0.0.1:${port} -m raw 2>/dev/null; cupsenable ${QUEUE}`,
+    );
+    cupsPid = (await chrootPids(root))[0] ?? 0;
+    // Wine lists CUPS queues when its server starts: start a fresh one, kept alive in the background.
+    new Deno.Command("chroot", {
+      args: [root, "env", ...WINEENV, "wineserver", "-p"],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await new Promise((r) => setTimeout(r, 500));
+
+    // The stuck-spooler test asks us (through files in the scratch folder) to freeze CUPS.
+    const watch = (async () => {
+      while (!stopWatch) {
+        for (const [cmd, sig] of [["freeze", "SIGSTOP"], ["thaw", "SIGCONT"]] as const) {
+          const f = join(scratch, cmd);
+          if (await Deno.stat(f).then(() => true, () => false)) {
+            await Deno.remove(f);
+            const cupsd = (await sh(`pgrep -x cupsd`, { check: false })).out.trim().split("\n").map(
+              Number,
+            )
+              .filter((p) => p > 0);
+            for (const p of cupsd) Deno.kill(p, sig);
+            say(`${cmd}: cupsd ${sig}`);
+            await Deno.writeTextFile(join(scratch, `${cmd}-done`), "");
+          }
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+
+    say(`running the guest tests with deno.exe ${DENO_VERSION} under Wine`);
+    const env = [
+      "DENO_DIR=C:\\deno-dir",
+      `PA_SIM_PORT=${port}`,
+      `PA_QUEUE=${QUEUE}`,
+      "PA_SCRATCH=Z:\\scratch",
+      "PA_BED_CONTROL=1",
+      "NO_COLOR=1",
+    ];
+    const guest = await new Deno.Command("chroot", {
+      args: [
+        root,
+        "env",
+        ...WINEENV,
+        ...env,
+        "wine",
+        "/opt/deno/deno.exe",
+        "test",
+        "-A",
+        "--cached-only",
+        "--config",
+        "Z:\\project\\deno.json",
+        "--no-check", // type-checked on Linux by `deno task check`; this run is about behaviour
+        "Z:\\project\\tests\\windows\\guest\\winspool.guest.ts",
+        "Z:\\project\\tests\\windows\\guest\\agent.guest.ts",
+      ],
+      stdout: "inherit",
+      stderr: "inherit",
+      signal: AbortSignal.timeout(GUEST_TIMEOUT_MS),
+    }).output().catch((e) => {
+      say(`the guest tests did not finish in ${GUEST_TIMEOUT_MS / 1000} s: ${e}`);
+      return { code: 124 };
+    });
+    code = guest.code;
+    stopWatch = true;
+    await watch;
+    if (code === 0) say(`PASSED in ${Math.round((Date.now() - t0) / 1000)} s`);
+    else say(`FAILED (exit ${code})`);
+  } finally {
+    stopWatch = true;
+    for (const pid of await chrootPids(root)) {
+      try {
+        Deno.kill(pid, "SIGCONT");
+        Deno.kill(pid, "SIGKILL");
+      } catch { /* gone */ }
+    }
+    void cupsPid;
+    for (const m of mounts.reverse()) await sh(`umount -l ${m}`, { check: false });
+    await Deno.remove(scratch, { recursive: true }).catch(() => {});
+  }
+  return code;
+}
+
+if (import.meta.main) Deno.exit(await main());
