@@ -132,7 +132,7 @@ Deno.test({
   async fn() {
     const dir = await scratchDir("stuck");
     await using server = withServer();
-    using sim = PrinterSim.start(PORT);
+    using _sim = PrinterSim.start(PORT); // takes the warm-up job
     const config = testConfig(dir, {
       server: { base_url: server.url },
       printer: {
