@@ -90,9 +90,13 @@ export class JobServerClient {
         );
       }
       if (signal?.aborted) throw e;
-      throw new ServerError("unreachable", `${method} ${url}: ${(e as Error).message}`, undefined, {
-        cause: e,
-      });
+      const cause = (e as Error & { cause?: Error }).cause?.message;
+      throw new ServerError(
+        "unreachable",
+        `${method} ${url}: ${(e as Error).message}${cause ? ` (${cause})` : ""}`,
+        undefined,
+        { cause: e },
+      );
     }
     let text: string;
     try {

@@ -34,6 +34,8 @@ Options:
   --config PATH       configuration file (default: print_agent_config.json beside agent.exe)
   --json              machine-readable output (config, printers, selftest)
   --print             with selftest: also print a test page
+  --service           (in the service's command line) talk to the Windows Service Control Manager
+  --name NAME         service name for "service" and --service (default PrintAgent)
   --version           print the version and exit
   --help              this help
 `;
@@ -76,6 +78,8 @@ export async function main(args: string[]): Promise<number> {
         json: { type: "boolean", default: false },
         print: { type: "boolean", default: false },
         selftest: { type: "boolean", default: false },
+        service: { type: "boolean", default: false },
+        name: { type: "string" },
         version: { type: "boolean", short: "v", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -102,7 +106,7 @@ export async function main(args: string[]): Promise<number> {
   }
   if (command === "service") {
     const { serviceCommand } = await import("./service.ts");
-    return await serviceCommand(positionals[1], configPath);
+    return await serviceCommand(positionals[1], configPath, f.name);
   }
 
   let config: Config | null = null;
@@ -134,11 +138,26 @@ export async function main(args: string[]): Promise<number> {
     console.error(`agent: unknown command "${command}" (see --help)`);
     return 2;
   }
+  if (f.service) {
+    if (Deno.build.os !== "windows") {
+      console.error("agent: --service is for the Windows Service Control Manager");
+      return 2;
+    }
+    const { runAsService, SERVICE_NAME } = await import("./service.ts");
+    return await runAsService(
+      f.name ?? SERVICE_NAME,
+      (stop, ready) => runUntilStopped(config, stop, ready),
+    );
+  }
   return await runUntilStopped(config);
 }
 
 /** Runs the agent until Ctrl+C / SIGTERM (or the Windows service is stopped). */
-export async function runUntilStopped(config: Config, stopSignal?: AbortSignal): Promise<number> {
+export async function runUntilStopped(
+  config: Config,
+  stopSignal?: AbortSignal,
+  onStarted?: () => void,
+): Promise<number> {
   const stop = new AbortController();
   const { promise, resolve } = Promise.withResolvers<void>();
   const onSignal = () => {
@@ -167,6 +186,7 @@ export async function runUntilStopped(config: Config, stopSignal?: AbortSignal):
     }
     throw e;
   }
+  onStarted?.();
   await promise;
   for (const s of signals) Deno.removeSignalListener(s, onSignal);
   await stopAgent(agent);

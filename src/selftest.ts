@@ -1,21 +1,351 @@
 /**
- * `agent --selftest`: on-site checks.
+ * `agent --selftest`: the checks a technician runs on site. Prints a PASS / WARN / FAIL table
+ * (or JSON with `--json`). The exit code is 0 when nothing FAILs; otherwise the sum of the
+ * failed areas: 1 config, 2 state folder, 4 server, 8 printer, 16 log folder, 32 profile and
+ * templates, 64 test page.
  * @module
  */
-import type { Config, ConfigError } from "./config.ts";
+import { dirname, join } from "node:path";
+import { type Config, type ConfigError, serverToken } from "./config.ts";
+import { JobServerClient, ServerError } from "./job_server.ts";
+import { Journal, StateLockedError } from "./journal.ts";
+import { journalPath } from "./run.ts";
+import { Renderer } from "./render/render.ts";
+import { createPrinter } from "./printers/mod.ts";
+import type { Printer } from "./printers/printer.ts";
+import { VERSION } from "./version.ts";
+import { SERVICE_NAME } from "./service.ts";
 
-/** Runs the checks; returns the exit code. */
-export function selftest(o: {
+/** One line of the table. */
+export interface Check {
+  area:
+    | "config"
+    | "state"
+    | "server"
+    | "clock"
+    | "printer"
+    | "logs"
+    | "templates"
+    | "service"
+    | "print";
+  result: "PASS" | "WARN" | "FAIL";
+  detail: string;
+}
+
+const EXIT_BITS: Partial<Record<Check["area"], number>> = {
+  config: 1,
+  state: 2,
+  server: 4,
+  printer: 8,
+  logs: 16,
+  templates: 32,
+  print: 64,
+};
+
+/** The exit code for a set of checks. */
+export function exitCode(checks: Check[]): number {
+  let code = 0;
+  for (const c of checks) if (c.result === "FAIL") code |= EXIT_BITS[c.area] ?? 1;
+  return code;
+}
+
+async function checkState(c: Config): Promise<Check> {
+  try {
+    await Deno.mkdir(c.state.path, { recursive: true });
+    const j = Journal.open(journalPath(c));
+    try {
+      j.probeWritable();
+      return {
+        area: "state",
+        result: "PASS",
+        detail: `${c.state.path} is writable (${j.count()} jobs in the journal)`,
+      };
+    } finally {
+      j.close();
+    }
+  } catch (e) {
+    if (e instanceof StateLockedError) {
+      let who = "another process";
+      try {
+        const o = JSON.parse(await Deno.readTextFile(join(c.state.path, "agent.owner.json")));
+        who = `process ${o.pid}, started ${o.started_at}`;
+      } catch { /* unknown */ }
+      return {
+        area: "state",
+        result: "WARN",
+        detail:
+          `${c.state.path} is in use by a running agent (${who}): fine if that is the service`,
+      };
+    }
+    return {
+      area: "state",
+      result: "FAIL",
+      detail: `${c.state.path} cannot be written: ${(e as Error).message}`,
+    };
+  }
+}
+
+async function checkLogs(c: Config): Promise<Check> {
+  try {
+    await Deno.mkdir(dirname(c.logging.log_file), { recursive: true });
+    const f = await Deno.open(c.logging.log_file, { append: true, create: true });
+    f.close();
+    return { area: "logs", result: "PASS", detail: `${c.logging.log_file} is writable` };
+  } catch (e) {
+    return {
+      area: "logs",
+      result: "FAIL",
+      detail: `${c.logging.log_file}: ${(e as Error).message}`,
+    };
+  }
+}
+
+async function checkServer(c: Config): Promise<Check[]> {
+  let ca: string | null = null;
+  if (c.server.ca_file) {
+    try {
+      ca = await Deno.readTextFile(c.server.ca_file);
+    } catch (e) {
+      return [{
+        area: "server",
+        result: "FAIL",
+        detail: `server.ca_file ${c.server.ca_file}: ${(e as Error).message}`,
+      }];
+    }
+  }
+  const client = new JobServerClient({
+    baseUrl: c.server.base_url,
+    token: serverToken(c),
+    authScheme: c.server.auth_scheme,
+    paths: c.server.paths,
+    timeoutMs: Math.min(c.server.request_timeout, 10) * 1000,
+    caCert: ca,
+  });
+  const t0 = performance.now();
+  try {
+    const r = await client.listPending(
+      c.terminal_identity.terminal_id,
+      c.terminal_identity.printer_role,
+      0,
+    );
+    const ms = Math.round(performance.now() - t0);
+    const out: Check[] = [{
+      area: "server",
+      result: "PASS",
+      detail:
+        `${c.server.base_url} answered in ${ms} ms, token accepted; ${r.items.length} job(s) pending`,
+    }];
+    if (r.serverDate) {
+      const skew = Math.round((Date.now() - Date.parse(r.serverDate)) / 1000);
+      out.push({
+        area: "clock",
+        result: Math.abs(skew) > 120 ? "WARN" : "PASS",
+        detail: Math.abs(skew) > 120
+          ? `this PC's clock is ${skew} s off the server's: job expiry (jobs.max_age_seconds) and logs will be wrong`
+          : `clock within ${Math.abs(skew)} s of the server`,
+      });
+    }
+    return out;
+  } catch (e) {
+    const what = e instanceof ServerError && e.kind === "auth"
+      ? `the server refused the token (HTTP ${e.status}${
+        e.status === 401 ? ": missing or wrong" : ": forbidden"
+      }); ` +
+        `check server.token or the ${c.server.token_env} variable`
+      : (e as Error).message;
+    return [{ area: "server", result: "FAIL", detail: what }];
+  } finally {
+    client.close();
+  }
+}
+
+async function checkPrinter(c: Config, printer: Printer): Promise<Check[]> {
+  const out: Check[] = [];
+  if (c.printer.transport === "winspool") {
+    const { listSpoolerPrinters } = await import("./printers/winspool.ts");
+    const account = Deno.env.get("USERNAME") ?? "this account";
+    try {
+      const list = await listSpoolerPrinters();
+      const found = list.printers.find((p) =>
+        p.name.toLowerCase() === c.printer.name.toLowerCase()
+      );
+      if (!found) {
+        out.push({
+          area: "printer",
+          result: "FAIL",
+          detail: `"${c.printer.name}" is not visible to ${account}; visible: ${
+            list.printers.map((p) => `"${p.name}"`).join(", ") || "none"
+          }. A service running as LocalSystem does not see printers installed for one user only`,
+        });
+        return out;
+      }
+      out.push({
+        area: "printer",
+        result: "PASS",
+        detail:
+          `"${found.name}" visible to ${account}: driver ${found.driver}, port ${found.port}, datatype ${
+            found.datatype || "RAW"
+          }`,
+      });
+    } catch (e) {
+      out.push({
+        area: "printer",
+        result: "FAIL",
+        detail: `cannot list printers: ${(e as Error).message}`,
+      });
+      return out;
+    }
+  }
+  const s = await printer.status();
+  const result = s.status === "OK" ? "PASS" : s.status === "UNKNOWN" ? "WARN" : "FAIL";
+  out.push({
+    area: "printer",
+    result,
+    detail: `${printer.description}: ${s.status} (${s.detail})`,
+  });
+  return out;
+}
+
+async function checkService(name: string): Promise<Check | null> {
+  if (Deno.build.os !== "windows") return null;
+  try {
+    const r = await new Deno.Command("C:\\Windows\\System32\\sc.exe", {
+      args: ["qc", name],
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+    const text = new TextDecoder().decode(r.stdout);
+    if (!r.success) {
+      return {
+        area: "service",
+        result: "WARN",
+        detail: `service ${name} is not registered (agent service install)`,
+      };
+    }
+    const account = text.match(/SERVICE_START_NAME\s*:\s*(.+)/)?.[1]?.trim() ?? "unknown";
+    const start = text.match(/START_TYPE\s*:\s*\d*\s*(.+)/)?.[1]?.trim() ?? "unknown";
+    return {
+      area: "service",
+      result: "PASS",
+      detail: `service ${name} registered: account ${account}, start ${start}` +
+        (/LocalSystem/i.test(account)
+          ? " (LocalSystem sees only printers installed for all users)"
+          : ""),
+    };
+  } catch (e) {
+    return {
+      area: "service",
+      result: "WARN",
+      detail: `cannot query the service: ${(e as Error).message}`,
+    };
+  }
+}
+
+/** Options of {@link runChecks}. */
+export interface SelftestOptions {
   config: Config | null;
   configError: ConfigError | null;
   configPath: string;
   json: boolean;
   print: boolean;
-}): Promise<number> {
-  if (o.configError) {
-    console.log(`FAIL  config  ${o.configError.message}`);
-    return Promise.resolve(1);
+}
+
+/** Runs every check; returns the lines in order. */
+export async function runChecks(o: SelftestOptions): Promise<Check[]> {
+  const checks: Check[] = [];
+  if (!o.config) {
+    checks.push({
+      area: "config",
+      result: "FAIL",
+      detail: o.configError?.message ?? `cannot load ${o.configPath}`,
+    });
+    return checks;
   }
-  console.log(`PASS  config  ${o.configPath}`);
-  return Promise.resolve(0);
+  const c = o.config;
+  checks.push({
+    area: "config",
+    result: "PASS",
+    detail: `${c.source} is valid (terminal ${c.terminal_identity.terminal_id})`,
+  });
+  checks.push(await checkState(c));
+  checks.push(await checkLogs(c));
+  let renderer: Renderer | null = null;
+  try {
+    renderer = await Renderer.create({
+      brand: c.printer.brand,
+      paperWidth: c.printer.paper_width,
+      profilesPath: c.render.profiles_path ?? join(c.base_dir, "profiles"),
+      templatesPath: c.render.templates_path,
+      locale: c.render.locale,
+      currency: c.render.currency,
+      timeZone: c.render.time_zone,
+      agent: { version: VERSION, ...c.terminal_identity },
+    });
+    checks.push({
+      area: "templates",
+      result: "PASS",
+      detail:
+        `profile ${renderer.profile.id} (${renderer.profile.source}), ${renderer.columns} columns; templates compile`,
+    });
+  } catch (e) {
+    checks.push({ area: "templates", result: "FAIL", detail: (e as Error).message });
+  }
+  checks.push(...await checkServer(c));
+  let printer: Printer | null = null;
+  try {
+    printer = await createPrinter(c);
+    checks.push(...await checkPrinter(c, printer));
+    if (o.print && renderer) {
+      try {
+        const r = await renderer.render({
+          id: "selftest",
+          uuid: `selftest-${Date.now()}`,
+          job_type: "test",
+          priority: 0,
+        });
+        await printer.print(r.bytes, {
+          title: "Print Agent test page",
+          jobId: "selftest",
+          preview: r.preview,
+        });
+        checks.push({
+          area: "print",
+          result: "PASS",
+          detail: `test page sent (${r.bytes.length} bytes): check the paper`,
+        });
+      } catch (e) {
+        checks.push({
+          area: "print",
+          result: "FAIL",
+          detail: `test page failed: ${(e as Error).message}`,
+        });
+      }
+    }
+  } catch (e) {
+    checks.push({ area: "printer", result: "FAIL", detail: (e as Error).message });
+  } finally {
+    await printer?.close?.();
+  }
+  const svc = await checkService(SERVICE_NAME);
+  if (svc) checks.push(svc);
+  return checks;
+}
+
+/** `agent selftest`: prints the table or JSON; returns the exit code. */
+export async function selftest(o: SelftestOptions): Promise<number> {
+  const checks = await runChecks(o);
+  const code = exitCode(checks);
+  if (o.json) {
+    console.log(
+      JSON.stringify({ version: VERSION, config: o.configPath, exit_code: code, checks }, null, 2),
+    );
+    return code;
+  }
+  console.log(`Print Agent ${VERSION} selftest — config ${o.configPath}`);
+  for (const c of checks) console.log(`${c.result.padEnd(5)} ${c.area.padEnd(10)} ${c.detail}`);
+  const fails = checks.filter((c) => c.result === "FAIL").length;
+  const warns = checks.filter((c) => c.result === "WARN").length;
+  console.log(`Result: ${fails} FAIL, ${warns} WARN — exit code ${code}`);
+  return code;
 }

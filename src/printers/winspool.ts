@@ -191,6 +191,12 @@ export class WinspoolPrinter implements Printer {
   #st = new SpoolerThread();
   #confirmed = false;
   constructor(o: WinspoolOptions) {
+    if (Deno.build.os !== "windows") {
+      throw new AgentError(
+        "PRINTER_NOT_FOUND",
+        `printer.transport "winspool" needs Windows (this is ${Deno.build.os}); use "tcp", "file" or "virtual"`,
+      );
+    }
     if (!o.name) {
       throw new AgentError(
         "PRINTER_NOT_FOUND",

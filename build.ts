@@ -1,0 +1,141 @@
+/**
+ * `deno task build`: `deno compile` of `src/main.ts` into one executable per target, with the
+ * permissions baked in, the winspool Worker, printer profiles and templates included, the
+ * version checked, and an icon for Windows. Output in `dist/`.
+ *
+ * ```
+ * deno task build                       # dist/agent.exe (Windows x64) and dist/agent (this host)
+ * deno task build --target windows      # only one
+ * DENORT_BIN=/path/to/denort.exe deno task build --target windows   # offline build
+ * ```
+ * `deno compile` downloads its base runtime (`denort`) for the target from dl.deno.land unless
+ * `DENORT_BIN` names a local copy of it. When neither works the build stops and says so.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { VERSION } from "./src/version.ts";
+
+/** Targets the build knows. */
+export const TARGETS = {
+  windows: { triple: "x86_64-pc-windows-msvc", output: "agent.exe" },
+  host: {
+    triple: Deno.build.target,
+    output: Deno.build.os === "windows" ? "agent-host.exe" : "agent",
+  },
+} as const;
+
+/**
+ * Permissions the agent needs, and why: ffi (winspool, advapi32), net (job server, printers,
+ * local API), read/write (config, state, logs, templates), env (token, ProgramData), sys
+ * (hostname, os info for heartbeats), run (sc.exe for `agent service`).
+ */
+export const PERMISSIONS = [
+  "--allow-ffi",
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+  // sc.exe for `agent service`; the system path, so no sc.exe earlier in PATH can stand in for it
+  "--allow-run=C:\\Windows\\System32\\sc.exe",
+];
+
+/** Files loaded at run time that the compiled binary must carry. */
+export const INCLUDES = ["src/printers/winspool_worker.ts", "profiles", "templates"];
+
+/** The `deno compile` arguments for a target (pure: tested without compiling). */
+export function compileArgs(target: keyof typeof TARGETS, root: string): string[] {
+  const t = TARGETS[target];
+  const args = [
+    "compile",
+    "--target",
+    t.triple,
+    "--output",
+    join(root, "dist", t.output),
+    "--no-check", // `deno task check` type-checks; compile must not differ from what was tested
+    ...PERMISSIONS,
+    ...INCLUDES.flatMap((i) => ["--include", join(root, i)]),
+  ];
+  if (t.triple.includes("windows")) args.push("--icon", join(root, "assets", "agent.ico"));
+  args.push(join(root, "src", "main.ts"));
+  return args;
+}
+
+/** What to tell the user when `deno compile` cannot get its base runtime. */
+export function runtimeHelp(triple: string, output: string): string | null {
+  if (
+    !/denort|download|dl\.deno\.land|error sending request|dns error|failed to fetch|connect/i.test(
+      output,
+    )
+  ) {
+    return null;
+  }
+  return `deno compile could not get its base runtime (denort) for ${triple}: it downloads it from ` +
+    `dl.deno.land, which is not reachable from here.\n` +
+    `  Fix: fetch https://dl.deno.land/release/v${Deno.version.deno}/denort-${triple}.zip on a machine ` +
+    `with access, unzip it, and run again with DENORT_BIN=/path/to/denort${
+      triple.includes("windows") ? ".exe" : ""
+    } (the runtime must match this Deno, ${Deno.version.deno}, and the target).`;
+}
+
+async function checkVersion(root: string) {
+  const cfg = JSON.parse(await Deno.readTextFile(join(root, "deno.json")));
+  if (cfg.version !== VERSION) {
+    throw new Error(
+      `version mismatch: deno.json says ${cfg.version}, src/version.ts says ${VERSION}`,
+    );
+  }
+}
+
+async function build(target: keyof typeof TARGETS, root: string): Promise<boolean> {
+  const args = compileArgs(target, root);
+  const t = TARGETS[target];
+  console.log(
+    `[build] ${t.output} for ${t.triple}${
+      Deno.env.get("DENORT_BIN") ? ` (DENORT_BIN=${Deno.env.get("DENORT_BIN")})` : ""
+    }`,
+  );
+  const r = await new Deno.Command(Deno.execPath(), {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    cwd: root,
+    env: { NO_COLOR: "1" },
+  }).output();
+  const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+  if (r.success) {
+    const size = (await Deno.stat(join(root, "dist", t.output))).size;
+    console.log(`[build] dist/${t.output}: ${(size / 1048576).toFixed(1)} MB, version ${VERSION}`);
+    return true;
+  }
+  const help = runtimeHelp(t.triple, out);
+  console.error(
+    help
+      ? `[build] ${help}\n  deno compile said: ${
+        out.trim().split("\n").filter((l) => /error/i.test(l)).join(" | ")
+      }`
+      : `[build] deno compile failed:\n${out}`,
+  );
+  return false;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { target: { type: "string" } },
+  });
+  const root = dirname(fileURLToPath(import.meta.url));
+  await checkVersion(root);
+  const targets = values.target ? [values.target] : ["windows", "host"];
+  let ok = true;
+  for (const t of targets) {
+    if (!(t in TARGETS)) {
+      console.error(`[build] unknown --target ${t}: use one of ${Object.keys(TARGETS).join(", ")}`);
+      Deno.exit(2);
+    }
+    ok = await build(t as keyof typeof TARGETS, root) && ok;
+  }
+  Deno.exit(ok ? 0 : 1);
+}

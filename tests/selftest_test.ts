@@ -1,0 +1,161 @@
+/**
+ * `agent --selftest` as a technician runs it (a real subprocess): each broken part gets its own
+ * FAIL line and exit-code bit.
+ */
+import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
+import { withServer, withTmpDir } from "./helpers/env.ts";
+import { PrinterSim } from "./helpers/printer_sim.ts";
+import { join } from "node:path";
+
+const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+const canMount = Deno.uid() === 0;
+
+/** A port nothing listens on. */
+function closedPort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function selftest(dir: string, cfg: Record<string, unknown>, extra: string[] = []) {
+  const file = join(dir, "print_agent_config.json");
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      terminal_identity: { terminal_id: "POS-001" },
+      local_api: { enabled: false },
+      ...cfg,
+    }),
+  );
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "--selftest", "--json", "--config", file, ...extra],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const out = JSON.parse(new TextDecoder().decode(r.stdout));
+  const line = (area: string) => out.checks.find((c: { area: string }) => c.area === area);
+  return { code: r.code, out, line };
+}
+
+Deno.test("a healthy set-up passes, and --print sends a test page", async () => {
+  await using dir = await withTmpDir();
+  await using server = withServer({ token: "t0k" });
+  using sim = PrinterSim.start();
+  const r = await selftest(dir.path, {
+    server: { base_url: server.url, token: "t0k" },
+    printer: { transport: "tcp", port: sim.port, brand: "HRPT" },
+  }, ["--print"]);
+  assertEquals(r.code, 0, JSON.stringify(r.out.checks, null, 1));
+  for (
+    const area of ["config", "state", "logs", "templates", "server", "clock", "printer", "print"]
+  ) {
+    assertEquals(r.line(area)?.result, "PASS", area);
+  }
+  await sim.waitForJobs(1);
+  assertMatch(new TextDecoder("latin1").decode(sim.jobs[0].bytes), /TEST PAGE|T\s*E\s*S\s*T/);
+});
+
+Deno.test("server down: FAIL server, exit bit 4", async () => {
+  await using dir = await withTmpDir();
+  using sim = PrinterSim.start();
+  const r = await selftest(dir.path, {
+    server: { base_url: `http://127.0.0.1:${closedPort()}/api`, request_timeout: 2 },
+    printer: { transport: "tcp", port: sim.port },
+  });
+  assertEquals(r.code, 4);
+  assertMatch(r.line("server").detail, /Connection refused|connect/i);
+});
+
+Deno.test("bad token: FAIL server naming HTTP 401", async () => {
+  await using dir = await withTmpDir();
+  await using server = withServer({ token: "right" });
+  using sim = PrinterSim.start();
+  const r = await selftest(dir.path, {
+    server: { base_url: server.url, token: "wrong" },
+    printer: { transport: "tcp", port: sim.port },
+  });
+  assertEquals(r.code, 4);
+  assertMatch(r.line("server").detail, /refused the token \(HTTP 401: missing or wrong\)/);
+});
+
+Deno.test("missing printer: FAIL printer, exit bit 8", async () => {
+  await using dir = await withTmpDir();
+  await using server = withServer();
+  const r = await selftest(dir.path, {
+    server: { base_url: server.url },
+    printer: { transport: "tcp", port: closedPort(), timeout: 1 },
+  });
+  assertEquals(r.code, 8);
+  assertMatch(r.line("printer").detail, /OFFLINE/);
+});
+
+Deno.test("an invalid config: FAIL config, exit bit 1, nothing else tried", async () => {
+  await using dir = await withTmpDir();
+  const r = await selftest(dir.path, { printer: { paper_width: 99 } });
+  assertEquals(r.code, 1);
+  assertEquals(r.out.checks.length, 1);
+  assertMatch(r.line("config").detail, /printer\.paper_width: found 99/);
+});
+
+Deno.test({
+  name: "read-only state folder: FAIL state, exit bit 2",
+  ignore: !canMount,
+  async fn() {
+    await using dir = await withTmpDir();
+    await using server = withServer();
+    using sim = PrinterSim.start();
+    const ro = join(dir.path, "ro");
+    await Deno.mkdir(ro);
+    const sh = (c: string) => new Deno.Command("sh", { args: ["-c", c] }).output();
+    await sh(`mount -t tmpfs -o size=1m,ro tmpfs ${ro}`);
+    try {
+      const r = await selftest(dir.path, {
+        server: { base_url: server.url },
+        printer: { transport: "tcp", port: sim.port },
+        state: { path: join(ro, "state") },
+      });
+      assertEquals(r.code, 2);
+      assertMatch(r.line("state").detail, /cannot be written: .*Read-only/i);
+    } finally {
+      await sh(`umount -l ${ro}`);
+    }
+  },
+});
+
+Deno.test("a running agent's state folder is a WARN, not a FAIL", async () => {
+  await using dir = await withTmpDir();
+  await using server = withServer();
+  using sim = PrinterSim.start();
+  const file = join(dir.path, "print_agent_config.json");
+  const cfg = {
+    terminal_identity: { terminal_id: "POS-001" },
+    server: { base_url: server.url },
+    printer: { transport: "tcp", port: sim.port },
+    local_api: { enabled: false },
+  };
+  await Deno.writeTextFile(file, JSON.stringify(cfg));
+  const agent = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "--config", file],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    for (let i = 0; i < 100; i++) {
+      if (
+        await Deno.stat(join(dir.path, "state", "agent.owner.json")).then(() => true, () => false)
+      ) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const r = await selftest(dir.path, cfg);
+    assertEquals(r.line("state").result, "WARN");
+    assertMatch(
+      r.line("state").detail,
+      new RegExp(`in use by a running agent \\(process ${agent.pid}`),
+    );
+    assert(r.code === 0);
+  } finally {
+    agent.kill("SIGTERM");
+    await agent.status;
+  }
+});
