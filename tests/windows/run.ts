@@ -9,6 +9,9 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startServer } from "../../src/reference_server/main.ts";
+import { PrinterSim } from "../helpers/printer_sim.ts";
+import { Renderer } from "../../src/render/render.ts";
 
 const PROJECT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
 const CACHE = Deno.env.get("PA_WINE_CACHE") ?? "/var/cache/print-agent-wine";
@@ -90,6 +93,169 @@ function freePort(): number {
   return port;
 }
 
+/** A failed expectation in the service test. */
+function expect(ok: unknown, what: string): asserts ok {
+  if (!ok) throw new Error(`service test: ${what}`);
+}
+
+/**
+ * The agent as a Windows service under Wine's service manager: install (through the agent's own
+ * `service install`, i.e. sc.exe), `sc start` → RUNNING within 10 s, a heartbeat, a job printed
+ * byte-exact through winspool, `sc stop` with a job in flight → STOPPED within 10 s, exit code 0,
+ * the job finished, and a STOPPED heartbeat.
+ */
+async function serviceTest(
+  wine: (args: string[]) => Promise<{ code: number; out: string }>,
+  scratch: string,
+  port: number,
+): Promise<void> {
+  const server = startServer({ port: 0, db: ":memory:", quiet: true });
+  const sim = PrinterSim.start(port);
+  const name = "PrintAgentTest";
+  const deno = [
+    "Z:\\opt\\deno\\deno.exe",
+    "run",
+    "-A",
+    "--cached-only",
+    "--config",
+    "Z:\\project\\deno.json",
+    "Z:\\project\\src\\main.ts",
+  ];
+  try {
+    await Deno.mkdir(join(scratch, "svc"), { recursive: true });
+    const config = {
+      terminal_identity: { terminal_id: "POS-SVC" },
+      server: { base_url: server.url, heartbeat_interval: 1, poll_interval: 0.5 },
+      printer: {
+        transport: "winspool",
+        name: QUEUE,
+        brand: "HRPT",
+        paper_width: 80,
+        spool_watch_seconds: 5,
+      },
+      render: { time_zone: "UTC" },
+      logging: { level: "INFO", log_file: "agent.log" },
+      local_api: { enabled: false },
+    };
+    await Deno.writeTextFile(
+      join(scratch, "svc", "print_agent_config.json"),
+      JSON.stringify(config),
+    );
+    const cfg = "Z:\\scratch\\svc\\print_agent_config.json";
+    await wine(["sc", "stop", name]);
+    await wine(["sc", "delete", name]);
+    const inst = await wine([...deno, "service", "install", "--name", name, "--config", cfg]);
+    say(`service install:\n${inst.out.trim()}`);
+    expect(inst.code === 0, `agent service install exited ${inst.code}`);
+    expect(
+      /sc\.exe create PrintAgentTest binPath= /.test(inst.out),
+      "the equivalent sc.exe command is printed",
+    );
+    const states = new Set<string>();
+    const query = async () => {
+      const q = await wine(["sc", "query", name]);
+      const st = q.out.match(/STATE\s*:\s*\d+\s+(\w+)/)?.[1] ?? "?";
+      states.add(st);
+      return { st, out: q.out };
+    };
+    const t0 = Date.now();
+    const start = await wine(["sc", "start", name]);
+    expect(
+      !/1053/.test(start.out),
+      `sc start: error 1053 (the service did not answer the SCM): ${start.out}`,
+    );
+    let st = "";
+    while (Date.now() - t0 < 10_000 && (st = (await query()).st) !== "RUNNING") {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const startS = (Date.now() - t0) / 1000;
+    expect(
+      st === "RUNNING",
+      `not RUNNING after 10 s (state ${st}); log:\n${await Deno.readTextFile(
+        join(scratch, "svc", "agent.log"),
+      ).catch(() => "(none)")}`,
+    );
+    say(`service: RUNNING after ${startS.toFixed(1)} s`);
+    const beat = async (f: (h: Record<string, unknown>) => boolean, ms: number) => {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        const hb = await (await fetch(`${server.url}/print-agents/heartbeats/?terminal_id=POS-SVC`))
+          .json();
+        if (hb.some(f)) return true;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return false;
+    };
+    expect(
+      await beat((h) => h.agent_status === "READY", 20_000),
+      "a READY heartbeat from the service",
+    );
+    const create = async (bill: string) =>
+      await (await fetch(`${server.url}/print-jobs/`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          terminal_id: "POS-SVC",
+          job_type: "receipt",
+          receipt_data: { store_name: "Service", bill_number: bill, total: 1000 },
+        }),
+      })).json();
+    const status = async (id: number) =>
+      (await (await fetch(`${server.url}/print-jobs/${id}/`)).json()).status;
+    const job = await create("SVC-1");
+    for (let i = 0; i < 100 && await status(job.id) !== "COMPLETED"; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(await status(job.id) === "COMPLETED", "the job printed by the service is COMPLETED");
+    await sim.waitForJobs(1, 10_000);
+    const renderer = await Renderer.create({
+      brand: "HRPT",
+      paperWidth: 80,
+      profilesPath: null,
+      templatesPath: null,
+      locale: "id-ID",
+      currency: "IDR",
+      timeZone: "UTC",
+      agent: { version: "", terminal_id: "POS-SVC", printer_role: "cashier", location_id: null },
+    });
+    const expected = await renderer.render({ ...job, priority: 0 });
+    expect(
+      sim.jobs[0].bytes.length === expected.bytes.length &&
+        sim.jobs[0].bytes.every((b, i) => b === expected.bytes[i]),
+      "the bytes at the printer are exactly the rendered receipt",
+    );
+    say("service: job printed through winspool, byte-exact, COMPLETED");
+    // a job in flight when the stop arrives is finished first
+    const inflight = await create("SVC-2");
+    await new Promise((r) => setTimeout(r, 300));
+    const t1 = Date.now();
+    await wine(["sc", "stop", name]);
+    let q = { st: "", out: "" };
+    while (Date.now() - t1 < 10_000 && (q = await query()).st !== "STOPPED") {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(q.st === "STOPPED", `not STOPPED 10 s after sc stop (state ${q.st})`);
+    const exit = q.out.match(/WIN32_EXIT_CODE\s*:\s*(\d+)/)?.[1];
+    expect(exit === "0", `WIN32_EXIT_CODE ${exit}`);
+    say(
+      `service: STOPPED ${
+        ((Date.now() - t1) / 1000).toFixed(1)
+      } s after sc stop, exit code ${exit}; states seen: ${[...states].join(", ")}`,
+    );
+    const s2 = await status(inflight.id);
+    expect(s2 === "COMPLETED", `the in-flight job ended ${s2}, not COMPLETED`);
+    expect(await beat((h) => h.agent_status === "STOPPED", 2_000), "a STOPPED heartbeat");
+    const log = await Deno.readTextFile(join(scratch, "svc", "agent.log"));
+    expect(/\[OK\] Print Agent stopped/.test(log), "the stop is logged");
+    const un = await wine([...deno, "service", "uninstall", "--name", name, "--config", cfg]);
+    expect(un.code === 0, `agent service uninstall exited ${un.code}: ${un.out}`);
+    say("service: uninstalled");
+  } finally {
+    sim.close();
+    await server.shutdown();
+  }
+}
+
 async function main(): Promise<number> {
   const skip = skipReason();
   if (skip) {
@@ -132,7 +298,9 @@ async function main(): Promise<number> {
       Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache/deno"),
       "npm",
     );
-    const winDenoDir = join(root, "opt/wineprefix/drive_c/deno-dir");
+    // Deno's default cache on Windows is %LOCALAPPDATA%\deno: there every process finds it,
+    // including services, which do not inherit this shell's environment.
+    const winDenoDir = join(root, "opt/wineprefix/drive_c/users/root/AppData/Local/deno");
     await Deno.mkdir(winDenoDir, { recursive: true });
     await sh(`rm -rf ${winDenoDir}/npm && cp -r ${linuxNpm} ${winDenoDir}/npm`);
 
@@ -175,7 +343,6 @@ async function main(): Promise<number> {
 
     say(`running the guest tests with deno.exe ${DENO_VERSION} under Wine`);
     const env = [
-      "DENO_DIR=C:\\deno-dir",
       `PA_SIM_PORT=${port}`,
       `PA_QUEUE=${QUEUE}`,
       "PA_SCRATCH=Z:\\scratch",
@@ -209,10 +376,35 @@ async function main(): Promise<number> {
     code = guest.code;
     stopWatch = true;
     await watch;
+    if (code === 0) {
+      say("service test: the agent under Wine's service manager");
+      const wine = async (args: string[]) => {
+        const r = await new Deno.Command("chroot", {
+          args: [root, "env", ...WINEENV, "wine", ...args],
+          stdout: "piped",
+          stderr: "piped",
+          signal: AbortSignal.timeout(60_000),
+        }).output();
+        const out = (new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr))
+          .split("\n").filter((l) => !/XDG_RUNTIME_DIR|rundll32/.test(l)).join("\n");
+        return { code: r.code, out };
+      };
+      try {
+        await serviceTest(wine, scratch, port);
+      } catch (e) {
+        say(`FAILED: ${(e as Error).message}`);
+        code = 1;
+      }
+    }
     if (code === 0) say(`PASSED in ${Math.round((Date.now() - t0) / 1000)} s`);
     else say(`FAILED (exit ${code})`);
   } finally {
     stopWatch = true;
+    const hold = Number(Deno.env.get("PA_HOLD_SECONDS") ?? 0); // debugging: look around first
+    if (hold) {
+      say(`holding the bed for ${hold} s (root ${root}, scratch ${scratch})`);
+      await new Promise((r) => setTimeout(r, hold * 1000));
+    }
     for (const pid of await chrootPids(root)) {
       try {
         Deno.kill(pid, "SIGCONT");
