@@ -256,6 +256,77 @@ async function serviceTest(
   }
 }
 
+/** `--selftest` under Wine: a healthy set-up passes; a missing printer FAILs naming what is visible. */
+async function selftestTest(
+  wine: (args: string[]) => Promise<{ code: number; out: string }>,
+  scratch: string,
+  port: number,
+): Promise<void> {
+  const server = startServer({ port: 0, db: ":memory:", quiet: true });
+  const sim = PrinterSim.start(port);
+  const deno = [
+    "Z:\\opt\\deno\\deno.exe",
+    "run",
+    "-A",
+    "--cached-only",
+    "--config",
+    "Z:\\project\\deno.json",
+    "Z:\\project\\src\\main.ts",
+  ];
+  try {
+    await Deno.mkdir(join(scratch, "st"), { recursive: true });
+    const run = async (printerName: string, extra: string[] = []) => {
+      await Deno.writeTextFile(
+        join(scratch, "st", "print_agent_config.json"),
+        JSON.stringify({
+          terminal_identity: { terminal_id: "POS-ST" },
+          server: { base_url: server.url },
+          printer: { transport: "winspool", name: printerName, brand: "HRPT" },
+          local_api: { enabled: false },
+        }),
+      );
+      const r = await wine([
+        ...deno,
+        "--selftest",
+        "--json",
+        ...extra,
+        "--config",
+        "Z:\\scratch\\st\\print_agent_config.json",
+      ]);
+      const json = JSON.parse(r.out.slice(r.out.indexOf("{")));
+      return {
+        code: r.code,
+        checks: json.checks as { area: string; result: string; detail: string }[],
+      };
+    };
+    const ok = await run(QUEUE, ["--print"]);
+    const line = (c: typeof ok, area: string) => c.checks.filter((x) => x.area === area);
+    expect(ok.code === 0, `healthy selftest exited ${ok.code}: ${JSON.stringify(ok.checks)}`);
+    expect(
+      line(ok, "printer")[0]?.detail.includes(`"${QUEUE}" visible to`),
+      "the printer line names the account",
+    );
+    expect(line(ok, "print")[0]?.result === "PASS", "test page printed");
+    await sim.waitForJobs(1, 10_000);
+    say(
+      `selftest: healthy set-up passes (${
+        ok.checks.map((c) => `${c.area} ${c.result}`).join(", ")
+      }); test page at the printer`,
+    );
+    const missing = await run("Kasir Printer");
+    expect(missing.code === 8, `missing printer: exit ${missing.code}`);
+    const p = line(missing, "printer")[0];
+    expect(
+      p.result === "FAIL" && p.detail.includes(`"${QUEUE}"`) && /LocalSystem/.test(p.detail),
+      `printer line: ${p.detail}`,
+    );
+    say(`selftest: missing printer -> exit 8: ${p.detail}`);
+  } finally {
+    sim.close();
+    await server.shutdown();
+  }
+}
+
 async function main(): Promise<number> {
   const skip = skipReason();
   if (skip) {
@@ -390,6 +461,7 @@ async function main(): Promise<number> {
         return { code: r.code, out };
       };
       try {
+        await selftestTest(wine, scratch, port);
         await serviceTest(wine, scratch, port);
       } catch (e) {
         say(`FAILED: ${(e as Error).message}`);
