@@ -74,6 +74,7 @@ if (import.meta.main) {
     args: Deno.args,
     options: {
       port: { type: "string", default: "8765" },
+      "api-port": { type: "string", default: "8787" },
       out: { type: "string" },
       "exit-after-jobs": { type: "boolean", default: false },
     },
@@ -110,6 +111,9 @@ if (import.meta.main) {
   console.log(
     `Demo: create more with:\n  curl -X POST ${server.url}/print-jobs/ -H 'content-type: application/json' \\
     -d '{"terminal_id":"POS-001","job_type":"receipt","receipt_data":{"store_name":"Test Store","queue_number":"A002","bill_number":"INV-002","total":50000}}'`,
+  );
+  console.log(
+    `Demo: status page http://127.0.0.1:${values["api-port"]}/ (token for its buttons: demo)`,
   );
   console.log("Demo: press Ctrl+C to stop.\n");
   if (values["exit-after-jobs"]) {

@@ -110,6 +110,7 @@ export class Journal {
     const p = (sql: string) => db.prepare(sql);
     this.#st = {
       get: p("SELECT * FROM jobs WHERE uuid = ?"),
+      source: p("SELECT source FROM jobs WHERE uuid = ?"),
       insert: p(
         `INSERT INTO jobs (uuid, server_id, job_type, state, source, received_at, payload)
          VALUES (?, ?, ?, 'RECEIVED', ?, ?, ?)`,
@@ -213,6 +214,8 @@ export class Journal {
   }
 
   #report(uuid: string, serverId: string, r: StatusReport, now: number) {
+    // jobs submitted through the local API have no server to report to
+    if ((this.#st.source.get(uuid) as { source: string } | undefined)?.source === "local") return;
     this.#st.enqueue.run(uuid, serverId, r.status, JSON.stringify(r), now);
   }
 

@@ -14,6 +14,7 @@ import { log, setupLogging } from "./log.ts";
 import { createPrinter } from "./printers/mod.ts";
 import type { Printer } from "./printers/printer.ts";
 import { Renderer } from "./render/render.ts";
+import { startLocalApi } from "./local_api.ts";
 import { VERSION } from "./version.ts";
 import { type Clock, systemClock } from "./clock.ts";
 
@@ -233,7 +234,16 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
     clock: o.clock,
   });
   agent.start();
+  const api = startLocalApi(agent);
+  if (api) localApis.set(agent, api);
   return agent;
+}
+
+const localApis = new WeakMap<Agent, { url: string; stop: () => Promise<void> }>();
+
+/** The local API's address for a running agent, if it is on. */
+export function localApiUrl(agent: Agent): string | null {
+  return localApis.get(agent)?.url ?? null;
 }
 
 /**
@@ -292,6 +302,7 @@ async function waitForJournal(
 
 /** Stops an agent and closes its journal. */
 export async function stopAgent(agent: Agent): Promise<void> {
+  await localApis.get(agent)?.stop().catch(() => {});
   await agent.stop();
   agent.journal.close();
   log.info("[OK] Print Agent stopped");
