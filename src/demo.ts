@@ -90,7 +90,7 @@ if (import.meta.main) {
       server: { base_url: server.url, heartbeat_interval: 30 },
       printer: { brand: "HRPT", paper_width: 80, transport: "virtual", path: "printer" },
       logging: { level: "INFO", log_file: "print_agent.log" },
-      local_api: { enabled: false },
+      local_api: { enabled: true, port: Number(values["api-port"]), token: "demo" },
     },
     out,
     "(demo: embedded defaults)",
