@@ -36,19 +36,29 @@ export type AcceptResult =
   | { outcome: "rejected"; uuid: string | null; code: ErrorCode; reason: string }
   | { outcome: "ignored"; uuid: string; reason: string };
 
-/** A small wake-up signal between loops. */
+/** A small wake-up signal between loops (no AbortSignal.any: its dependents outlive the wait). */
 class Bell {
-  #waiters: (() => void)[] = [];
+  #waiters = new Set<() => void>();
   ring() {
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
+    for (const f of [...this.#waiters]) f();
   }
   wait(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
-    const ac = new AbortController();
-    const both = AbortSignal.any([signal, ac.signal]);
-    this.#waiters.push(() => ac.abort());
-    return clock.sleep(ms, both);
+    return new Promise<void>((res) => {
+      const timer = new AbortController();
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        timer.abort();
+        signal.removeEventListener("abort", finish);
+        this.#waiters.delete(finish);
+        res();
+      };
+      if (signal.aborted) return finish();
+      this.#waiters.add(finish);
+      signal.addEventListener("abort", finish, { once: true });
+      clock.sleep(ms, timer.signal).then(finish);
+    });
   }
 }
 
@@ -71,11 +81,13 @@ export class Agent {
   #workBell = new Bell();
   #outboxBell = new Bell();
   #stateBell = new Bell();
+  #drainedBell = new Bell();
   #loops: Promise<void>[] = [];
   #stopping = false;
   #printing: string | null = null;
-  /** The channel whose failure started the current outage; null while the server answers. */
-  #serverDown: { channel: string; network: boolean } | null = null;
+  /** The channel whose failure started the current outage, and when; null while the server answers. */
+  #serverDown: { channel: string; network: boolean; since: number } | null = null;
+  #recoveredAt = 0;
   #storeBroken = false;
   #unsaved: { uuid: string; printedAt: number }[] = [];
   #noLongPollLogged = false;
@@ -455,10 +467,11 @@ export class Agent {
 
   // ---- the server side -----------------------------------------------------------------------
 
-  #serverFailed(e: unknown, channel: "jobs" | "reports" | "heartbeat") {
-    if (this.#serverDown) return;
+  #serverFailed(e: unknown, channel: "jobs" | "reports" | "heartbeat", sentAt: number) {
+    // a request sent before the last recovery failing late is old news, not a new outage
+    if (this.#serverDown || sentAt < this.#recoveredAt) return;
     const network = !(e instanceof ServerError) || e.kind === "unreachable" || e.kind === "timeout";
-    this.#serverDown = { channel, network };
+    this.#serverDown = { channel, network, since: performance.now() };
     const msg = e instanceof ServerError ? e.message : String(e);
     log.warn(
       `[OFFLINE] ${
@@ -467,11 +480,15 @@ export class Agent {
     );
   }
 
-  /** An answer on `channel` ends an outage if the outage was the network, or on that channel. */
-  #serverOk(channel: string) {
+  /**
+   * An answer on `channel` ends an outage if the outage was the network, or on that channel —
+   * and only for a request sent after the outage began (a long-poll sent before it proves nothing).
+   */
+  #serverOk(channel: string, sentAt: number) {
     const d = this.#serverDown;
-    if (!d || (!d.network && d.channel !== channel)) return;
+    if (!d || (!d.network && d.channel !== channel) || sentAt < d.since) return;
     this.#serverDown = null;
+    this.#recoveredAt = performance.now();
     log.info("[ONLINE] Server connection restored");
   }
 
@@ -486,6 +503,7 @@ export class Agent {
         continue;
       }
       const t0 = this.clock.now();
+      const sent = performance.now();
       let fresh = 0;
       try {
         const list = await this.#server.listPending(
@@ -495,7 +513,7 @@ export class Agent {
           signal,
         );
         failures = 0;
-        this.#serverOk("jobs");
+        this.#serverOk("jobs", sent);
         for (const item of list.items) {
           const r = this.accept(item);
           if (r.outcome === "queued" || r.outcome === "rejected") fresh++;
@@ -515,8 +533,19 @@ export class Agent {
           this.#storeFailed(e);
           continue;
         }
-        this.#serverFailed(e, "jobs");
+        this.#serverFailed(e, "jobs", sent);
         failures++;
+      }
+      // The server lists a job until our FETCHED report lands: wait for those reports (briefly)
+      // rather than being handed the same jobs again.
+      if (failures === 0 && this.journal.pendingReports("FETCHED") > 0) {
+        const until = this.clock.now() + 2_000;
+        while (
+          this.journal.pendingReports("FETCHED") > 0 && this.clock.now() < until && !this.#stopping
+        ) {
+          await this.#drainedBell.wait(this.clock, 50, signal);
+        }
+        if (this.journal.pendingReports("FETCHED") === 0) continue;
       }
       // Sleep unless the server held the request (long-poll) or handed us new work.
       const elapsed = this.clock.now() - t0;
@@ -551,13 +580,17 @@ export class Agent {
   async #deliverOutbox(maxRounds: number): Promise<boolean> {
     for (let round = 0; round < maxRounds; round++) {
       const batch = this.journal.outboxPeek(50);
-      if (batch.length === 0) return true;
+      if (batch.length === 0) {
+        this.#drainedBell.ring();
+        return true;
+      }
       for (const e of batch) {
+        const sent = performance.now();
         try {
           faultPoint("before_ack");
           await this.#server.report(e.server_id, JSON.parse(e.body) as StatusReport);
           faultPoint("after_ack");
-          this.#serverOk("reports");
+          this.#serverOk("reports", sent);
         } catch (err) {
           if (err instanceof ServerError && err.permanent) {
             log.error(
@@ -566,11 +599,12 @@ export class Agent {
             );
           } else {
             this.journal.outboxTried(e.seq);
-            this.#serverFailed(err, "reports");
+            this.#serverFailed(err, "reports", sent);
             return false;
           }
         }
         this.journal.outboxDone(e.seq);
+        if (e.status === "FETCHED") this.#drainedBell.ring();
       }
     }
     return true;
@@ -599,11 +633,12 @@ export class Agent {
   }
 
   async #sendHeartbeat(): Promise<void> {
+    const sent = performance.now();
     try {
       await this.#server.heartbeat(this.heartbeatBody());
-      this.#serverOk("heartbeat");
+      this.#serverOk("heartbeat", sent);
     } catch (e) {
-      this.#serverFailed(e, "heartbeat");
+      this.#serverFailed(e, "heartbeat", sent);
     }
   }
 

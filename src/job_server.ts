@@ -71,8 +71,35 @@ export class JobServerClient {
     const headers: Record<string, string> = { accept: "application/json" };
     if (this.#o.token) headers.authorization = `${this.#o.authScheme} ${this.#o.token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
-    const timeout = AbortSignal.timeout(this.#o.timeoutMs + extraMs);
-    const sig = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    // One controller per request, linked by hand: AbortSignal.any would keep every request's
+    // signal alive as long as the agent's own signal lives.
+    const ac = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ac.abort();
+    }, this.#o.timeoutMs + extraMs);
+    const onAbort = () => ac.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const sig = ac.signal;
+    try {
+      return await this.#exchange(method, url, headers, body, sig, () => timedOut, extraMs, signal);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async #exchange(
+    method: string,
+    url: string,
+    headers: Record<string, string>,
+    body: unknown,
+    sig: AbortSignal,
+    timedOut: () => boolean,
+    extraMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ data: unknown; date: string | null }> {
     let res: Response;
     try {
       res = await fetch(url, {
@@ -83,7 +110,7 @@ export class JobServerClient {
         client: this.#client,
       });
     } catch (e) {
-      if (timeout.aborted) {
+      if (timedOut()) {
         throw new ServerError(
           "timeout",
           `${method} ${url}: no answer in ${this.#o.timeoutMs + extraMs} ms`,

@@ -130,6 +130,7 @@ export class Journal {
       done: p("DELETE FROM outbox WHERE seq = ?"),
       tried: p("UPDATE outbox SET tries = tries + 1 WHERE seq = ?"),
       depth: p("SELECT COUNT(*) AS n FROM outbox"),
+      pendingStatus: p("SELECT COUNT(*) AS n FROM outbox WHERE status = ?"),
       pendingFor: p("SELECT COUNT(*) AS n FROM outbox WHERE job_uuid = ?"),
       recent: p("SELECT * FROM jobs ORDER BY received_at DESC, rowid DESC LIMIT ?"),
       recentByState: p(
@@ -362,9 +363,23 @@ export class Journal {
     return this.#st.peek.all(limit) as unknown as OutboxEntry[];
   }
 
-  /** Removes a delivered report. */
+  /**
+   * Removes a delivered report. Not flushed to disk on its own (synchronous=NORMAL): losing it
+   * in a power cut only means the report is sent again, which the server accepts. The next
+   * state change flushes it anyway.
+   */
   outboxDone(seq: number): void {
-    this.#st.done.run(seq);
+    this.#db.exec("PRAGMA synchronous = NORMAL");
+    try {
+      this.#st.done.run(seq);
+    } finally {
+      this.#db.exec("PRAGMA synchronous = FULL");
+    }
+  }
+
+  /** Reports of one status still waiting for delivery. */
+  pendingReports(status: ReportStatus): number {
+    return (this.#st.pendingStatus.get(status) as { n: number }).n;
   }
 
   /** Counts a failed delivery. */

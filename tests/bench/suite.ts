@@ -1,0 +1,470 @@
+/**
+ * `deno task bench`: the performance suite, on loopback against the reference server and the TCP
+ * printer simulator, with the agent as a real subprocess (`deno run src/main.ts`). Prints a table
+ * and writes docs/benchmarks.md.
+ *
+ * `--quick` runs smaller samples (for a smoke run); the figures quoted in the docs come from a
+ * full run.
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createServerApp } from "../../src/reference_server/app.ts";
+import { PrinterSim } from "../helpers/printer_sim.ts";
+import { Journal } from "../../src/journal.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const MAIN = join(ROOT, "src/main.ts");
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: { quick: { type: "boolean", default: false } },
+});
+const Q = flags.quick;
+const N = {
+  pickup: Q ? 40 : 200,
+  burst: Q ? 200 : 1000,
+  idleSeconds: Q ? 10 : 60,
+  memSmall: 100,
+  memLarge: Q ? 2000 : 10_000,
+  history: Q ? 20_000 : 100_000,
+  perJob: Q ? 50 : 200,
+};
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+const f1 = (n: number) => n.toFixed(1);
+
+/** The reference server, instrumented: when each job left in a list and when COMPLETED came. */
+function benchServer() {
+  const { app, db, close } = createServerApp({ db: ":memory:" });
+  const handedOut = new Map<number, number>();
+  const completed = new Map<number, number>();
+  let firstRequestAt = 0;
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
+    if (!firstRequestAt) firstRequestAt = performance.now();
+    const url = new URL(req.url);
+    const isStatus = req.method === "POST" && url.pathname.endsWith("/status/");
+    let body = "";
+    if (isStatus) body = await req.clone().text();
+    const res = await app.fetch(req);
+    const t = performance.now();
+    if (req.method === "GET" && url.pathname.endsWith("/print-jobs/") && res.ok) {
+      const list = await res.clone().json();
+      for (const j of list) if (!handedOut.has(j.id)) handedOut.set(j.id, t);
+    }
+    if (isStatus && res.ok && JSON.parse(body).status === "COMPLETED") {
+      const id = Number(url.pathname.split("/").at(-3));
+      if (!completed.has(id)) completed.set(id, t);
+    }
+    return res;
+  });
+  const port = (server.addr as Deno.NetAddr).port;
+  const url = `http://127.0.0.1:${port}/api`;
+  const insert = db.prepare(
+    `INSERT INTO jobs (uuid, terminal_id, job_type, receipt_data, created_at, updated_at)
+     VALUES (?, ?, 'receipt', ?, ?, ?)`,
+  );
+  return {
+    url,
+    handedOut,
+    completed,
+    get firstRequestAt() {
+      return firstRequestAt;
+    },
+    resetFirstRequest() {
+      firstRequestAt = 0;
+    },
+    /** Creates a job through the API (wakes long-polls), returning its id and the time. */
+    async create(terminal: string, bill: string): Promise<{ id: number; at: number }> {
+      const at = performance.now();
+      const r = await fetch(`${url}/print-jobs/`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          terminal_id: terminal,
+          job_type: "receipt",
+          receipt_data: receipt(bill),
+        }),
+      });
+      return { id: (await r.json()).id, at };
+    },
+    /** Inserts many jobs at once, straight into the database (the burst). */
+    insertMany(terminal: string, n: number, prefix: string): number[] {
+      const now = new Date().toISOString();
+      const first = Number(
+        (db.prepare("SELECT COALESCE(MAX(id), 0) AS m FROM jobs").get() as { m: number }).m,
+      ) + 1;
+      db.exec("BEGIN");
+      for (let i = 0; i < n; i++) {
+        insert.run(
+          crypto.randomUUID(),
+          terminal,
+          JSON.stringify(receipt(`${prefix}-${i}`)),
+          now,
+          now,
+        );
+      }
+      db.exec("COMMIT");
+      return Array.from({ length: n }, (_, i) => first + i);
+    },
+    async close() {
+      close();
+      await server.shutdown();
+    },
+  };
+}
+
+function receipt(bill: string) {
+  return {
+    store_name: "Bench Store",
+    bill_number: bill,
+    items: [{ name: "Kopi susu", qty: 2, price: 22000 }, {
+      name: "Nasi goreng",
+      qty: 1,
+      price: 35000,
+    }],
+    total: 79000,
+    payments: [{ method: "Tunai", amount: 100000 }],
+    change: 21000,
+  };
+}
+
+async function agentConfig(
+  dir: string,
+  serverUrl: string,
+  printerPort: number,
+  terminal: string,
+  over: Record<string, unknown> = {},
+) {
+  const file = join(dir, `${terminal}.json`);
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      terminal_identity: { terminal_id: terminal },
+      server: { base_url: serverUrl, ...(over.server as object ?? {}) },
+      printer: { transport: "tcp", port: printerPort, brand: "EPSON", paper_width: 48 },
+      jobs: { max_age_seconds: 0 },
+      logging: { level: "WARNING", log_file: `${terminal}.log` },
+      state: { path: `state-${terminal}` },
+      local_api: { enabled: false },
+    }),
+  );
+  return file;
+}
+
+function spawnAgent(config: string) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "--config", config],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+async function stopAgent(p: Deno.ChildProcess) {
+  try {
+    p.kill("SIGTERM");
+  } catch { /* gone */ }
+  await p.status;
+}
+
+function procStat(pid: number): { cpuTicks: number; rssMB: number } {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  const cpuTicks = Number(stat[11]) + Number(stat[12]); // utime + stime
+  const rss = Number(Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmRSS:\s+(\d+)/)![1]) /
+    1024;
+  return { cpuTicks, rssMB: rss };
+}
+
+async function waitUntil(f: () => boolean, ms: number, what: string) {
+  const until = performance.now() + ms;
+  while (!f()) {
+    if (performance.now() > until) throw new Error(`bench: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+const rows: [string, string, string, string][] = [];
+function row(what: string, value: string, target: string, ok: boolean | null) {
+  rows.push([what, value, target, ok === null ? "" : ok ? "met" : "MISSED"]);
+  console.log(
+    `${what.padEnd(58)} ${value.padEnd(34)} ${target.padEnd(22)} ${
+      ok === null ? "" : ok ? "met" : "MISSED"
+    }`,
+  );
+}
+
+const dir = await Deno.makeTempDir({ prefix: "pa-bench-" });
+const srv = benchServer();
+const sim = PrinterSim.start();
+const firstByte: number[] = [];
+sim.onFirstByte = (t) => firstByte.push(t);
+const cpuInfo = Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.+)/)?.[1] ??
+  "unknown CPU";
+console.log(
+  `Print Agent bench — Deno ${Deno.version.deno}, ${cpuInfo}, ${navigator.hardwareConcurrency} cores${
+    Q ? " (quick)" : ""
+  }\n`,
+);
+
+try {
+  // 1. pickup latency: long-poll, one job at a time
+  const pickup = async (terminal: string, over: Record<string, unknown>, n: number) => {
+    const cfg = await agentConfig(dir, srv.url, sim.port, terminal, over);
+    const a = spawnAgent(cfg);
+    const lat: number[] = [];
+    try {
+      await srv.create(terminal, "warm-up");
+      await waitUntil(() => firstByte.length > 0, 20_000, "warm-up print");
+      await new Promise((r) => setTimeout(r, 300));
+      for (let i = 0; i < n; i++) {
+        firstByte.length = 0;
+        // random phase against the poll timer, as real jobs arrive
+        await new Promise((r) => setTimeout(r, Math.random() * 50));
+        const { at } = await srv.create(terminal, `${terminal}-${i}`);
+        await waitUntil(() => firstByte.length > 0, 10_000, "first byte");
+        lat.push(firstByte[0] - at);
+      }
+    } finally {
+      await stopAgent(a);
+    }
+    return lat;
+  };
+  const lp = await pickup("LP", { server: { long_poll_wait: 25 } }, N.pickup);
+  // the seed's 2 s polling, measured the same way: several terminals at once to keep the run short
+  const pollTerminals = 10;
+  const per = Math.ceil(N.pickup / pollTerminals);
+  const polled = (await Promise.all(
+    Array.from({ length: pollTerminals }, (_, k) => pickupParallel(`PL${k}`, per)),
+  )).flat();
+  async function pickupParallel(terminal: string, n: number): Promise<number[]> {
+    const cfg = await agentConfig(dir, srv.url, sim.port, terminal, {
+      server: { long_poll_wait: 0, poll_interval: 2 },
+    });
+    const a = spawnAgent(cfg);
+    const lat: number[] = [];
+    try {
+      for (let i = 0; i < n; i++) {
+        await new Promise((r) => setTimeout(r, Math.random() * 2000));
+        const bill = `${terminal}-${i}`;
+        const { id, at } = await srv.create(terminal, bill);
+        await waitUntil(() => srv.completed.has(id), 15_000, `polled job ${bill}`);
+        const got = sim.jobs.find((j) => new TextDecoder("latin1").decode(j.bytes).includes(bill));
+        lat.push(got!.firstByteAt - at);
+      }
+    } finally {
+      await stopAgent(a);
+    }
+    return lat;
+  }
+  const ratio = pct(polled, 50) / pct(lp, 50);
+  row(
+    `pickup, long-poll (n=${lp.length}): p50 / p95 / p99`,
+    `${f1(pct(lp, 50))} / ${f1(pct(lp, 95))} / ${f1(pct(lp, 99))} ms`,
+    "p50 ≤ 20, p99 ≤ 100 ms",
+    pct(lp, 50) <= 20 && pct(lp, 99) <= 100,
+  );
+  row(
+    `pickup, 2 s polling (n=${polled.length}): p50 / p95 / p99`,
+    `${f1(pct(polled, 50))} / ${f1(pct(polled, 95))} / ${f1(pct(polled, 99))} ms`,
+    "(the seed's way)",
+    null,
+  );
+  row("pickup, polling p50 ÷ long-poll p50", `${ratio.toFixed(0)}×`, "≥ 40×", ratio >= 40);
+
+  // 2. the agent's own cost per job (handed out → COMPLETED acknowledged), and a burst
+  {
+    const cfg = await agentConfig(dir, srv.url, sim.port, "COST", {
+      server: { long_poll_wait: 25 },
+    });
+    const a = spawnAgent(cfg);
+    try {
+      await srv.create("COST", "warm-up");
+      await new Promise((r) => setTimeout(r, 1000));
+      const cost: number[] = [];
+      for (let i = 0; i < N.perJob; i++) {
+        const { id } = await srv.create("COST", `cost-${i}`);
+        await waitUntil(() => srv.completed.has(id), 10_000, "COMPLETED");
+        cost.push(srv.completed.get(id)! - srv.handedOut.get(id)!);
+      }
+      row(
+        `agent cost per job, fetch → COMPLETED acked (n=${cost.length}): p50 / p99`,
+        `${f1(pct(cost, 50))} / ${f1(pct(cost, 99))} ms`,
+        "p50 ≤ 10 ms",
+        pct(cost, 50) <= 10,
+      );
+      const ids = srv.insertMany("COST", N.burst, "burst");
+      const t0 = performance.now();
+      await fetch(`${srv.url}/print-jobs/`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ terminal_id: "NOBODY", receipt_data: {} }),
+      }); // no-op job for another terminal
+      await waitUntil(() => ids.every((id) => srv.completed.has(id)), 120_000, "burst");
+      const first = Math.min(...ids.map((id) => srv.handedOut.get(id)!));
+      const last = Math.max(...ids.map((id) => srv.completed.get(id)!));
+      const rate = N.burst / ((last - first) / 1000);
+      row(
+        `burst of ${N.burst} jobs: sustained rate`,
+        `${rate.toFixed(0)} jobs/s (${f1((last - t0) / 1000)} s)`,
+        "≥ 100 jobs/s",
+        rate >= 100,
+      );
+    } finally {
+      await stopAgent(a);
+    }
+  }
+
+  // 3. idle cost at the default intervals (2 s poll, 25 s long-poll, 30 s heartbeat)
+  {
+    const cfg = await agentConfig(dir, srv.url, sim.port, "IDLE");
+    const a = spawnAgent(cfg);
+    try {
+      await new Promise((r) => setTimeout(r, 3000));
+      const s0 = procStat(a.pid);
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, N.idleSeconds * 1000));
+      const s1 = procStat(a.pid);
+      const secs = (performance.now() - t0) / 1000;
+      const cpu = ((s1.cpuTicks - s0.cpuTicks) / 100) / secs * 100;
+      row(
+        `idle CPU over ${N.idleSeconds} s (share of one core)`,
+        `${cpu.toFixed(2)} %`,
+        "≤ 1 %",
+        cpu <= 1,
+      );
+      row("idle resident memory", `${f1(s1.rssMB)} MB`, "≤ 100 MB", s1.rssMB <= 100);
+    } finally {
+      await stopAgent(a);
+    }
+  }
+
+  // 4. memory after 100 jobs and after 10,000
+  {
+    const cfg = await agentConfig(dir, srv.url, sim.port, "MEM", {
+      server: { long_poll_wait: 25 },
+    });
+    const a = spawnAgent(cfg);
+    try {
+      let ids = srv.insertMany("MEM", N.memSmall, "mem-a");
+      await srv.create("MEM", "kick");
+      await waitUntil(() => ids.every((id) => srv.completed.has(id)), 60_000, "100 jobs");
+      await new Promise((r) => setTimeout(r, 2000));
+      const small = procStat(a.pid).rssMB;
+      for (let done = 0; done < N.memLarge - N.memSmall; done += 1000) {
+        ids = srv.insertMany("MEM", Math.min(1000, N.memLarge - N.memSmall - done), `mem-b${done}`);
+        await srv.create("MEM", "kick");
+        await waitUntil(() => ids.every((id) => srv.completed.has(id)), 120_000, "mem batch");
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+      const large = procStat(a.pid).rssMB;
+      const growth = large - small;
+      row(
+        `RSS after ${N.memSmall} jobs → after ${N.memLarge}`,
+        `${f1(small)} → ${f1(large)} MB (${growth >= 0 ? "+" : ""}${f1(growth)})`,
+        "no growth beyond noise (≤ 10 MB)",
+        growth <= 10,
+      );
+    } finally {
+      await stopAgent(a);
+    }
+  }
+
+  // 5. start-up to the first request, with an empty journal and with a long history
+  const startup = async (terminal: string) => {
+    const cfg = await agentConfig(dir, srv.url, sim.port, terminal, {
+      server: { long_poll_wait: 25 },
+    });
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      srv.resetFirstRequest();
+      const t0 = performance.now();
+      const a = spawnAgent(cfg);
+      await waitUntil(() => srv.firstRequestAt > 0, 20_000, "first request");
+      times.push(srv.firstRequestAt - t0);
+      await stopAgent(a);
+    }
+    return pct(times, 50);
+  };
+  const perJobCost = async (terminal: string) => {
+    const cfg = await agentConfig(dir, srv.url, sim.port, terminal, {
+      server: { long_poll_wait: 25 },
+    });
+    const a = spawnAgent(cfg);
+    const cost: number[] = [];
+    try {
+      await srv.create(terminal, "warm-up");
+      await new Promise((r) => setTimeout(r, 1000));
+      for (let i = 0; i < N.perJob; i++) {
+        const { id } = await srv.create(terminal, `${terminal}-${i}`);
+        await waitUntil(() => srv.completed.has(id), 10_000, "COMPLETED");
+        cost.push(srv.completed.get(id)! - srv.handedOut.get(id)!);
+      }
+    } finally {
+      await stopAgent(a);
+    }
+    return pct(cost, 50);
+  };
+  const emptyStart = await startup("EMPTY");
+  row(
+    "start-up to the first request (empty journal, median of 5)",
+    `${emptyStart.toFixed(0)} ms`,
+    "≤ 1000 ms",
+    emptyStart <= 1000,
+  );
+  {
+    await Deno.mkdir(join(dir, "state-HIST"), { recursive: true });
+    const j = Journal.open(join(dir, "state-HIST", "journal.db"));
+    const now = Date.now();
+    for (let i = 0; i < N.history; i += 5000) {
+      j.importPrinted(
+        Array.from({ length: Math.min(5000, N.history - i) }, (_, k) => `hist-${i + k}`),
+        now,
+        `fill-${i}`,
+      );
+    }
+    j.close();
+  }
+  const histStart = await startup("HIST");
+  const emptyCost = await perJobCost("EMPTY");
+  const histCost = await perJobCost("HIST");
+  row(
+    `start-up with ${N.history.toLocaleString("en")} journal rows vs empty`,
+    `${histStart.toFixed(0)} vs ${emptyStart.toFixed(0)} ms`,
+    "≤ 2× empty",
+    histStart <= 2 * emptyStart,
+  );
+  row(
+    `per-job cost p50 with ${N.history.toLocaleString("en")} rows vs empty`,
+    `${f1(histCost)} vs ${f1(emptyCost)} ms`,
+    "≤ 2× empty",
+    histCost <= 2 * emptyCost,
+  );
+} finally {
+  sim.close();
+  await srv.close();
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+
+const md = `# Benchmarks
+
+Measured by \`deno task bench\` (tests/bench/suite.ts) on ${new Date().toISOString().slice(0, 10)}:
+Deno ${Deno.version.deno}, ${cpuInfo}, ${navigator.hardwareConcurrency} cores, loopback, the reference server and the
+TCP printer simulator, the agent as a separate process with its durable journal (SQLite WAL,
+\`synchronous=FULL\`).${Q ? " **Quick run (smaller samples).**" : ""}
+
+| measure | result | target | |
+| --- | --- | --- | --- |
+${rows.map((r) => `| ${r.join(" | ")} |`).join("\n")}
+
+- *Pickup latency*: from the POS creating the job (HTTP POST to the server) to the first byte at
+  the printer. Long-poll answers as soon as the job exists; the seed polled every 2 s.
+- *Agent cost per job*: from the server handing the job out to the server receiving COMPLETED,
+  with an instant printer: validate, journal RECEIVED, render, journal PRINTING, print (open,
+  write, close), journal PRINTED, and the FETCHED/PRINTING/COMPLETED reports.
+- *Idle*: CPU time (utime + stime from /proc) over the window, at the default intervals.
+- Rendering alone: \`deno task bench:render\` (deno bench).
+`;
+await Deno.writeTextFile(join(ROOT, "docs/benchmarks.md"), md);
+console.log("\nwrote docs/benchmarks.md");
