@@ -15,7 +15,7 @@
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { VERSION } from "./src/version.ts";
+import { V8_FLAGS, VERSION } from "./src/version.ts";
 
 /** Targets the build knows. */
 export const TARGETS = {
@@ -55,6 +55,7 @@ export function compileArgs(target: keyof typeof TARGETS, root: string): string[
     "--output",
     join(root, "dist", t.output),
     "--no-check", // `deno task check` type-checks; compile must not differ from what was tested
+    `--v8-flags=${V8_FLAGS}`,
     ...PERMISSIONS,
     ...INCLUDES.flatMap((i) => ["--include", join(root, i)]),
   ];

@@ -10,6 +10,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { Agent } from "./agent.ts";
 import type { JobState, JournalEntry } from "./journal.ts";
 import { log } from "./log.ts";
+import { escapeXml as esc, previewSvg } from "./render/preview_svg.ts";
 
 /** Options of {@link createLocalApi}. */
 export interface LocalApiOptions {
@@ -49,24 +50,6 @@ function entryView(e: JournalEntry) {
     printing_at: e.printing_at ? new Date(e.printing_at).toISOString() : null,
     finished_at: e.finished_at ? new Date(e.finished_at).toISOString() : null,
   };
-}
-
-const esc = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
-  );
-
-/** The preview as an SVG image (what the paper says, in a monospace font). */
-export function previewSvg(text: string): string {
-  const lines = text.split("\n");
-  const cols = Math.max(32, ...lines.map((l) => [...l].length));
-  const w = Math.ceil(cols * 8.4) + 24, lh = 17, h = lines.length * lh + 24;
-  const rows = lines.map((l, i) =>
-    `<text x="12" y="${24 + i * lh}" xml:space="preserve">${esc(l)}</text>`
-  ).join("");
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">` +
-    `<rect width="100%" height="100%" fill="#fff"/><g font-family="DejaVu Sans Mono, Consolas, monospace" font-size="14" fill="#111">${rows}</g></svg>`;
 }
 
 /** Prometheus text format for the agent's counters. */

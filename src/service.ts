@@ -21,6 +21,7 @@ import {
 import { utf16z } from "../ffi/winspool.ts";
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
+import { V8_FLAGS } from "./version.ts";
 
 /** The default service name. */
 export const SERVICE_NAME = "PrintAgent";
@@ -128,7 +129,9 @@ export function serviceCommandLine(
   if (compiled) return `${q(exe)} run --service --config ${q(config)}`;
   const main = fileURLToPath(new URL("./main.ts", import.meta.url));
   const denoJson = fileURLToPath(new URL("../deno.json", import.meta.url));
-  return `${q(exe)} run -A --config ${q(denoJson)} ${q(main)} run --service --config ${q(config)}`;
+  return `${q(exe)} run -A --v8-flags=${V8_FLAGS} --config ${q(denoJson)} ${
+    q(main)
+  } run --service --config ${q(config)}`;
 }
 
 function isCompiled(exe: string): boolean {

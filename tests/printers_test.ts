@@ -71,8 +71,12 @@ Deno.test("virtual: writes the bytes and a readable preview per job", async () =
   await p.print(new Uint8Array([1, 2, 3]), doc);
   const names = (await Array.fromAsync(Deno.readDir(join(dir.path, "v")))).map((e) => e.name)
     .sort();
-  assertEquals(names.length, 2);
-  assert(names[0].endsWith("-job-1.bin") && names[1].endsWith("-job-1.txt"));
+  assertEquals(names.length, 3);
+  assert(
+    names[0].endsWith("-job-1.bin") && names[1].endsWith("-job-1.svg") &&
+      names[2].endsWith("-job-1.txt"),
+  );
+  assertMatch(await Deno.readTextFile(join(dir.path, "v", names[1])), /^<svg .*>hello<\/text>/);
   assertEquals([...await Deno.readFile(join(dir.path, "v", names[0]))], [1, 2, 3]);
-  assertMatch(await Deno.readTextFile(join(dir.path, "v", names[1])), /POS-001 job 1\nhello/);
+  assertMatch(await Deno.readTextFile(join(dir.path, "v", names[2])), /POS-001 job 1\nhello/);
 });

@@ -262,3 +262,43 @@ Deno.test("raw jobs pass bytes through; drawer jobs are a pulse only", async () 
   const kick = await r.render(receiptJob("drawer", null));
   assertEquals(readEscPos(kick.bytes).commands.filter((c) => c === "pulse"), ["pulse"]);
 });
+
+Deno.test("a logo.png beside the templates prints as a raster image, scaled to the paper", async () => {
+  const { encode } = await import("fast-png");
+  await using dir = await withTmpDir();
+  const w = 1000, h = 50; // wider than the paper: scaled down
+  const data = new Uint8Array(w * h * 4);
+  for (let i = 0; i < w * h; i++) {
+    const black = ((i % w) >> 4) % 2 === 0;
+    data.set(black ? [0, 0, 0, 255] : [255, 255, 255, 0], i * 4);
+  }
+  await Deno.writeFile(
+    join(dir.path, "logo.png"),
+    encode({ width: w, height: h, data, channels: 4, depth: 8 }),
+  );
+  const opts = (brand: string) => ({
+    brand,
+    paperWidth: 80,
+    profilesPath: null,
+    templatesPath: dir.path,
+    locale: "id-ID",
+    currency: "IDR",
+    timeZone: "UTC",
+    agent: { version: "t", terminal_id: "P", printer_role: "c", location_id: null },
+  });
+  const r = await Renderer.create(opts("EPSON"));
+  const out = await r.render(receiptJob("receipt", { store_name: "Logo Store", total: 1 }));
+  const doc = readEscPos(out.bytes);
+  assert(doc.commands.includes("image"), `no image in ${doc.commands.join(" ")}`);
+  const gs = out.bytes.findIndex((b, i) =>
+    b === 0x1d && out.bytes[i + 1] === 0x76 && out.bytes[i + 2] === 0x30
+  );
+  const widthBytes = out.bytes[gs + 4] + out.bytes[gs + 5] * 256;
+  assert(widthBytes * 8 <= 576, `image ${widthBytes * 8} dots wide fits 576`);
+  assertMatch(out.preview, /\[LOGO\]/);
+  const g = await Renderer.create(opts("GENERIC")); // a profile without image support
+  const plain = await g.render(receiptJob("receipt", { store_name: "Logo Store", total: 1 }));
+  assertEquals(readEscPos(plain.bytes).commands.includes("image"), false);
+  await Deno.writeFile(join(dir.path, "logo.png"), new TextEncoder().encode("not a png"));
+  await assertRejects(() => Renderer.create(opts("EPSON")), /logo\.png is not a PNG/);
+});

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { AgentError } from "../errors.ts";
+import { previewSvg } from "../render/preview_svg.ts";
 import { type PrintDocument, type Printer, type PrinterStatusReport, writeAll } from "./printer.ts";
 
 function openError(path: string, e: unknown): AgentError {
@@ -53,7 +54,7 @@ export class FilePrinter implements Printer {
   }
 }
 
-/** The demo's printer: `<folder>/<seq>-job-<id>.bin` plus `.txt` with the readable preview. */
+/** The demo's printer: `<folder>/<seq>-job-<id>.bin` plus the preview as `.txt` and `.svg`. */
 export class VirtualPrinter implements Printer {
   readonly description: string;
   readonly folder: string;
@@ -74,6 +75,7 @@ export class VirtualPrinter implements Printer {
       await Deno.writeFile(base + ".bin", data);
       if (doc.preview !== undefined) {
         await Deno.writeTextFile(base + ".txt", `# ${doc.title}\n${doc.preview}\n`);
+        await Deno.writeTextFile(base + ".svg", previewSvg(doc.preview));
       }
     } catch (e) {
       throw openError(this.folder, e);

@@ -8,6 +8,7 @@ import ReceiptPrinterEncoder from "@point-of-sale/receipt-printer-encoder";
 import CodepageEncoder from "@point-of-sale/codepage-encoder";
 import type { Block } from "./layout.ts";
 import type { Profile } from "./profile.ts";
+import type { Logo } from "./logo.ts";
 
 // The code page library deep-copies its whole definition (nested tables included) on every
 // lookup — once per text run, and in "auto" mode once per character: most of the cost of a
@@ -24,7 +25,12 @@ import type { Profile } from "./profile.ts";
 }
 
 /** Encodes blocks for a profile at a number of columns. */
-export function encodeBlocks(blocks: Block[], profile: Profile, columns: number): Uint8Array {
+export function encodeBlocks(
+  blocks: Block[],
+  profile: Profile,
+  columns: number,
+  logo: Logo | null = null,
+): Uint8Array {
   // deno-lint-ignore no-explicit-any
   const options: any = {
     language: "esc-pos",
@@ -97,6 +103,13 @@ export function encodeBlocks(blocks: Block[], profile: Profile, columns: number)
       case "pulse":
         if (profile.drawer) {
           e.pulse(profile.drawer.pin, profile.drawer.on_ms, profile.drawer.off_ms);
+        }
+        break;
+      case "logo":
+        if (logo && profile.supports.image) {
+          e.align("center").image(logo as never, logo.width, logo.height, "threshold", 128).align(
+            "left",
+          );
         }
         break;
     }

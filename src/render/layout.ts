@@ -14,7 +14,8 @@ export type Block =
   | { kind: "barcode"; value: string }
   | { kind: "feed"; lines: number }
   | { kind: "cut" }
-  | { kind: "pulse" };
+  | { kind: "pulse" }
+  | { kind: "logo" };
 
 /** Layout result. */
 export interface Layout {
@@ -175,6 +176,9 @@ export function layout(
         case "pulse":
           blocks.push({ kind: "pulse" });
           break;
+        case "logo":
+          blocks.push({ kind: "logo" });
+          break;
       }
     }
     const hasText = cells.some((c) => c.trim() !== "");
@@ -219,6 +223,9 @@ export function previewText(blocks: Block[], columns: number): string {
         break;
       case "pulse":
         out.push(center("[DRAWER OPEN]"));
+        break;
+      case "logo":
+        out.push(center("[LOGO]"));
         break;
     }
   }

@@ -11,6 +11,7 @@ import { type Block, layout, previewText } from "./layout.ts";
 import { columnsFor, findProfile, loadProfiles, type Profile } from "./profile.ts";
 import { parseReceiptData } from "./receipt_data.ts";
 import { TemplateEngine } from "./template.ts";
+import { dotsFor, loadLogo, type Logo } from "./logo.ts";
 
 /** A rendered job. */
 export interface Rendered {
@@ -44,12 +45,19 @@ export class Renderer {
   readonly columns: number;
   #engine: TemplateEngine;
   #o: RendererOptions;
+  #logo: Logo | null;
 
-  private constructor(profile: Profile, engine: TemplateEngine, o: RendererOptions) {
+  private constructor(
+    profile: Profile,
+    engine: TemplateEngine,
+    o: RendererOptions,
+    logo: Logo | null,
+  ) {
     this.profile = profile;
     this.columns = columnsFor(profile, o.paperWidth);
     this.#engine = engine;
     this.#o = o;
+    this.#logo = logo;
   }
 
   /** Loads profiles and templates; throws a clear error if either is broken. */
@@ -63,7 +71,10 @@ export class Renderer {
       timeZone: o.timeZone,
       now: o.now,
     });
-    return new Renderer(profile, engine, o);
+    const logo = profile.supports.image
+      ? await loadLogo(o.templatesPath, dotsFor(columnsFor(profile, o.paperWidth)))
+      : null;
+    return new Renderer(profile, engine, o, logo);
   }
 
   /** Renders one job. Throws {@link AgentError} (permanent codes) when it cannot. */
@@ -107,8 +118,11 @@ export class Renderer {
 
   #finish(blocks: Block[], transliterated: number, replaced: number): Rendered {
     return {
-      bytes: encodeBlocks(blocks, this.profile, this.columns),
-      preview: previewText(blocks, this.columns),
+      bytes: encodeBlocks(blocks, this.profile, this.columns, this.#logo),
+      preview: previewText(
+        this.#logo ? blocks : blocks.filter((b) => b.kind !== "logo"),
+        this.columns,
+      ),
       transliterated,
       replaced,
     };

@@ -33,7 +33,8 @@ export type Op =
   | { op: "barcode"; v: string }
   | { op: "feed"; v: number }
   | { op: "cut" }
-  | { op: "pulse" };
+  | { op: "pulse" }
+  | { op: "logo" };
 
 /** Options of {@link TemplateEngine}. */
 export interface TemplateOptions {
@@ -114,6 +115,7 @@ export class TemplateEngine {
     staticTag("feed", (a) => ({ op: "feed", v: Math.min(10, Math.max(1, Number(a) || 1)) }));
     staticTag("cut", () => ({ op: "cut" }));
     staticTag("pulse", () => ({ op: "pulse" }));
+    staticTag("logo", () => ({ op: "logo" }));
     for (const n of ["qr", "barcode"] as const) {
       liquid.registerTag(n, {
         parse(tok: TagToken) {

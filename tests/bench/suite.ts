@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { createServerApp } from "../../src/reference_server/app.ts";
 import { PrinterSim } from "../helpers/printer_sim.ts";
 import { Journal } from "../../src/journal.ts";
+import { V8_FLAGS } from "../../src/version.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = join(ROOT, "src/main.ts");
@@ -156,7 +157,7 @@ async function agentConfig(
 
 function spawnAgent(config: string) {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "--config", config],
+    args: ["run", "-A", `--v8-flags=${V8_FLAGS}`, MAIN, "--config", config],
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -299,8 +300,12 @@ try {
       await fetch(`${srv.url}/print-jobs/`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ terminal_id: "NOBODY", receipt_data: {} }),
-      }); // no-op job for another terminal
+        body: JSON.stringify({
+          terminal_id: "COST",
+          job_type: "receipt",
+          receipt_data: receipt("kick"),
+        }),
+      }); // wakes the agent's long-poll (the inserts above do not)
       await waitUntil(() => ids.every((id) => srv.completed.has(id)), 120_000, "burst");
       const first = Math.min(...ids.map((id) => srv.handedOut.get(id)!));
       const last = Math.max(...ids.map((id) => srv.completed.get(id)!));
