@@ -233,13 +233,7 @@ try {
     return lat;
   };
   const lp = await pickup("LP", { server: { long_poll_wait: 25 } }, N.pickup);
-  // the seed's 2 s polling, measured the same way: several terminals at once to keep the run short
-  const pollTerminals = 10;
-  const per = Math.ceil(N.pickup / pollTerminals);
-  const polled = (await Promise.all(
-    Array.from({ length: pollTerminals }, (_, k) => pickupParallel(`PL${k}`, per)),
-  )).flat();
-  async function pickupParallel(terminal: string, n: number): Promise<number[]> {
+  const pickupParallel = async (terminal: string, n: number): Promise<number[]> => {
     const cfg = await agentConfig(dir, srv.url, sim.port, terminal, {
       server: { long_poll_wait: 0, poll_interval: 2 },
     });
@@ -258,7 +252,13 @@ try {
       await stopAgent(a);
     }
     return lat;
-  }
+  };
+  // the seed's 2 s polling, measured the same way: several terminals at once to keep the run short
+  const pollTerminals = 10;
+  const per = Math.ceil(N.pickup / pollTerminals);
+  const polled = (await Promise.all(
+    Array.from({ length: pollTerminals }, (_, k) => pickupParallel(`PL${k}`, per)),
+  )).flat();
   const ratio = pct(polled, 50) / pct(lp, 50);
   row(
     `pickup, long-poll (n=${lp.length}): p50 / p95 / p99`,
