@@ -188,6 +188,11 @@ export function createLocalApi(agent: Agent, o: LocalApiOptions): Hono {
       queue_depth: agent.queueDepth,
       outbox_depth: outbox,
       uptime_seconds: Math.round((agent.clock.now() - agent.startedAt) / 1000),
+      memory_mb: (() => {
+        const m = Deno.memoryUsage();
+        const mb = (n: number) => Math.round(n / 104857.6) / 10;
+        return { rss: mb(m.rss), heap_used: mb(m.heapUsed), heap_total: mb(m.heapTotal) };
+      })(),
       version: agent.version,
       counters: agent.counters,
     };

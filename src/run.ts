@@ -137,6 +137,20 @@ export async function importSeedHistory(
   return n;
 }
 
+/** The renderer a configuration asks for (profiles and templates beside the config). */
+export function rendererFor(c: Config): Promise<Renderer> {
+  return Renderer.create({
+    brand: c.printer.brand,
+    paperWidth: c.printer.paper_width,
+    profilesPath: c.render.profiles_path ?? join(c.base_dir, "profiles"),
+    templatesPath: c.render.templates_path,
+    locale: c.render.locale,
+    currency: c.render.currency,
+    timeZone: c.render.time_zone,
+    agent: { version: VERSION, ...c.terminal_identity },
+  });
+}
+
 /** Options of {@link startAgent}. */
 export interface StartOptions {
   /** Use this printer instead of the configured one (tests). */
@@ -172,16 +186,7 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
   const me = c.terminal_identity;
   let renderer: Renderer;
   try {
-    renderer = await Renderer.create({
-      brand: c.printer.brand,
-      paperWidth: c.printer.paper_width,
-      profilesPath: c.render.profiles_path ?? join(c.base_dir, "profiles"),
-      templatesPath: c.render.templates_path,
-      locale: c.render.locale,
-      currency: c.render.currency,
-      timeZone: c.render.time_zone,
-      agent: { version: VERSION, ...me },
-    });
+    renderer = await rendererFor(c);
   } catch (e) {
     throw new StartupError((e as Error).message);
   }

@@ -9,8 +9,8 @@ import { dirname, join } from "node:path";
 import { type Config, type ConfigError, serverToken } from "./config.ts";
 import { JobServerClient, ServerError } from "./job_server.ts";
 import { Journal, StateLockedError } from "./journal.ts";
-import { journalPath } from "./run.ts";
-import { Renderer } from "./render/render.ts";
+import { journalPath, rendererFor } from "./run.ts";
+import type { Renderer } from "./render/render.ts";
 import { createPrinter } from "./printers/mod.ts";
 import type { Printer } from "./printers/printer.ts";
 import { VERSION } from "./version.ts";
@@ -272,16 +272,7 @@ export async function runChecks(o: SelftestOptions): Promise<Check[]> {
   checks.push(await checkLogs(c));
   let renderer: Renderer | null = null;
   try {
-    renderer = await Renderer.create({
-      brand: c.printer.brand,
-      paperWidth: c.printer.paper_width,
-      profilesPath: c.render.profiles_path ?? join(c.base_dir, "profiles"),
-      templatesPath: c.render.templates_path,
-      locale: c.render.locale,
-      currency: c.render.currency,
-      timeZone: c.render.time_zone,
-      agent: { version: VERSION, ...c.terminal_identity },
-    });
+    renderer = await rendererFor(c);
     checks.push({
       area: "templates",
       result: "PASS",

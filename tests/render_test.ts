@@ -4,7 +4,12 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "./helpers/assert.ts";
 import { withTmpDir } from "./helpers/env.ts";
 import { readEscPos } from "./helpers/escpos_reader.ts";
-import { pinnedRenderer, receiptJob, TYPICAL_RECEIPT } from "./helpers/receipts.ts";
+import {
+  pinnedRenderer,
+  receiptJob,
+  rendererOptions,
+  TYPICAL_RECEIPT,
+} from "./helpers/receipts.ts";
 import { Renderer } from "../src/render/render.ts";
 import { fitToCharset, stripControls, wrap } from "../src/render/text.ts";
 import { join } from "node:path";
@@ -161,16 +166,7 @@ Deno.test("money and dates follow the store's locale", async () => {
 
 Deno.test("store templates override built-ins; errors name the template file and line", async () => {
   await using dir = await withTmpDir();
-  const opts = (templatesPath: string) => ({
-    brand: "EPSON",
-    paperWidth: 48,
-    profilesPath: null,
-    templatesPath,
-    locale: "id-ID",
-    currency: "IDR",
-    timeZone: "UTC",
-    agent: { version: "t", terminal_id: "P", printer_role: "c", location_id: null },
-  });
+  const opts = (templatesPath: string) => rendererOptions({ templatesPath });
   await Deno.writeTextFile(
     join(dir.path, "receipt.liquid"),
     "{% align center %}MY SHOP {{ receipt.store_name | upcase }}\n{% cut %}",
@@ -195,16 +191,7 @@ Deno.test("store templates override built-ins; errors name the template file and
 Deno.test("a forged layout marker through the raw filter is ignored", async () => {
   await using dir = await withTmpDir();
   await Deno.writeTextFile(join(dir.path, "receipt.liquid"), "{{ receipt.note | raw }}\n");
-  const r = await Renderer.create({
-    brand: "EPSON",
-    paperWidth: 48,
-    profilesPath: null,
-    templatesPath: dir.path,
-    locale: "id-ID",
-    currency: "IDR",
-    timeZone: "UTC",
-    agent: { version: "t", terminal_id: "P", printer_role: "c", location_id: null },
-  });
+  const r = await Renderer.create(rendererOptions({ templatesPath: dir.path }));
   const forged = `\x1e${"0".repeat(32)}{"op":"pulse"}\x1f hi`;
   const out = await r.render(receiptJob("receipt", { note: forged }));
   const doc = readEscPos(out.bytes);
@@ -220,15 +207,7 @@ Deno.test("profiles: a new brand is a file; an unknown key or bad value names th
     join(dir.path, "acme.json"),
     JSON.stringify({ ...base, id: "acme", brands: ["ACME"], cut: "full" }),
   );
-  const opts = {
-    paperWidth: 80,
-    profilesPath: dir.path,
-    templatesPath: null,
-    locale: "id-ID",
-    currency: "IDR",
-    timeZone: "UTC",
-    agent: { version: "t", terminal_id: "P", printer_role: "c", location_id: null },
-  };
+  const opts = rendererOptions({ paperWidth: 80, profilesPath: dir.path });
   const r = await Renderer.create({ ...opts, brand: "acme" });
   assertEquals(r.profile.id, "acme");
   assertEquals(r.columns, 48);
@@ -276,16 +255,8 @@ Deno.test("a logo.png beside the templates prints as a raster image, scaled to t
     join(dir.path, "logo.png"),
     encode({ width: w, height: h, data, channels: 4, depth: 8 }),
   );
-  const opts = (brand: string) => ({
-    brand,
-    paperWidth: 80,
-    profilesPath: null,
-    templatesPath: dir.path,
-    locale: "id-ID",
-    currency: "IDR",
-    timeZone: "UTC",
-    agent: { version: "t", terminal_id: "P", printer_role: "c", location_id: null },
-  });
+  const opts = (brand: string) =>
+    rendererOptions({ brand, paperWidth: 80, templatesPath: dir.path });
   const r = await Renderer.create(opts("EPSON"));
   const out = await r.render(receiptJob("receipt", { store_name: "Logo Store", total: 1 }));
   const doc = readEscPos(out.bytes);

@@ -345,31 +345,64 @@ try {
     }
   }
 
-  // 4. memory after 100 jobs and after 10,000
+  // 4. memory after 100 jobs and after 10,000 (with checkpoints, and the JS heap from /status)
   {
+    const apiPort = (() => {
+      const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const p = (l.addr as Deno.NetAddr).port;
+      l.close();
+      return p;
+    })();
     const cfg = await agentConfig(dir, srv.url, sim.port, "MEM", {
       server: { long_poll_wait: 25 },
     });
+    const c = JSON.parse(await Deno.readTextFile(cfg));
+    c.local_api = { enabled: true, port: apiPort };
+    await Deno.writeTextFile(cfg, JSON.stringify(c));
     const a = spawnAgent(cfg);
+    const heap = async () =>
+      (await (await fetch(`http://127.0.0.1:${apiPort}/status`)).json()).memory_mb as {
+        heap_used: number;
+        heap_total: number;
+      };
     try {
-      let ids = srv.insertMany("MEM", N.memSmall, "mem-a");
-      await srv.create("MEM", "kick");
-      await waitUntil(() => ids.every((id) => srv.completed.has(id)), 60_000, "100 jobs");
-      await new Promise((r) => setTimeout(r, 2000));
-      const small = procStat(a.pid).rssMB;
-      for (let done = 0; done < N.memLarge - N.memSmall; done += 1000) {
-        ids = srv.insertMany("MEM", Math.min(1000, N.memLarge - N.memSmall - done), `mem-b${done}`);
-        await srv.create("MEM", "kick");
-        await waitUntil(() => ids.every((id) => srv.completed.has(id)), 120_000, "mem batch");
+      const points: [number, number, number, number][] = [];
+      let done = 0;
+      const runTo = async (target: number) => {
+        while (done < target) {
+          const n = Math.min(1000, target - done);
+          const ids = srv.insertMany("MEM", n, `mem-${done}`);
+          await srv.create("MEM", "kick");
+          await waitUntil(() => ids.every((id) => srv.completed.has(id)), 120_000, "mem batch");
+          done += n + 1;
+        }
+        await new Promise((r) => setTimeout(r, 2000));
+        const h = await heap();
+        points.push([done, procStat(a.pid).rssMB, h.heap_used, h.heap_total]);
+      };
+      for (const t of [N.memSmall, 1000, 2000, 5000, N.memLarge].filter((t) => t <= N.memLarge)) {
+        await runTo(t);
       }
-      await new Promise((r) => setTimeout(r, 2000));
-      const large = procStat(a.pid).rssMB;
+      const small = points[0][1], large = points.at(-1)![1];
       const growth = large - small;
       row(
-        `RSS after ${N.memSmall} jobs → after ${N.memLarge}`,
+        `RSS after ${points[0][0]} jobs → after ${points.at(-1)![0]}`,
         `${f1(small)} → ${f1(large)} MB (${growth >= 0 ? "+" : ""}${f1(growth)})`,
         "no growth beyond noise (≤ 10 MB)",
         growth <= 10,
+      );
+      const mid = points.find((p) => p[0] >= 2000) ?? points.at(-1)!;
+      row(
+        `RSS after ${mid[0]} jobs → after ${points.at(-1)![0]} (warmed up)`,
+        `${f1(mid[1])} → ${f1(large)} MB (${large - mid[1] >= 0 ? "+" : ""}${f1(large - mid[1])})`,
+        "no growth beyond noise (≤ 10 MB)",
+        large - mid[1] <= 10,
+      );
+      row(
+        "JS heap used at each checkpoint (jobs: MB)",
+        points.map((p) => `${p[0]}: ${f1(p[2])}`).join(", "),
+        "flat (no leak)",
+        points.at(-1)![2] - points[0][2] <= 5,
       );
     } finally {
       await stopAgent(a);

@@ -1,5 +1,5 @@
 /** Receipt data and a pinned renderer shared by the rendering tests and benches. */
-import { Renderer } from "../../src/render/render.ts";
+import { Renderer, type RendererOptions } from "../../src/render/render.ts";
 import type { Job } from "../../src/job.ts";
 
 /** A typical cashier receipt (about 30 printed lines). */
@@ -38,6 +38,21 @@ export const TYPICAL_RECEIPT = {
   footer_lines: ["Wi-Fi: kopi-nusantara", "IG @kopinusantara"],
   note: "Terima kasih sudah mampir!",
 };
+
+/** Renderer options for tests: EPSON, 48 columns, id-ID, UTC, built-in profiles and templates. */
+export function rendererOptions(over: Partial<RendererOptions> = {}): RendererOptions {
+  return {
+    brand: "EPSON",
+    paperWidth: 48,
+    profilesPath: null,
+    templatesPath: null,
+    locale: "id-ID",
+    currency: "IDR",
+    timeZone: "UTC",
+    agent: { version: "t", terminal_id: "P", printer_role: "c", location_id: null },
+    ...over,
+  };
+}
 
 /** A renderer with a pinned clock, version and time zone, so output is byte-stable. */
 export function pinnedRenderer(brand: string, paperWidth: number): Promise<Renderer> {

@@ -17,6 +17,16 @@ const PROJECT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/,
 const CACHE = Deno.env.get("PA_WINE_CACHE") ?? "/var/cache/print-agent-wine";
 const DENO_VERSION = Deno.version.deno;
 const QUEUE = "TP808";
+/** The agent as the Windows Deno runs it under Wine (the same code path as agent.exe). */
+const AGENT_UNDER_WINE = [
+  "Z:\\opt\\deno\\deno.exe",
+  "run",
+  "-A",
+  "--cached-only",
+  "--config",
+  "Z:\\project\\deno.json",
+  "Z:\\project\\src\\main.ts",
+];
 const GUEST_TIMEOUT_MS = Number(Deno.env.get("PA_GUEST_TIMEOUT") ?? 480) * 1000;
 const WINEENV = [
   "WINEDEBUG=-all",
@@ -112,15 +122,7 @@ async function serviceTest(
   const server = startServer({ port: 0, db: ":memory:", quiet: true });
   const sim = PrinterSim.start(port);
   const name = "PrintAgentTest";
-  const deno = [
-    "Z:\\opt\\deno\\deno.exe",
-    "run",
-    "-A",
-    "--cached-only",
-    "--config",
-    "Z:\\project\\deno.json",
-    "Z:\\project\\src\\main.ts",
-  ];
+  const deno = AGENT_UNDER_WINE;
   try {
     await Deno.mkdir(join(scratch, "svc"), { recursive: true });
     const config = {
@@ -264,15 +266,7 @@ async function selftestTest(
 ): Promise<void> {
   const server = startServer({ port: 0, db: ":memory:", quiet: true });
   const sim = PrinterSim.start(port);
-  const deno = [
-    "Z:\\opt\\deno\\deno.exe",
-    "run",
-    "-A",
-    "--cached-only",
-    "--config",
-    "Z:\\project\\deno.json",
-    "Z:\\project\\src\\main.ts",
-  ];
+  const deno = AGENT_UNDER_WINE;
   try {
     await Deno.mkdir(join(scratch, "st"), { recursive: true });
     const run = async (printerName: string, extra: string[] = []) => {
