@@ -22,7 +22,6 @@ const AGENT_UNDER_WINE = [
   "Z:\\opt\\deno\\deno.exe",
   "run",
   "-A",
-  "--cached-only",
   "--config",
   "Z:\\project\\deno.json",
   "Z:\\project\\src\\main.ts",
@@ -33,6 +32,8 @@ const WINEENV = [
   "WINEPREFIX=/opt/wineprefix",
   "HOME=/root",
   "XDG_RUNTIME_DIR=/tmp",
+  // this machine's CA bundle, so the Windows Deno can fetch npm packages through an egress proxy
+  "DENO_CERT=Z:\\opt\\host-ca.crt",
 ];
 
 function say(msg: string) {
@@ -287,7 +288,8 @@ async function selftestTest(
         "--config",
         "Z:\\scratch\\st\\print_agent_config.json",
       ]);
-      const json = JSON.parse(r.out.slice(r.out.indexOf("{")));
+      // stdout and stderr are merged: the JSON document is from the first "{" to the last "\n}"
+      const json = JSON.parse(r.out.slice(r.out.indexOf("{"), r.out.lastIndexOf("\n}") + 2));
       return {
         code: r.code,
         checks: json.checks as { area: string; result: string; detail: string }[],
@@ -357,8 +359,12 @@ async function main(): Promise<number> {
     await mount(join(denoDir, "package"), "opt/deno", true);
     await mount(scratch, "scratch");
     await Deno.copyFile("/etc/resolv.conf", join(root, "etc/resolv.conf")).catch(() => {});
-    // The Windows deno reads npm packages from its own cache, filled from this machine's
-    // (no network needed under Wine).
+    await Deno.copyFile(
+      Deno.env.get("SSL_CERT_FILE") ?? "/etc/ssl/certs/ca-certificates.crt",
+      join(root, "opt/host-ca.crt"),
+    ).catch(() => {});
+    // The Windows deno's npm cache starts as a copy of this machine's; whatever it still lacks
+    // it fetches from the npm registry itself (DENO_CERT above).
     const linuxNpm = join(
       Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache/deno"),
       "npm",
@@ -424,7 +430,6 @@ async function main(): Promise<number> {
         "/opt/deno/deno.exe",
         "test",
         "-A",
-        "--cached-only",
         "--config",
         "Z:\\project\\deno.json",
         "--no-check", // type-checked on Linux by `deno task check`; this run is about behaviour
