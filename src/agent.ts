@@ -538,14 +538,14 @@ export class Agent {
       }
       // The server lists a job until our FETCHED report lands: wait for those reports (briefly)
       // rather than being handed the same jobs again.
-      if (failures === 0 && this.journal.pendingReports("FETCHED") > 0) {
+      if (failures === 0 && this.#fetchedPending() > 0) {
         const until = this.clock.now() + 2_000;
         while (
-          this.journal.pendingReports("FETCHED") > 0 && this.clock.now() < until && !this.#stopping
+          this.#fetchedPending() > 0 && this.clock.now() < until && !this.#stopping
         ) {
           await this.#drainedBell.wait(this.clock, 50, signal);
         }
-        if (this.journal.pendingReports("FETCHED") === 0) continue;
+        if (this.#fetchedPending() === 0) continue;
       }
       // Sleep unless the server held the request (long-poll) or handed us new work.
       const elapsed = this.clock.now() - t0;
@@ -674,6 +674,11 @@ export class Agent {
         await this.prune();
       }
     }
+  }
+
+  /** FETCHED reports not yet delivered (0 when the journal cannot be read). */
+  #fetchedPending(): number {
+    return safe(() => this.journal.pendingReports("FETCHED"), 0);
   }
 
   /** Deletes history past the retention, in small batches between jobs. */
