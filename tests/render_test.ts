@@ -227,6 +227,14 @@ Deno.test("profiles: a new brand is a file; an unknown key or bad value names th
     () => Renderer.create({ ...opts, brand: "acme" }),
     /bad\.json: codepages\.0: a code page name/,
   );
+  await Deno.writeTextFile(
+    join(dir.path, "bad.json"),
+    JSON.stringify({ ...base, id: "bad", encoder_model: "epson-tm-9000" }),
+  );
+  await assertRejects(
+    () => Renderer.create({ ...opts, brand: "acme" }),
+    /bad\.json: encoder_model: a printer model known to receipt-printer-encoder/,
+  );
 });
 
 Deno.test("wrap breaks at spaces and hard-breaks long words", () => {

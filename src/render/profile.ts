@@ -7,10 +7,16 @@
 import { z } from "zod";
 import { join } from "node:path";
 import CodepageEncoder from "@point-of-sale/codepage-encoder";
+import ReceiptPrinterEncoder from "@point-of-sale/receipt-printer-encoder";
 import hrpt from "../../profiles/hrpt.json" with { type: "json" };
 import epson from "../../profiles/epson.json" with { type: "json" };
 import xprinter from "../../profiles/xprinter.json" with { type: "json" };
 import generic from "../../profiles/generic.json" with { type: "json" };
+
+/** The printer models the encoder knows (a profile's `encoder_model` must be one of them). */
+const ENCODER_MODELS: string[] =
+  (ReceiptPrinterEncoder as unknown as { printerModels: { id: string }[] })
+    .printerModels.map((m) => m.id);
 
 const Codepage = z.string().refine((c) => CodepageEncoder.supports(c), {
   message: "a code page name known to the encoder (e.g. cp437, cp858, windows1252)",
@@ -22,7 +28,10 @@ export const ProfileSchema = z.object({
   id: z.string().regex(/^[a-z0-9_-]+$/),
   name: z.string(),
   brands: z.array(z.string().min(1)).min(1),
-  encoder_model: z.string().nullable(),
+  encoder_model: z.string().refine((m) => ENCODER_MODELS.includes(m), {
+    message:
+      "a printer model known to receipt-printer-encoder (e.g. epson-tm-t88vi, xprinter-xp-n160ii)",
+  }).nullable(),
   columns: z.object({
     "58": z.number().int().min(16).max(80),
     "80": z.number().int().min(24).max(96),
