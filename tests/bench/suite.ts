@@ -399,10 +399,10 @@ try {
         large - mid[1] <= 10,
       );
       row(
-        "JS heap used at each checkpoint (jobs: MB)",
+        "JS heap in use at each checkpoint, garbage included (jobs: MB)",
         points.map((p) => `${p[0]}: ${f1(p[2])}`).join(", "),
-        "flat (no leak)",
-        points.at(-1)![2] - points[0][2] <= 5,
+        "(information: no forced GC here)",
+        null,
       );
     } finally {
       await stopAgent(a);
