@@ -511,7 +511,7 @@ system; the JavaScript heap in use does not grow. In a separate check (agent in 
 printing, forced garbage collection at each checkpoint, 2026-11-28) the heap in use stayed at
 15.8 → 16.6 MB from 100 to 8,000 jobs while RSS went 94 → 112 MB and levelled off. Without forced
 collection and with jobs arriving in bursts of 1,000, V8 keeps a larger committed heap: across
-three runs of this bench the growth from 100 to 10,000 jobs was +36, +38 and +56 MB. The flag
+four runs of this bench the growth from 100 to 10,000 jobs was between +36 and +59 MB. The flag
 \`--max-semi-space-size=2\` (baked into agent.exe) kept V8's committed heap at ~30 MB instead of
 ~80 MB in process; capping the old space (\`--max-old-space-size=48\`) flattened the growth to
 +13 MB but ran out of memory rendering a 5,000-item receipt, so it is not used. Not a leak, but
