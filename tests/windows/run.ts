@@ -371,6 +371,9 @@ async function main(): Promise<number> {
     );
     // Deno's default cache on Windows is %LOCALAPPDATA%\deno: there every process finds it,
     // including services, which do not inherit this shell's environment.
+    // A fresh Wine prefix every run (~15 s): Wine re-registers CUPS queues in a prefix that has
+    // seen them before with its PostScript print processor, and RAW jobs then fail in StartDoc.
+    await Deno.remove(join(root, "opt/wineprefix"), { recursive: true }).catch(() => {});
     const winDenoDir = join(root, "opt/wineprefix/drive_c/users/root/AppData/Local/deno");
     await Deno.mkdir(winDenoDir, { recursive: true });
     await sh(`rm -rf ${winDenoDir}/npm && cp -r ${linuxNpm} ${winDenoDir}/npm`);
