@@ -343,8 +343,22 @@ export class Journal {
   /** Saves the text preview of a rendered job (not part of the promise; best effort). */
   setPreview(uuid: string, preview: string): void {
     try {
-      this.#st.setPreview.run(preview, uuid);
+      this.#relaxed(() => this.#st.setPreview.run(preview, uuid));
     } catch { /* a preview is a convenience, never a reason to stop */ }
+  }
+
+  /**
+   * Runs a write that the promise does not depend on without its own flush to disk
+   * (synchronous=NORMAL): after a power cut it may be lost, never half-written, and the next
+   * state change flushes it anyway.
+   */
+  #relaxed<T>(fn: () => T): T {
+    this.#db.exec("PRAGMA synchronous = NORMAL");
+    try {
+      return fn();
+    } finally {
+      this.#db.exec("PRAGMA synchronous = FULL");
+    }
   }
 
   #mustGet(uuid: string): JournalEntry {
@@ -363,18 +377,9 @@ export class Journal {
     return this.#st.peek.all(limit) as unknown as OutboxEntry[];
   }
 
-  /**
-   * Removes a delivered report. Not flushed to disk on its own (synchronous=NORMAL): losing it
-   * in a power cut only means the report is sent again, which the server accepts. The next
-   * state change flushes it anyway.
-   */
+  /** Removes a delivered report (relaxed: if a power cut loses it, the report is sent again). */
   outboxDone(seq: number): void {
-    this.#db.exec("PRAGMA synchronous = NORMAL");
-    try {
-      this.#st.done.run(seq);
-    } finally {
-      this.#db.exec("PRAGMA synchronous = FULL");
-    }
+    this.#relaxed(() => this.#st.done.run(seq));
   }
 
   /** Reports of one status still waiting for delivery. */
