@@ -89,7 +89,8 @@ export class Agent {
   #serverDown: { channel: string; network: boolean; since: number } | null = null;
   #recoveredAt = 0;
   #storeBroken = false;
-  #unsaved: { uuid: string; printedAt: number }[] = [];
+  /** Final outcomes decided while the journal could not be written, committed when it can. */
+  #unsaved: { uuid: string; at: number; failed?: { code: ErrorCode; message: string } }[] = [];
   #noLongPollLogged = false;
   /** Last printer status seen (heartbeat, retries). */
   printerStatus: PrinterStatusReport = { status: "UNKNOWN", detail: "not checked yet" };
@@ -311,7 +312,14 @@ export class Agent {
   }
 
   #fail(job: Job, code: ErrorCode, message: string) {
-    this.journal.markFailed(job.uuid, code, message, this.clock.now());
+    try {
+      this.journal.markFailed(job.uuid, code, message, this.clock.now());
+    } catch (e) {
+      // The outcome is decided; only the record failed. Never requeue (the job may be on paper
+      // or in a spooler queue): keep it and commit it when the journal works again.
+      this.#unsaved.push({ uuid: job.uuid, at: this.clock.now(), failed: { code, message } });
+      this.#storeFailed(toAgentError(e, "STATE_STORE_UNWRITABLE"));
+    }
     this.counters.failed++;
     this.consecutiveErrors++;
     this.lastJobId = String(job.id);
@@ -447,7 +455,7 @@ export class Agent {
     } catch (e) {
       // The paper is out; only the record failed. Keep it in memory and commit it when the
       // store works again. If the process dies first, the job is PRINTING → reported ambiguous.
-      this.#unsaved.push({ uuid: job.uuid, printedAt: this.clock.now() });
+      this.#unsaved.push({ uuid: job.uuid, at: this.clock.now() });
       this.#storeFailed(toAgentError(e, "STATE_STORE_UNWRITABLE"));
     }
   }
@@ -661,7 +669,12 @@ export class Agent {
       if (this.#storeBroken) {
         try {
           this.journal.probeWritable();
-          for (const u of this.#unsaved.splice(0)) this.journal.markPrinted(u.uuid, u.printedAt);
+          while (this.#unsaved.length) {
+            const u = this.#unsaved[0]; // removed only once committed
+            if (u.failed) this.journal.markFailed(u.uuid, u.failed.code, u.failed.message, u.at);
+            else this.journal.markPrinted(u.uuid, u.at);
+            this.#unsaved.shift();
+          }
           this.#storeBroken = false;
           log.info("[STATE] The journal can be written again; printing resumes");
           this.#workBell.ring();

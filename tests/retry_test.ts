@@ -5,6 +5,7 @@ import { assert, assertEquals } from "./helpers/assert.ts";
 import { LogCapture, testConfig, withTmpDir } from "./helpers/env.ts";
 import { FakePrinter } from "./helpers/fake_printer.ts";
 import { FakeClock } from "../src/clock.ts";
+import { AgentError } from "../src/errors.ts";
 import { Agent } from "../src/agent.ts";
 import { Journal } from "../src/journal.ts";
 import { JobServerClient } from "../src/job_server.ts";
@@ -161,4 +162,22 @@ Deno.test("a job delivered again after it was printed is not printed again; COMP
   assertEquals(s.agent.accept(job()).outcome, "duplicate");
   assertEquals(s.printer.printed.length, 1);
   assertEquals(s.journal.outboxPeek().map((r) => r.status), ["COMPLETED"]);
+});
+
+Deno.test("a final FAILED that cannot be written is kept, not retried: nothing is printed again", async () => {
+  await using dir = await withTmpDir();
+  using s = await setup(dir.path);
+  await new LogCapture().install();
+  s.printer.failures = ["PRINT_STUCK_IN_QUEUE"]; // may still come out of the spooler later
+  s.agent.accept(job());
+  const real = s.journal.markFailed.bind(s.journal);
+  let refused = 0;
+  s.journal.markFailed = (...a: Parameters<typeof real>) => {
+    if (refused++ === 0) throw new AgentError("STATE_STORE_UNWRITABLE", "disk full (simulated)");
+    return real(...a);
+  };
+  await drive(s.clock, s.agent.processJob(job()));
+  assertEquals(s.printer.calls, ["print"], "not printed again");
+  assertEquals(s.agent.status, "ERROR");
+  assertEquals(s.journal.get("u-40")!.state, "PRINTING", "the record waits for the journal");
 });
