@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { startServer } from "../../src/reference_server/main.ts";
 import { PrinterSim } from "../helpers/printer_sim.ts";
 import { Renderer } from "../../src/render/render.ts";
+import { provisionBed } from "./provision.ts";
 
 const PROJECT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
 const CACHE = Deno.env.get("PA_WINE_CACHE") ?? "/var/cache/print-agent-wine";
@@ -331,8 +332,7 @@ async function main(): Promise<number> {
   }
   const t0 = Date.now();
   say("provisioning the Wine chroot (cached after the first run)");
-  const prov = await sh(`${join(PROJECT, "tests/windows/provision.sh")} ${CACHE}`);
-  const root = prov.out.trim().split("\n").at(-1)!;
+  const root = await provisionBed(CACHE);
   const denoDir = await windowsDeno();
   const scratch = await Deno.makeTempDir({ prefix: "pa-wine-scratch-" });
   const mounts: string[] = [];
