@@ -5,7 +5,7 @@
  */
 import { assertEquals, assertRejects, assertThrows } from "./helpers/assert.ts";
 import { withTmpDir } from "./helpers/env.ts";
-import { parseProvisionResult, provisionBed, ProvisionError } from "./windows/provision.ts";
+import { parseProvisionResult, provisionBed } from "./windows/provision.ts";
 
 const STANDINS: Record<string, string> = {
   // debootstrap --variant=... --include=... trixie DIR MIRROR

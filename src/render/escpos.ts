@@ -1,27 +1,25 @@
 /**
  * Blocks → ESC/POS bytes through `@point-of-sale/receipt-printer-encoder`, with the profile's
  * quirks. Text reaching the encoder is already free of control characters and fitted to the
- * profile's code pages; commands come only from blocks.
+ * profile's code pages, and is checked once more here: commands come only from blocks, and no
+ * character of text is written as a byte below 0x20 or 0x7F, in any code page (codepage.ts).
  * @module
  */
 import ReceiptPrinterEncoder from "@point-of-sale/receipt-printer-encoder";
-import CodepageEncoder from "@point-of-sale/codepage-encoder";
 import type { Block } from "./layout.ts";
 import type { Profile } from "./profile.ts";
 import type { Logo } from "./logo.ts";
+import "./codepage.ts"; // the encoder's tables without control-byte positions
 
-// The code page library deep-copies its whole definition (nested tables included) on every
-// lookup — once per text run, and in "auto" mode once per character: most of the cost of a
-// receipt. Keep one pristine copy per code page and hand out a cheap copy of its 256-entry
-// table (one caller, getCodepoints, writes into it).
-{
-  const original = CodepageEncoder.getEncoding.bind(CodepageEncoder);
-  const cache = new Map<string, ReturnType<typeof original>>();
-  CodepageEncoder.getEncoding = (codepage) => {
-    let d = cache.get(codepage);
-    if (!d) cache.set(codepage, d = original(codepage));
-    return { ...d, codepoints: d.codepoints.slice() };
-  };
+/** Encoded bytes, and the characters the last gate had to replace (0 when layout fitted all). */
+export interface Encoded {
+  bytes: Uint8Array;
+  replaced: number;
+}
+
+/** Whether the profile can write `c` as a printable byte (printable ASCII, or in its code pages). */
+function printableIn(profile: Profile, c: number): boolean {
+  return (c >= 0x20 && c < 0x7f) || profile.codepageOf.has(c);
 }
 
 /** Encodes blocks for a profile at a number of columns. */
@@ -30,7 +28,7 @@ export function encodeBlocks(
   profile: Profile,
   columns: number,
   logo: Logo | null = null,
-): Uint8Array {
+): Encoded {
   // deno-lint-ignore no-explicit-any
   const options: any = {
     language: "esc-pos",
@@ -50,6 +48,9 @@ export function encodeBlocks(
   // 5,000-item receipt take seconds.
   const primary = profile.codepages[0];
   let current = "";
+  // The last gate: text that did not come through layout's fitting (or a bug there) still
+  // cannot become a command; what it catches is counted with the other replacements.
+  let replaced = 0;
   const text = (t: string) => {
     let run = "";
     let runCp = current || primary;
@@ -59,8 +60,13 @@ export function encodeBlocks(
       e.text(run);
       run = "";
     };
-    for (const ch of t) {
-      const c = ch.codePointAt(0)!;
+    for (let ch of t) {
+      let c = ch.codePointAt(0)!;
+      if (!printableIn(profile, c)) {
+        ch = "?";
+        c = 0x3f;
+        replaced++;
+      }
       const cp = c < 0x80 ? runCp : profile.codepageOf.get(c) ?? runCp;
       if (cp !== runCp) {
         flush();
@@ -69,6 +75,12 @@ export function encodeBlocks(
       run += ch;
     }
     flush();
+  };
+  const textLine = (t: string, how: "center") => {
+    e.align(how);
+    text(t);
+    e.newline();
+    e.align("left");
   };
   let bold = false, underline = false, invert = false, size = 1;
   for (const b of blocks) {
@@ -87,12 +99,12 @@ export function encodeBlocks(
       case "qr":
         if (profile.supports.qr) {
           e.align("center").qrcode(b.value, { model: 2, size: 6, errorlevel: "m" }).align("left");
-        } else e.align("center").line(b.value).align("left");
+        } else textLine(b.value, "center");
         break;
       case "barcode":
         if (profile.supports.barcode) {
           e.align("center").barcode(b.value, "code128", { height: 60, text: true }).align("left");
-        } else e.align("center").line(b.value).align("left");
+        } else textLine(b.value, "center");
         break;
       case "feed":
         e.newline(b.lines);
@@ -117,5 +129,5 @@ export function encodeBlocks(
   if (bold) e.bold(false);
   if (underline) e.underline(false);
   if (invert) e.invert(false);
-  return e.encode() as Uint8Array;
+  return { bytes: e.encode() as Uint8Array, replaced };
 }

@@ -5,7 +5,7 @@
  */
 import { AgentError } from "../errors.ts";
 import type { Op } from "./template.ts";
-import { align, fitToCharset, stripControls, width, wrap } from "./text.ts";
+import { align, fitText, stripControls, width, wrap } from "./text.ts";
 
 /** One printable block. Text blocks hold one physical line each. */
 export type Block =
@@ -50,6 +50,16 @@ function* segments(line: string, nonce: string): Generator<string | Op> {
   if (last < line.length) yield line.slice(last);
 }
 
+/** QR data as the encoder writes it (ISO 8859-1, no control characters). */
+function qrData(v: string): { text: string; replaced: number } {
+  let replaced = 0;
+  const text = stripControls(v).replace(/[^\x20-\x7e\xa0-\xff]/gu, () => {
+    replaced++;
+    return "?";
+  });
+  return { text, replaced };
+}
+
 /**
  * Lays out marked template output for a printer of `columns` columns whose code pages can print
  * `charset`.
@@ -65,7 +75,7 @@ export function layout(
   let transliterated = 0;
   let replaced = 0;
   const fit = (s: string) => {
-    const f = fitToCharset(stripControls(s), charset);
+    const f = fitText(s, charset);
     transliterated += f.transliterated;
     replaced += f.replaced;
     return f.text;
@@ -142,15 +152,17 @@ export function layout(
           pushText(fit(seg.v).repeat(Math.floor(columns / st.size)));
           break;
         case "qr": {
-          const v = seg.v;
-          if (!v) break;
-          if (v.length > LIMITS.maxQr) {
+          // QR data is written as ISO 8859-1: controls removed, anything else outside it `?`
+          const v = qrData(seg.v);
+          replaced += v.replaced;
+          if (!v.text) break;
+          if (v.text.length > LIMITS.maxQr) {
             throw new AgentError(
               "RENDER_ERROR",
-              `QR value is ${v.length} characters; at most ${LIMITS.maxQr}`,
+              `QR value is ${v.text.length} characters; at most ${LIMITS.maxQr}`,
             );
           }
-          blocks.push({ kind: "qr", value: v });
+          blocks.push({ kind: "qr", value: v.text });
           break;
         }
         case "barcode": {

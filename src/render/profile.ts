@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { join } from "node:path";
 import CodepageEncoder from "@point-of-sale/codepage-encoder";
+import { printableBytes } from "./codepage.ts";
 import ReceiptPrinterEncoder from "@point-of-sale/receipt-printer-encoder";
 import hrpt from "../../profiles/hrpt.json" with { type: "json" };
 import epson from "../../profiles/epson.json" with { type: "json" };
@@ -59,7 +60,10 @@ export type Profile = z.output<typeof ProfileSchema> & {
   source: string;
   /** Every code point the profile's code pages can print. */
   charset: ReadonlySet<number>;
-  /** For each printable non-ASCII code point, the first code page (in profile order) that has it. */
+  /**
+   * For each non-ASCII code point the profile can print, the first code page (in profile order)
+   * that has it at a printable byte (never 0x00–0x1F or 0x7F).
+   */
   codepageOf: ReadonlyMap<number, string>;
 };
 
@@ -71,7 +75,8 @@ export class ProfileError extends Error {
   }
 }
 
-function build(raw: unknown, source: string): Profile {
+/** Validates a profile's data (from a file or built in); errors name `source` and the key. */
+export function buildProfile(raw: unknown, source: string): Profile {
   const r = ProfileSchema.safeParse(raw);
   if (!r.success) {
     const what = r.error.issues.map((i) =>
@@ -83,8 +88,10 @@ function build(raw: unknown, source: string): Profile {
   }
   const codepageOf = new Map<number, string>();
   for (const cp of r.data.codepages) {
-    for (const c of CodepageEncoder.getCodepoints(cp as never, true)) {
-      if (c >= 0x80 && !codepageOf.has(c)) codepageOf.set(c, cp);
+    // printable positions only: a glyph a code page keeps at a control byte (• at 0x07 in
+    // CP437) is not in the charset, so layout transliterates or replaces it, and counts it
+    for (const c of printableBytes(cp).keys()) {
+      if (c >= 0xa0 && !codepageOf.has(c)) codepageOf.set(c, cp);
     }
   }
   return { ...r.data, source, charset: new Set(codepageOf.keys()), codepageOf };
@@ -92,7 +99,9 @@ function build(raw: unknown, source: string): Profile {
 
 /** The built-in profiles (embedded in the binary). */
 export function builtinProfiles(): Profile[] {
-  return [hrpt, epson, xprinter, generic].map((p) => build(p, `(built-in) profiles/${p.id}.json`));
+  return [hrpt, epson, xprinter, generic].map((p) =>
+    buildProfile(p, `(built-in) profiles/${p.id}.json`)
+  );
 }
 
 /** Reads a profile file; errors name the file and key. */
@@ -103,7 +112,7 @@ export async function loadProfileFile(path: string): Promise<Profile> {
   } catch (e) {
     throw new ProfileError(`Cannot read printer profile ${path}: ${(e as Error).message}`);
   }
-  return build(raw, path);
+  return buildProfile(raw, path);
 }
 
 /** Built-in profiles, then every `*.json` in `folder` (a file with the same id overrides). */

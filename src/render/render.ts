@@ -11,6 +11,7 @@ import { type Block, layout, previewText } from "./layout.ts";
 import { columnsFor, findProfile, loadProfiles, type Profile } from "./profile.ts";
 import { parseReceiptData } from "./receipt_data.ts";
 import { TemplateEngine } from "./template.ts";
+import { fitText } from "./text.ts";
 import { dotsFor, loadLogo, type Logo } from "./logo.ts";
 
 /** A rendered job. */
@@ -112,24 +113,34 @@ export class Renderer {
     const marked = await this.#engine.render(name, this.#context(job, data.data));
     const l = layout(marked, this.#engine.nonce, this.columns, this.profile.charset);
     let blocks = l.blocks;
-    if (job.job_type === "reprint") blocks = this.#withBanner(blocks, job);
-    return this.#finish(blocks, l.transliterated, l.replaced);
+    let { transliterated, replaced } = l;
+    if (job.job_type === "reprint") {
+      // `reprint_of` is server text like any other: cleaned, fitted and counted
+      const ref = job.reprint_of == null
+        ? null
+        : fitText(`of job ${String(job.reprint_of)}`.slice(0, 37), this.profile.charset);
+      transliterated += ref?.transliterated ?? 0;
+      replaced += ref?.replaced ?? 0;
+      blocks = this.#withBanner(blocks, ref?.text ?? null);
+    }
+    return this.#finish(blocks, transliterated, replaced);
   }
 
   #finish(blocks: Block[], transliterated: number, replaced: number): Rendered {
+    const encoded = encodeBlocks(blocks, this.profile, this.columns, this.#logo);
     return {
-      bytes: encodeBlocks(blocks, this.profile, this.columns, this.#logo),
+      bytes: encoded.bytes,
       preview: previewText(
         this.#logo ? blocks : blocks.filter((b) => b.kind !== "logo"),
         this.columns,
       ),
       transliterated,
-      replaced,
+      replaced: replaced + encoded.replaced,
     };
   }
 
   /** A reprint is marked above and below by the agent itself, whatever the template does. */
-  #withBanner(blocks: Block[], job: Job): Block[] {
+  #withBanner(blocks: Block[], ref: string | null): Block[] {
     const half = Math.floor(this.columns / 2);
     const center = (s: string, cols: number) => {
       const pad = Math.max(0, cols - s.length);
@@ -143,10 +154,10 @@ export class Renderer {
       invert: true,
       size: 2,
     };
-    const ref: Block[] = job.reprint_of != null
+    const refLine: Block[] = ref != null
       ? [{
         kind: "text",
-        text: center(`of job ${String(job.reprint_of).slice(0, 30)}`, this.columns),
+        text: center(ref.slice(0, this.columns), this.columns),
         bold: false,
         underline: false,
         invert: false,
@@ -157,7 +168,7 @@ export class Renderer {
     // a copy never opens the cash drawer
     const body = (cutAt >= 0 ? blocks.slice(0, cutAt) : blocks).filter((b) => b.kind !== "pulse");
     const tail = (cutAt >= 0 ? blocks.slice(cutAt) : []).filter((b) => b.kind !== "pulse");
-    return [banner, ...ref, ...body, banner, ...tail];
+    return [banner, ...refLine, ...body, banner, ...tail];
   }
 
   #context(job: Job, receipt: unknown): Record<string, unknown> {

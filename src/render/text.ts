@@ -48,7 +48,35 @@ const TRANSLIT: Record<string, string> = {
   "\u2014": "-",
   "\u2212": "-",
   "\u2026": "...",
-  "\u2022": "*",
+  "\u2022": "*", // •
+  "\u25e6": "o", // ◦
+  "\u2219": "*", // ∙
+  "\u00b7": ".", // ·
+  "\u00a7": "S", // §
+  "\u00b6": "P", // ¶
+  "\u2192": ">", // →
+  "\u2190": "<", // ←
+  "\u2191": "^", // ↑
+  "\u2193": "v", // ↓
+  "\u2194": "<>", // ↔
+  "\u2195": "|", // ↕
+  "\u21a8": "|", // ↨
+  "\u25ba": ">", // ►
+  "\u25b6": ">", // ▶
+  "\u25c4": "<", // ◄
+  "\u25c0": "<", // ◀
+  "\u25b2": "^", // ▲
+  "\u25bc": "v", // ▼
+  "\u203c": "!!", // ‼
+  "\u25cb": "o", // ○
+  "\u25d8": "#", // ◘
+  "\u25d9": "#", // ◙
+  "\u25ac": "-", // ▬
+  "\u221f": "L", // ∟
+  "\u2302": "^", // ⌂
+  "\u263a": ":)", // ☺
+  "\u263b": ":)", // ☻
+  "\u2665": "<3", // ♥
   "\u00d7": "x",
   "\u20ac": "EUR",
   "\u2116": "No",
@@ -63,6 +91,11 @@ const TRANSLIT: Record<string, string> = {
   "\u0141": "L",
 };
 
+function printable(ch: string, charset: ReadonlySet<number>): boolean {
+  const c = ch.codePointAt(0)!;
+  return (c >= 0x20 && c < 0x7f) || charset.has(c);
+}
+
 /** The result of fitting text to a printer's character set. */
 export interface Fitted {
   text: string;
@@ -73,8 +106,9 @@ export interface Fitted {
 }
 
 /**
- * Fits text to the characters a printer can print: kept if in `charset`, else transliterated,
- * else `?`. Spacing characters (no-break space from `Intl`) always become a plain space.
+ * Fits text to the characters a printer can print: kept if printable ASCII or in `charset`, else
+ * transliterated, else `?`. Spacing characters (no-break space from `Intl`) always become a plain
+ * space. A control character (never in a charset) is replaced and counted.
  */
 export function fitToCharset(s: string, charset: ReadonlySet<number>): Fitted {
   let out = "";
@@ -82,14 +116,15 @@ export function fitToCharset(s: string, charset: ReadonlySet<number>): Fitted {
   let replaced = 0;
   for (const ch of s) {
     const cp = ch.codePointAt(0)!;
-    if (cp < 0x80 || (charset.has(cp) && !(ch in TRANSLIT && TRANSLIT[ch] === " "))) {
+    if (
+      (cp >= 0x20 && cp < 0x7f) || (charset.has(cp) && !(ch in TRANSLIT && TRANSLIT[ch] === " "))
+    ) {
       out += ch;
       continue;
     }
     const t = TRANSLIT[ch];
     if (
-      t !== undefined &&
-      [...t].every((c) => c.codePointAt(0)! < 0x80 || charset.has(c.codePointAt(0)!))
+      t !== undefined && [...t].every((c) => printable(c, charset))
     ) {
       out += t;
       if (t !== " ") transliterated++;
@@ -97,8 +132,7 @@ export function fitToCharset(s: string, charset: ReadonlySet<number>): Fitted {
     }
     const base = ch.normalize("NFKD").replace(/[\u0300-\u036f]/g, "");
     if (
-      base && base !== ch &&
-      [...base].every((c) => c.codePointAt(0)! < 0x80 || charset.has(c.codePointAt(0)!))
+      base && base !== ch && [...base].every((c) => printable(c, charset))
     ) {
       out += base;
       transliterated++;
@@ -108,6 +142,11 @@ export function fitToCharset(s: string, charset: ReadonlySet<number>): Fitted {
     replaced++;
   }
   return { text: out, transliterated, replaced };
+}
+
+/** Server text → printable text for a charset: controls removed, then fitted and counted. */
+export function fitText(s: string, charset: ReadonlySet<number>): Fitted {
+  return fitToCharset(stripControls(s), charset);
 }
 
 /** Printed width of a string (one column per code point after fitting). */
