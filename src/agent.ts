@@ -6,11 +6,11 @@
  */
 import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config.ts";
-import { AgentError, type ErrorCode, toAgentError } from "./errors.ts";
+import { AgentError, type ErrorCode, isErrorCode, toAgentError } from "./errors.ts";
 import { type Job, jobLabel, validateJob } from "./job.ts";
 import { type JobServerClient, ServerError } from "./job_server.ts";
-import type { Journal, JournalEntry, StatusReport } from "./journal.ts";
-import { log } from "./log.ts";
+import type { Journal, JournalEntry, OutboxEntry, StatusReport } from "./journal.ts";
+import { log, LogOnce } from "./log.ts";
 import { faultPoint } from "./fault.ts";
 import type { Printer, PrinterStatus, PrinterStatusReport } from "./printers/printer.ts";
 import type { Renderer } from "./render/render.ts";
@@ -33,7 +33,14 @@ export interface AgentDeps {
 export type AcceptResult =
   | { outcome: "queued" | "resumed"; uuid: string }
   | { outcome: "duplicate"; uuid: string; state: string }
-  | { outcome: "rejected"; uuid: string | null; code: ErrorCode; reason: string }
+  | {
+    outcome: "rejected";
+    uuid: string | null;
+    code: ErrorCode;
+    reason: string;
+    /** Whether this call decided it (false: known before, or not reportable at all). */
+    fresh: boolean;
+  }
   | { outcome: "ignored"; uuid: string; reason: string };
 
 /** A small wake-up signal between loops (no AbortSignal.any: its dependents outlive the wait). */
@@ -60,6 +67,29 @@ class Bell {
       clock.sleep(ms, timer.signal).then(finish);
     });
   }
+}
+
+/** How long a stop spends delivering the last reports. */
+const STOP_FLUSH_MS = 3_000;
+
+/** Longest stretch of job intake before the event loop gets a turn (ms). */
+const INTAKE_SLICE_MS = 20;
+
+/** A job in hand this many times when the agent died or hung is quarantined at start-up. */
+const POISON_AFTER = 2;
+
+/** Reports read from the outbox per round, and jobs whose reports go out at the same time. */
+const OUTBOX_BATCH = 200;
+const REPORT_LANES = 4;
+
+/** What one round of report delivery found. */
+interface Delivery {
+  /** Nothing is waiting. */
+  done: boolean;
+  /** The server could not be reached: back off as a whole. */
+  serverDown: boolean;
+  /** When some jobs are held back: ms until the first may be tried again. */
+  nextHoldMs: number;
 }
 
 /** Backoff for delivering reports and reconnecting: 1, 2, 5, 10, 30 s. */
@@ -92,6 +122,10 @@ export class Agent {
   /** Final outcomes decided while the journal could not be written, committed when it can. */
   #unsaved: { uuid: string; at: number; failed?: { code: ErrorCode; message: string } }[] = [];
   #noLongPollLogged = false;
+  /** Jobs whose report failed, held back until `until` (per job: one never blocks another). */
+  #reportHolds = new Map<string, { tries: number; until: number }>();
+  /** Listed jobs that cannot be reported (no id): each logged once an hour. */
+  #unreportable: LogOnce;
   /** Last printer status seen (heartbeat, retries). */
   printerStatus: PrinterStatusReport = { status: "UNKNOWN", detail: "not checked yet" };
   lastJobId: string | null = null;
@@ -110,6 +144,7 @@ export class Agent {
     this.clock = d.clock ?? systemClock;
     this.#server = d.server;
     this.startedAt = this.clock.now();
+    this.#unreportable = new LogOnce(this.clock, 3_600_000);
   }
 
   /** READY, PRINTING, ERROR (state store broken or the last job failed) or STOPPED. */
@@ -160,7 +195,8 @@ export class Agent {
     this.#workBell.ring();
     this.#outboxBell.ring();
     await Promise.all(this.#loops);
-    await this.#deliverOutbox(3).catch(() => {});
+    // the last reports get a few seconds, whatever is waiting (the rest go out at the next start)
+    await this.#deliverOutbox(this.clock.now() + STOP_FLUSH_MS).catch(() => {});
     await this.#sendHeartbeat().catch(() => {});
     await this.printer.close?.();
   }
@@ -170,24 +206,27 @@ export class Agent {
   /** Takes one job item (unvalidated) from the server or the local API. */
   accept(item: unknown, source = "server"): AcceptResult {
     const now = this.clock.now();
-    const v = validateJob(item);
+    const v = validateJob(item, this.config.limits);
     if ("invalid" in v) {
-      const { id, uuid, reason } = v.invalid;
-      const key = uuid ?? (id !== null ? `id-${id}` : null);
-      if (key === null) {
-        log.error(`[JOB ?] Server sent a job without id or uuid; cannot report it: ${reason}`, {
-          code: "BAD_PAYLOAD",
-        });
-        return { outcome: "rejected", uuid: null, code: "BAD_PAYLOAD", reason };
+      const { id, uuid, code, reason } = v.invalid;
+      if (id === null) {
+        // nothing to report it under (a report goes to a job id): logged once an hour, skipped
+        this.#unreportable.note(uuid ?? reason, () =>
+          log.error(
+            `[JOB ${uuid ?? "?"}] The server listed a job without an id; it cannot be reported ` +
+              `and is skipped (logged once an hour): ${reason}`,
+            { code },
+          ));
+        return { outcome: "rejected", uuid: null, code, reason, fresh: false };
       }
-      if (this.journal.recordInvalid(key, String(id ?? key), "BAD_PAYLOAD", reason, now)) {
-        log.error(`${jobLabel({ id, uuid })} [FAILED] Invalid job: ${reason}`, {
-          code: "BAD_PAYLOAD",
-        });
+      const key = uuid ?? `id-${id}`;
+      const fresh = this.journal.recordInvalid(key, String(id), code, reason, now);
+      if (fresh) {
+        log.error(`${jobLabel({ id, uuid })} [FAILED] Invalid job: ${reason}`, { code });
         this.counters.failed++;
         this.#outboxBell.ring();
       }
-      return { outcome: "rejected", uuid: key, code: "BAD_PAYLOAD", reason };
+      return { outcome: "rejected", uuid: key, code, reason, fresh };
     }
     const job = v.job;
     const me = this.config.terminal_identity;
@@ -198,6 +237,9 @@ export class Agent {
       return { outcome: "ignored", uuid: job.uuid, reason: `for printer role ${job.printer_role}` };
     }
     const existing = this.journal.receive(job, now, source);
+    if (existing && existing.server_id !== String(job.id) && existing.source === "server") {
+      return this.#uuidReused(job, existing, now);
+    }
     if (existing) return this.#known(job, existing);
     faultPoint("after_fetch");
     this.counters.received++;
@@ -208,16 +250,44 @@ export class Agent {
         this.config.jobs.accepted_types.join(", ")
       })`;
       this.#fail(job, "UNSUPPORTED_JOB_TYPE", reason);
-      return { outcome: "rejected", uuid: job.uuid, code: "UNSUPPORTED_JOB_TYPE", reason };
+      return {
+        outcome: "rejected",
+        uuid: job.uuid,
+        code: "UNSUPPORTED_JOB_TYPE",
+        reason,
+        fresh: true,
+      };
     }
     this.#enqueue(job);
     return { outcome: "queued", uuid: job.uuid };
   }
 
+  /**
+   * A second job id carrying a uuid another id already has: never printed (the uuid is the
+   * promise's key), reported FAILED to its own id, naming the first.
+   */
+  #uuidReused(job: Job, first: JournalEntry, now: number): AcceptResult {
+    const reason = `uuid ${job.uuid} already belongs to job ${first.server_id} ` +
+      `(${first.state.toLowerCase()}); job ${job.id} is not printed`;
+    const fresh = this.journal.recordInvalid(
+      `${job.uuid}@${job.id}`,
+      String(job.id),
+      "DUPLICATE_UUID",
+      reason,
+      now,
+    );
+    if (fresh) {
+      log.error(`${jobLabel(job)} [FAILED] ${reason}`, { code: "DUPLICATE_UUID" });
+      this.counters.failed++;
+      this.#outboxBell.ring();
+    }
+    return { outcome: "rejected", uuid: job.uuid, code: "DUPLICATE_UUID", reason, fresh };
+  }
+
   #known(job: Job, e: JournalEntry): AcceptResult {
     if (e.state === "PRINTED" || e.state === "FAILED") {
       this.counters.duplicates++;
-      if (this.journal.resendFinal(job.uuid, this.clock.now())) {
+      if (this.journal.resendFinal(job.uuid, this.clock.now(), String(job.id))) {
         log.info(
           `${jobLabel(job)} Already ${
             e.state === "PRINTED" ? "printed" : "failed"
@@ -250,6 +320,14 @@ export class Agent {
       const job = JSON.parse(e.payload ?? "null") as Job | null;
       const label = `[JOB ${e.server_id}]`;
       if (!job) continue;
+      if (e.taken >= POISON_AFTER) {
+        const msg = `the agent died or hung ${e.taken} times while this job was in hand; ` +
+          `it is not taken up again (check the job's content, then send it again)`;
+        log.error(`${label} [FAILED] [QUARANTINED] ${msg}`, { code: "POISON_JOB" });
+        this.journal.markFailed(e.uuid, "POISON_JOB", msg, this.clock.now());
+        this.counters.failed++;
+        continue;
+      }
       if (e.state === "RECEIVED") {
         log.info(`${label} Resuming: received before the last stop, not printed yet`);
         this.#enqueue(job);
@@ -295,6 +373,7 @@ export class Agent {
       } catch (e) {
         if (e instanceof AgentError && e.code === "STATE_STORE_UNWRITABLE") {
           this.#storeFailed(e);
+          safe(() => this.journal.releaseTaken(job.uuid), undefined);
           this.#queue.unshift(job); // not lost: printed later, once the journal works again
           continue;
         }
@@ -350,6 +429,7 @@ export class Agent {
     const label = jobLabel(job);
     const eh = this.config.error_handling;
     log.info(`${label} Processing: ${job.job_type}`);
+    this.journal.markTaken(job.uuid);
     const resetAt = this.journal.getMeta("reset_at");
     if (resetAt && (!job.created_at || Date.parse(job.created_at) < Date.parse(resetAt))) {
       const msg =
@@ -382,9 +462,13 @@ export class Agent {
       preview: rendered.preview,
     };
     this.journal.setPreview(job.uuid, rendered.preview);
-    const prior = this.journal.get(job.uuid)?.attempts ?? 0;
-    let last: AgentError | null = null;
-    for (let attempt = 1; attempt <= eh.max_retry; attempt++) {
+    // attempts count across restarts: max_retry is the job's budget, not each run's
+    const before = this.journal.get(job.uuid);
+    const prior = before?.attempts ?? 0;
+    let last: AgentError | null = before?.error_code && isErrorCode(before.error_code)
+      ? new AgentError(before.error_code, before.error_message ?? "")
+      : null;
+    for (let attempt = prior + 1; attempt <= eh.max_retry; attempt++) {
       if (attempt > 1) {
         const delay = eh.backoff_seconds[Math.min(attempt - 2, eh.backoff_seconds.length - 1)];
         log.warn(`${label} Retry ${attempt - 1}/${eh.max_retry - 1} after ${delay}s...`);
@@ -392,6 +476,7 @@ export class Agent {
         await this.clock.sleep(delay * 1000, this.#ac.signal);
         if (this.#stopping) {
           log.info(`${label} Stopping during backoff; the job stays queued for the next start`);
+          this.journal.releaseTaken(job.uuid);
           return;
         }
         this.printerStatus = await this.printer.status();
@@ -405,14 +490,14 @@ export class Agent {
             blocking,
             `printer is ${this.printerStatus.status}: ${this.printerStatus.detail}`,
           );
-          this.journal.markRetrying(job.uuid, prior + attempt, last.code, last.message);
+          this.journal.markRetrying(job.uuid, attempt, last.code, last.message);
           log.warn(`${label} Attempt ${attempt}/${eh.max_retry} skipped: ${last.message}`, {
             code: last.code,
           });
           continue;
         }
       }
-      this.journal.markPrinting(job.uuid, prior + attempt, this.clock.now()); // durable first
+      this.journal.markPrinting(job.uuid, attempt, this.clock.now()); // durable first
       faultPoint("after_printing_commit");
       this.#outboxBell.ring();
       const t0 = performance.now();
@@ -424,7 +509,7 @@ export class Agent {
           log.error(`${label} [FAILED] ${last.message}`, { code: last.code });
           return this.#fail(job, last.code, last.message);
         }
-        this.journal.markRetrying(job.uuid, prior + attempt, last.code, last.message);
+        this.journal.markRetrying(job.uuid, attempt, last.code, last.message);
         log.warn(`${label} Attempt ${attempt}/${eh.max_retry} failed: ${last.message}`, {
           code: last.code,
         });
@@ -500,13 +585,34 @@ export class Agent {
     log.info("[ONLINE] Server connection restored");
   }
 
+  /**
+   * Accepts a listed page of jobs while the queue has room; the rest stays PENDING on the server
+   * for a later poll. Yields to the event loop every few milliseconds, so a huge list never
+   * holds up heartbeats, reports, the local API or a stop. Returns how many were new.
+   */
+  async #intake(items: unknown[]): Promise<number> {
+    let fresh = 0;
+    let slice = performance.now();
+    for (const item of items) {
+      if (this.#stopping || this.#queue.length >= this.config.limits.queue) break;
+      const r = this.accept(item);
+      if (r.outcome === "queued" || (r.outcome === "rejected" && r.fresh)) fresh++;
+      if (performance.now() - slice > INTAKE_SLICE_MS) {
+        await new Promise((r) => setTimeout(r, 0));
+        slice = performance.now();
+      }
+    }
+    return fresh;
+  }
+
   async #pollLoop(): Promise<void> {
     const s = this.config.server;
     const me = this.config.terminal_identity;
     const signal = this.#ac.signal;
     let failures = 0;
     while (!this.#stopping) {
-      if (this.#storeBroken || this.#queue.length >= 200) {
+      const limits = this.config.limits;
+      if (this.#storeBroken || this.#queue.length >= limits.queue) {
         await this.clock.sleep(s.poll_interval * 1000, signal); // do not take jobs we cannot hold
         continue;
       }
@@ -514,18 +620,17 @@ export class Agent {
       const sent = performance.now();
       let fresh = 0;
       try {
-        const list = await this.#server.listPending(
-          me.terminal_id,
-          me.printer_role,
-          s.long_poll_wait,
+        const list = await this.#server.listPending({
+          terminal: me.terminal_id,
+          role: me.printer_role,
+          waitS: s.long_poll_wait,
+          maxItems: limits.queue - this.#queue.length,
+          maxPages: limits.pages_per_poll,
           signal,
-        );
+        });
         failures = 0;
         this.#serverOk("jobs", sent);
-        for (const item of list.items) {
-          const r = this.accept(item);
-          if (r.outcome === "queued" || r.outcome === "rejected") fresh++;
-        }
+        fresh = await this.#intake(list.items);
         if (
           list.items.length === 0 && s.long_poll_wait > 0 && this.clock.now() - t0 < 500 &&
           !this.#noLongPollLogged
@@ -568,54 +673,120 @@ export class Agent {
     const signal = this.#ac.signal;
     let failures = 0;
     while (!this.#stopping) {
-      let ok: boolean;
+      let r: Delivery;
       try {
-        ok = await this.#deliverOutbox(Infinity);
+        r = await this.#deliverOutbox();
       } catch (e) {
         this.#storeFailed(toAgentError(e, "STATE_STORE_UNWRITABLE"));
-        ok = false;
+        r = { done: false, serverDown: true, nextHoldMs: 0 };
       }
-      if (ok) {
-        failures = 0;
-        await this.#outboxBell.wait(this.clock, 30_000, signal);
-      } else {
+      if (r.serverDown) {
         await this.#outboxBell.wait(this.clock, SERVER_BACKOFF_MS[Math.min(failures++, 4)], signal);
+        continue;
       }
+      failures = 0;
+      // all delivered: sleep until rung; some jobs held back: until the first hold ends
+      await this.#outboxBell.wait(this.clock, r.done ? 30_000 : r.nextHoldMs, signal);
     }
   }
 
-  /** Delivers reports in order; stops at the first failure so a job's reports never reorder. */
-  async #deliverOutbox(maxRounds: number): Promise<boolean> {
-    for (let round = 0; round < maxRounds; round++) {
-      const batch = this.journal.outboxPeek(50);
-      if (batch.length === 0) {
-        this.#drainedBell.ring();
-        return true;
-      }
-      for (const e of batch) {
+  /**
+   * Delivers waiting reports: in order within each job, jobs independent of each other (a few at
+   * a time), so one job's refused report never holds back another's. A job whose report failed
+   * is held back with its own backoff; a report older than `server.report_expiry_hours` that
+   * still fails is dropped with one ERROR line. `until` bounds the time (a stop).
+   */
+  async #deliverOutbox(until = Infinity): Promise<Delivery> {
+    const batch = this.journal.outboxPeek(OUTBOX_BATCH);
+    if (batch.length === 0) {
+      this.#drainedBell.ring();
+      return { done: true, serverDown: false, nextHoldMs: 0 };
+    }
+    const now = this.clock.now();
+    const lanes = new Map<string, OutboxEntry[]>();
+    for (const e of batch) {
+      const key = `${e.job_uuid}\u0000${e.server_id}`;
+      if ((this.#reportHolds.get(key)?.until ?? 0) > now) continue;
+      lanes.set(key, [...(lanes.get(key) ?? []), e]);
+    }
+    let serverDown = false;
+    let held = false;
+    const deliverLane = async (key: string, lane: OutboxEntry[]) => {
+      for (const e of lane) {
+        if (serverDown || this.clock.now() > until) return;
         const sent = performance.now();
         try {
           faultPoint("before_ack");
           await this.#server.report(e.server_id, JSON.parse(e.body) as StatusReport);
           faultPoint("after_ack");
           this.#serverOk("reports", sent);
+          this.#reportHolds.delete(key);
         } catch (err) {
           if (err instanceof ServerError && err.permanent) {
             log.error(
-              `[JOB ${e.server_id}] The server refused status ${e.status} and will keep refusing it: ` +
-                `${err.message}; dropping this report`,
+              `[JOB ${e.server_id}] The server refused status ${e.status} and will keep refusing ` +
+                `it: ${err.message}; dropping this report`,
+              { code: "REPORT_REFUSED" },
             );
+          } else if (this.#reportExpired(e, err)) {
+            this.journal.outboxDrop(e.seq);
+            this.#reportHolds.delete(key);
+            continue;
           } else {
             this.journal.outboxTried(e.seq);
+            const network = !(err instanceof ServerError) || err.kind === "unreachable" ||
+              err.kind === "timeout";
+            if (network) serverDown = true;
             this.#serverFailed(err, "reports", sent);
-            return false;
+            const tries = (this.#reportHolds.get(key)?.tries ?? 0) + 1;
+            this.#reportHolds.set(key, {
+              tries,
+              until: this.clock.now() + SERVER_BACKOFF_MS[Math.min(tries - 1, 4)],
+            });
+            held = true;
+            return; // this job's later reports wait for this one
           }
         }
         this.journal.outboxDone(e.seq);
         if (e.status === "FETCHED") this.#drainedBell.ring();
       }
+    };
+    const keys = [...lanes.keys()];
+    const workers = Array.from({ length: Math.min(REPORT_LANES, keys.length) }, async () => {
+      for (let k = keys.shift(); k !== undefined; k = keys.shift()) {
+        await deliverLane(k, lanes.get(k)!);
+      }
+    });
+    await Promise.all(workers);
+    if (lanes.size === 0) held = true;
+    const holds = [...this.#reportHolds.values()].map((h) => h.until - this.clock.now());
+    const nextHoldMs = Math.max(50, Math.min(30_000, ...holds));
+    if (!held && !serverDown && batch.length < OUTBOX_BATCH && this.clock.now() <= until) {
+      // everything in this batch went out; more may have arrived meanwhile
+      return this.journal.outboxDepth() === 0
+        ? (this.#drainedBell.ring(), { done: true, serverDown: false, nextHoldMs: 0 })
+        : { done: false, serverDown: false, nextHoldMs: 0 };
     }
+    return { done: false, serverDown, nextHoldMs: held ? nextHoldMs : 0 };
+  }
+
+  /** A report too old to keep trying: logged once, as it is dropped. */
+  #reportExpired(e: OutboxEntry, err: unknown): boolean {
+    const maxMs = this.config.server.report_expiry_hours * 3_600_000;
+    if (this.clock.now() - e.created_at < maxMs) return false;
+    log.error(
+      `[JOB ${e.server_id}] Dropping status ${e.status}: the server has not accepted it for ` +
+        `${this.config.server.report_expiry_hours} h (server.report_expiry_hours); last answer: ` +
+        `${(err as Error)?.message ?? err}`,
+      { code: "REPORT_UNDELIVERED" },
+    );
     return true;
+  }
+
+  /** Age of the oldest report still waiting, in seconds (0 when none). */
+  oldestReportAge(): number {
+    const t = safe(() => this.journal.oldestReportAt(), null);
+    return t === null ? 0 : Math.max(0, Math.round((this.clock.now() - t) / 1000));
   }
 
   /** The heartbeat body (docs/protocol.md). */
@@ -633,6 +804,7 @@ export class Agent {
       consecutive_errors: this.consecutiveErrors,
       queue_depth: this.#queue.length,
       outbox_depth: safe(() => this.journal.outboxDepth(), -1),
+      oldest_report_age_seconds: this.oldestReportAge(),
       state_store: this.#storeBroken ? "UNWRITABLE" : "OK",
       version: this.version,
       uptime_seconds: Math.round((this.clock.now() - this.startedAt) / 1000),

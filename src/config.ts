@@ -26,6 +26,17 @@ const ServerPaths = z.object({
   heartbeat: z.string().startsWith("/").default("/print-agents/heartbeat/"),
 }).strict();
 
+/** The job list's query parameters: names as the backend calls them ("" leaves one out). */
+const Query = z.object({
+  terminal_id: z.string().default("terminal_id"),
+  status: z.string().default("status"),
+  status_value: z.string().default("PENDING"),
+  printer_role: z.string().default("printer_role"),
+  wait: z.string().default("wait"),
+  /** Fixed extra parameters, e.g. {"page_size": "20"}. */
+  extra: z.record(z.string(), z.string()).default({}),
+}).strict();
+
 const Server = z.object({
   base_url: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:8765/api"),
   token: z.string().default(""),
@@ -37,6 +48,11 @@ const Server = z.object({
   request_timeout: seconds(10),
   ca_file: z.string().nullable().default(null),
   paths: ServerPaths.default(ServerPaths.parse({})),
+  /** How a status report is sent: POST to paths.status (default), or PATCH/PUT (a DRF viewset). */
+  status_method: z.enum(["POST", "PATCH", "PUT"]).default("POST"),
+  query: Query.default(Query.parse({})),
+  /** A report the server has not accepted for this long is dropped with one ERROR line. */
+  report_expiry_hours: z.number().positive().default(72),
 }).strict();
 
 const Printer = z.object({
@@ -95,6 +111,29 @@ const LocalApi = z.object({
   token: z.string().default(""),
 }).strict();
 
+/** Size limits: a job over one fails at once with JOB_TOO_LARGE, never freezes the agent. */
+const Limits = z.object({
+  /** Bytes of one job list answer (one page). */
+  list_bytes: z.number().int().min(64 * 1024).default(8 * 1024 * 1024),
+  /** Bytes of one job's JSON. */
+  job_bytes: z.number().int().min(1024).default(256 * 1024),
+  /** Characters of one text field (any string in the job). */
+  text_chars: z.number().int().min(64).default(4096),
+  /** Items on one receipt. */
+  items: z.number().int().min(1).default(1000),
+  /** Bytes sent to the printer for one job. */
+  rendered_bytes: z.number().int().min(4096).default(1024 * 1024),
+  /** Jobs held in the queue at once; the rest stay PENDING on the server. */
+  queue: z.number().int().min(1).max(10_000).default(200),
+  /** Pages of a paginated job list followed in one poll. */
+  pages_per_poll: z.number().int().min(1).max(100).default(5),
+}).strict();
+
+/** The limits with their defaults. */
+export type Limits = z.output<typeof Limits>;
+/** The default limits (tests and tools that render without a configuration). */
+export const DEFAULT_LIMITS: Limits = Limits.parse({});
+
 /** The full configuration schema (input: the file; output: with defaults applied). */
 export const ConfigSchema = z.object({
   $schema: z.string().optional(),
@@ -107,6 +146,7 @@ export const ConfigSchema = z.object({
   state: State.default(State.parse({})),
   render: Render.default(Render.parse({})),
   local_api: LocalApi.default(LocalApi.parse({})),
+  limits: Limits.default(DEFAULT_LIMITS),
 }).strict();
 
 /** Validated configuration with absolute paths. */

@@ -8,6 +8,18 @@
 export const ERROR_CODES = {
   BAD_PAYLOAD: { transient: false, text: "the job from the server is malformed" },
   UNSUPPORTED_JOB_TYPE: { transient: false, text: "this agent does not accept that job_type" },
+  JOB_TOO_LARGE: {
+    transient: false,
+    text: "the job is over one of the agent's size limits (limits.* in the configuration)",
+  },
+  DUPLICATE_UUID: {
+    transient: false,
+    text: "another job id already carried this uuid; this one is not printed",
+  },
+  POISON_JOB: {
+    transient: false,
+    text: "the agent died or hung twice while this job was in hand; it is not taken up again",
+  },
   INVALID_BASE64: { transient: false, text: "raw_base64 is not valid base64" },
   RENDER_ERROR: { transient: false, text: "the receipt could not be rendered" },
   TEMPLATE_ERROR: { transient: false, text: "the store template has an error" },
@@ -34,6 +46,14 @@ export const ERROR_CODES = {
     text: "the job stayed in the Windows print queue (struk tidak keluar)",
   },
   STATE_STORE_UNWRITABLE: { transient: true, text: "the agent's state folder cannot be written" },
+  REPORT_REFUSED: {
+    transient: false,
+    text: "the server refused a status report (4xx) and will keep refusing it; it was dropped",
+  },
+  REPORT_UNDELIVERED: {
+    transient: false,
+    text: "a status report was not accepted for server.report_expiry_hours and was dropped",
+  },
   INTERNAL_ERROR: { transient: false, text: "an unexpected error in the agent" },
 } as const;
 
@@ -56,6 +76,11 @@ export class AgentError extends Error {
   get transient(): boolean {
     return ERROR_CODES[this.code].transient;
   }
+}
+
+/** Whether a string (e.g. read back from the journal) is one of the codes. */
+export function isErrorCode(s: string): s is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, s);
 }
 
 /** Wraps anything thrown into an {@link AgentError} (unknown errors become INTERNAL_ERROR). */

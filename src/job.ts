@@ -4,12 +4,14 @@
  */
 import { z } from "zod";
 import { AgentError } from "./errors.ts";
+import { DEFAULT_LIMITS, type Limits } from "./config.ts";
 
 /** The job body of the contract (docs/protocol.md). Unknown fields are allowed and ignored. */
 export const JobSchema = z.object({
   id: z.union([z.number().int(), z.string().min(1).max(64)]),
   uuid: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, "letters, digits, - _ . :"),
-  job_type: z.string().min(1).max(32),
+  // `RECEIPT` and `receipt` are one type
+  job_type: z.string().min(1).max(32).transform((t) => t.toLowerCase()),
   priority: z.number().int().default(0),
   created_at: z.string().nullish(),
   printer_role: z.string().nullish(),
@@ -26,11 +28,53 @@ export type Job = z.output<typeof JobSchema>;
 export interface InvalidJob {
   id: number | string | null;
   uuid: string | null;
+  code: "BAD_PAYLOAD" | "JOB_TOO_LARGE";
   reason: string;
 }
 
+/** The size limits a job is checked against (config `limits`). */
+export type JobLimits = Pick<Limits, "job_bytes" | "text_chars" | "items">;
+
+/**
+ * The first limit a job item is over, named with the field and the config key, or null.
+ * Linear in the item's size: checked before anything else looks at the job.
+ */
+export function overLimit(raw: unknown, limits: JobLimits): string | null {
+  const size = new TextEncoder().encode(JSON.stringify(raw) ?? "").length;
+  if (size > limits.job_bytes) {
+    return `the job is ${size} bytes of JSON; at most ${limits.job_bytes} (limits.job_bytes)`;
+  }
+  const items = (raw as { receipt_data?: { items?: unknown } })?.receipt_data?.items;
+  if (Array.isArray(items) && items.length > limits.items) {
+    return `receipt_data.items has ${items.length} items; at most ${limits.items} (limits.items)`;
+  }
+  // every string at any depth; raw_base64 is bytes, bounded by job_bytes
+  const stack: [unknown, string][] = [[raw, ""]];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (typeof v === "string") {
+      if (v.length > limits.text_chars && path !== "raw_base64") {
+        return `${path} is ${v.length} characters; at most ${limits.text_chars} (limits.text_chars)`;
+      }
+    } else if (Array.isArray(v)) {
+      v.forEach((x, i) => stack.push([x, `${path}[${i}]`]));
+    } else if (v && typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) stack.push([x, path ? `${path}.${k}` : k]);
+    }
+  }
+  return null;
+}
+
 /** Validates one list item; returns the job or what is known of a bad one. */
-export function validateJob(raw: unknown): { job: Job } | { invalid: InvalidJob } {
+export function validateJob(
+  raw: unknown,
+  limits: JobLimits = DEFAULT_LIMITS,
+): { job: Job } | { invalid: InvalidJob } {
+  const o = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
+  const id = typeof o.id === "number" || typeof o.id === "string" ? o.id : null;
+  const uuid = typeof o.uuid === "string" && o.uuid.length <= 64 ? o.uuid : null;
+  const over = overLimit(raw, limits);
+  if (over) return { invalid: { id, uuid, code: "JOB_TOO_LARGE", reason: over } };
   const r = JobSchema.safeParse(raw);
   if (r.success) {
     const j = r.data;
@@ -39,19 +83,17 @@ export function validateJob(raw: unknown): { job: Job } | { invalid: InvalidJob 
         invalid: {
           id: j.id,
           uuid: j.uuid,
+          code: "BAD_PAYLOAD",
           reason: "neither receipt_data nor raw_base64 is present",
         },
       };
     }
     return { job: j };
   }
-  const o = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
-  const id = typeof o.id === "number" || typeof o.id === "string" ? o.id : null;
-  const uuid = typeof o.uuid === "string" && o.uuid.length <= 64 ? o.uuid : null;
   const reason = r.error.issues
     .map((i) => `${i.path.join(".") || "(job)"}: ${i.message}`)
     .join("; ");
-  return { invalid: { id, uuid, reason } };
+  return { invalid: { id, uuid, code: "BAD_PAYLOAD", reason } };
 }
 
 /** Decodes `raw_base64`; an invalid string is a permanent INVALID_BASE64 error. */

@@ -5,6 +5,7 @@
  * @module
  */
 import type { StatusReport } from "./journal.ts";
+import type { Config } from "./config.ts";
 
 /** What went wrong talking to the server. */
 export type ServerErrorKind = "unreachable" | "timeout" | "http" | "garbage" | "auth";
@@ -35,19 +36,78 @@ export interface JobServerOptions {
   timeoutMs: number;
   /** PEM text of a custom CA for HTTPS. */
   caCert?: string | null;
+  /** How status reports are sent (default POST). */
+  statusMethod?: "POST" | "PATCH" | "PUT";
+  /** The job list's query parameter names (config `server.query`). */
+  query?: QueryNames;
+  /** Bytes one answer may have (config `limits.list_bytes`). */
+  maxBody?: number;
 }
+
+/** The list request's parameter names; "" leaves a parameter out. */
+export interface QueryNames {
+  terminal_id: string;
+  status: string;
+  status_value: string;
+  printer_role: string;
+  wait: string;
+  extra: Record<string, string>;
+}
+
+const DEFAULT_QUERY: QueryNames = {
+  terminal_id: "terminal_id",
+  status: "status",
+  status_value: "PENDING",
+  printer_role: "printer_role",
+  wait: "wait",
+  extra: {},
+};
 
 /** A page of pending jobs as the server sent it (items not yet validated). */
 export interface JobList {
   items: unknown[];
   /** Server's `Date` header, for clock-skew checks. */
   serverDate: string | null;
+  /** Pages read (DRF `next` links followed, same origin only). */
+  pages: number;
 }
 
-const MAX_BODY = 16 * 1024 * 1024;
+/** What {@link JobServerClient.listPending} asks for. */
+export interface ListOptions {
+  terminal: string;
+  role: string;
+  waitS: number;
+  /** Stop following `next` once this many items are in hand (what the agent will queue). */
+  maxItems?: number;
+  /** Pages followed at most. */
+  maxPages?: number;
+  signal?: AbortSignal;
+}
+
+const MAX_BODY = 8 * 1024 * 1024;
 
 /** Client of one job server. */
 export class JobServerClient {
+  /** A client for the configuration's `server` and `limits` sections. */
+  static fromConfig(
+    c: Pick<Config, "server" | "limits">,
+    token: string,
+    caCert: string | null,
+    timeoutMs = c.server.request_timeout * 1000,
+  ): JobServerClient {
+    return new JobServerClient({
+      baseUrl: c.server.base_url,
+      token,
+      authScheme: c.server.auth_scheme,
+      paths: c.server.paths,
+      timeoutMs,
+      caCert,
+      statusMethod: c.server.status_method,
+      query: c.server.query,
+      maxBody: c.limits.list_bytes,
+    });
+  }
+
   #o: JobServerOptions;
   #client: Deno.HttpClient | undefined;
   constructor(o: JobServerOptions) {
@@ -67,7 +127,7 @@ export class JobServerClient {
     extraMs = 0,
     signal?: AbortSignal,
   ): Promise<{ data: unknown; date: string | null }> {
-    const url = this.url(path);
+    const url = /^https?:\/\//.test(path) ? path : this.url(path);
     const headers: Record<string, string> = { accept: "application/json" };
     if (this.#o.token) headers.authorization = `${this.#o.authScheme} ${this.#o.token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
@@ -125,13 +185,20 @@ export class JobServerClient {
         { cause: e },
       );
     }
+    // Name the URL that answered: after a redirect (sent on without the token when it leaves
+    // the origin) that is where a 401 came from.
+    const where = res.redirected && res.url !== url ? `${url} (redirected to ${res.url})` : url;
+    const max = this.#o.maxBody ?? MAX_BODY;
     let text: string;
     try {
-      text = await res.text();
+      text = await readCapped(res, max);
     } catch (e) {
+      if (e instanceof ServerError) {
+        throw new ServerError(e.kind, `${method} ${where}: ${e.message}`, res.status);
+      }
       throw new ServerError(
         "unreachable",
-        `${method} ${url}: connection lost reading the answer`,
+        `${method} ${where}: connection lost reading the answer`,
         res.status,
         {
           cause: e,
@@ -143,7 +210,7 @@ export class JobServerClient {
     if (res.status === 401 || res.status === 403) {
       throw new ServerError(
         "auth",
-        `${method} ${url}: HTTP ${res.status} ${
+        `${method} ${where}: HTTP ${res.status} ${
           res.status === 401 ? "unauthorized (token missing or wrong)" : "forbidden"
         }: ${snippet()}`,
         res.status,
@@ -152,12 +219,9 @@ export class JobServerClient {
     if (!res.ok) {
       throw new ServerError(
         "http",
-        `${method} ${url}: HTTP ${res.status}: ${snippet()}`,
+        `${method} ${where}: HTTP ${res.status}: ${snippet()}${slashHint(method, url, res.status)}`,
         res.status,
       );
-    }
-    if (text.length > MAX_BODY) {
-      throw new ServerError("garbage", `${method} ${url}: answer larger than 16 MB`);
     }
     if (text.trim() === "") return { data: null, date };
     try {
@@ -172,44 +236,58 @@ export class JobServerClient {
     }
   }
 
-  /** Pending jobs for this terminal; asks the server to hold the request up to `waitS` seconds. */
-  async listPending(
-    terminal: string,
-    role: string,
-    waitS: number,
-    signal?: AbortSignal,
-  ): Promise<JobList> {
-    const q = new URLSearchParams({ terminal_id: terminal, status: "PENDING", printer_role: role });
-    if (waitS > 0) q.set("wait", String(waitS));
+  /** The list request's path with its query (parameter names from `server.query`). */
+  listPath(terminal: string, role: string, waitS: number): string {
+    const n = this.#o.query ?? DEFAULT_QUERY;
+    const q = new URLSearchParams();
+    if (n.terminal_id) q.set(n.terminal_id, terminal);
+    if (n.status) q.set(n.status, n.status_value);
+    if (n.printer_role) q.set(n.printer_role, role);
+    if (n.wait && waitS > 0) q.set(n.wait, String(waitS));
+    for (const [k, v] of Object.entries(n.extra)) q.set(k, v);
     const sep = this.#o.paths.jobs.includes("?") ? "&" : "?";
-    const { data, date } = await this.#request(
-      "GET",
-      this.#o.paths.jobs + sep + q,
-      undefined,
-      waitS * 1000,
-      signal,
-    );
-    let items: unknown;
-    if (Array.isArray(data)) items = data;
-    else if (
-      data && typeof data === "object" && Array.isArray((data as { results?: unknown }).results)
-    ) {
-      items = (data as { results: unknown[] }).results; // Django REST framework pagination
-    } else {
-      throw new ServerError(
-        "garbage",
-        `GET ${this.url(this.#o.paths.jobs)}: expected a JSON list or {"results": [...]}, got ${
-          JSON.stringify(data)?.slice(0, 80)
-        }`,
-      );
-    }
-    return { items: items as unknown[], serverDate: date };
+    return this.#o.paths.jobs + sep + q;
   }
 
-  /** Sends one status report for a job. */
+  /**
+   * Pending jobs for this terminal; asks the server to hold the request up to `waitS` seconds.
+   * A paginated answer's `next` is followed (same origin only, never with a long-poll wait) up to
+   * `maxPages` pages or until `maxItems` items are in hand.
+   */
+  async listPending(o: ListOptions): Promise<JobList> {
+    const items: unknown[] = [];
+    let path: string | null = this.listPath(o.terminal, o.role, o.waitS);
+    let serverDate: string | null = null;
+    let pages = 0;
+    let wait = o.waitS;
+    while (path && pages < (o.maxPages ?? 1)) {
+      const { data, date } = await this.#request("GET", path, undefined, wait * 1000, o.signal);
+      pages++;
+      serverDate ??= date;
+      const page = parseJobPage(data, this.url(this.#o.paths.jobs));
+      items.push(...page.items);
+      if (items.length >= (o.maxItems ?? Infinity) || !page.next) break;
+      path = this.#sameOrigin(page.next);
+      wait = 0; // only the first request may be held by the server
+    }
+    return { items, serverDate, pages };
+  }
+
+  /** A `next` link as a URL to follow, or null if it leaves the server's origin. */
+  #sameOrigin(next: string): string | null {
+    let u: URL;
+    try {
+      u = new URL(next, this.#o.baseUrl + "/");
+    } catch {
+      return null;
+    }
+    return u.origin === new URL(this.#o.baseUrl).origin ? u.href : null;
+  }
+
+  /** Sends one status report for a job (method and path from the configuration). */
   async report(serverId: string, body: StatusReport): Promise<void> {
     const path = this.#o.paths.status.replace("{id}", encodeURIComponent(serverId));
-    await this.#request("POST", path, body);
+    await this.#request(this.#o.statusMethod ?? "POST", path, body);
   }
 
   /** Sends a heartbeat; returns the server's Date header. */
@@ -221,4 +299,63 @@ export class JobServerClient {
   close(): void {
     this.#client?.close();
   }
+}
+
+/** A job list answer: a JSON list, or a DRF page `{"results": [...], "next": ...}`. */
+function parseJobPage(data: unknown, url: string): { items: unknown[]; next: string | null } {
+  if (Array.isArray(data)) return { items: data, next: null };
+  const page = data as { results?: unknown; next?: unknown } | null;
+  if (page && typeof page === "object" && Array.isArray(page.results)) {
+    return {
+      items: page.results,
+      next: typeof page.next === "string" && page.next ? page.next : null,
+    };
+  }
+  throw new ServerError(
+    "garbage",
+    `GET ${url}: expected a JSON list or {"results": [...]}, got ${
+      JSON.stringify(data)?.slice(0, 80)
+    }`,
+  );
+}
+
+/** Reads a body as text, refusing (and cancelling) past `max` bytes. */
+async function readCapped(res: Response, max: number): Promise<string> {
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (declared > max) {
+    await res.body?.cancel();
+    throw new ServerError(
+      "garbage",
+      `answer of ${declared} bytes; at most ${max} (limits.list_bytes)`,
+    );
+  }
+  if (!res.body) return "";
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of res.body) {
+    n += c.length;
+    if (n > max) {
+      throw new ServerError("garbage", `answer larger than ${max} bytes (limits.list_bytes)`);
+    }
+    chunks.push(c);
+  }
+  const all = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/**
+ * Django's APPEND_SLASH redirects a GET to the path with a slash but cannot redirect a POST,
+ * PATCH or PUT: it answers 500 (DEBUG off) or 3xx. Say so, with the path to configure.
+ */
+function slashHint(method: string, url: string, status: number): string {
+  if (method === "GET" || !(status === 500 || (status >= 301 && status <= 308))) return "";
+  const path = new URL(url).pathname;
+  if (path.endsWith("/")) return "";
+  return `; a Django server needs the trailing slash here (${path}/): end the path in ` +
+    `server.paths with "/"`;
 }

@@ -31,6 +31,8 @@ export interface JournalEntry {
   finished_at: number | null;
   payload: string | null;
   preview: string | null;
+  /** Times the job was taken in hand and not let go normally (the agent died or hung). */
+  taken: number;
 }
 
 /** One status report waiting in the outbox. */
@@ -67,7 +69,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   printing_at INTEGER,
   finished_at INTEGER,
   payload TEXT,
-  preview TEXT
+  preview TEXT,
+  taken INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX IF NOT EXISTS jobs_open ON jobs(state) WHERE state IN ('RECEIVED','PRINTING');
 CREATE INDEX IF NOT EXISTS jobs_received ON jobs(received_at);
@@ -83,6 +86,14 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_job ON outbox(job_uuid);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 `;
+
+/** Brings a journal written by an older version up to this schema. */
+function migrate(db: DatabaseSync): void {
+  const cols = db.prepare("PRAGMA table_info(jobs)").all() as { name: string }[];
+  if (!cols.some((c) => c.name === "taken")) {
+    db.exec("ALTER TABLE jobs ADD COLUMN taken INTEGER NOT NULL DEFAULT 0");
+  }
+}
 
 /** Whether a thrown SQLite error means the state store cannot be written. */
 function isStorageFailure(e: unknown): boolean {
@@ -120,6 +131,9 @@ export class Journal {
            printing_at = COALESCE(?, printing_at), finished_at = ? WHERE uuid = ?`,
       ),
       setPreview: p("UPDATE jobs SET preview = ? WHERE uuid = ?"),
+      setTaken: p("UPDATE jobs SET taken = ? WHERE uuid = ?"),
+      oldestReport: p("SELECT MIN(created_at) AS t FROM outbox"),
+      dropReport: p("DELETE FROM outbox WHERE seq = ?"),
       enqueue: p(
         `INSERT INTO outbox (job_uuid, server_id, status, body, created_at) VALUES (?, ?, ?, ?, ?)`,
       ),
@@ -174,6 +188,7 @@ export class Journal {
       db.exec("PRAGMA synchronous = FULL");
       for (const p of options.pragmas ?? []) db.exec(`PRAGMA ${p}`);
       db.exec(SCHEMA);
+      migrate(db);
       const check = db.prepare("PRAGMA quick_check").get() as Record<string, string>;
       if (Object.values(check)[0] !== "ok") {
         throw new JournalCorruptError(path, `quick_check: ${Object.values(check)[0]}`);
@@ -322,13 +337,15 @@ export class Journal {
   /**
    * A final job delivered again: re-queue its final status (the server may have missed the
    * ack), unless a report for it is still waiting. Returns whether one was queued.
+   * `listedAs` is the id the server listed it under this time.
    */
-  resendFinal(uuid: string, now: number): boolean {
+  resendFinal(uuid: string, now: number, listedAs?: string): boolean {
     return this.#tx(() => {
       const e = this.#mustGet(uuid);
       if (e.state !== "PRINTED" && e.state !== "FAILED") return false;
       if ((this.#st.pendingFor.get(uuid) as { n: number }).n > 0) return false;
-      this.#report(uuid, e.server_id, {
+      // to the id the server listed it under (an imported seed job knows only its uuid)
+      this.#report(uuid, listedAs ?? e.server_id, {
         status: e.state === "PRINTED" ? "COMPLETED" : "FAILED",
         attempt: e.attempts,
         ...(e.state === "FAILED"
@@ -338,6 +355,33 @@ export class Journal {
       }, now);
       return true;
     });
+  }
+
+  /**
+   * Counts the job as taken in hand (before rendering): a job still counted twice at start-up was
+   * in hand when the agent died or hung twice, and is quarantined. Written without its own flush:
+   * it must survive the process, not a power cut.
+   */
+  markTaken(uuid: string): number {
+    const n = (this.get(uuid)?.taken ?? 0) + 1;
+    this.#relaxed(() => this.#st.setTaken.run(n, uuid));
+    return n;
+  }
+
+  /** The job left our hands without dying (a clean stop, a store failure): not counted. */
+  releaseTaken(uuid: string): void {
+    const n = this.get(uuid)?.taken ?? 0;
+    if (n > 0) this.#relaxed(() => this.#st.setTaken.run(n - 1, uuid));
+  }
+
+  /** When the oldest report still waiting was queued (ms), or null. */
+  oldestReportAt(): number | null {
+    return (this.#st.oldestReport.get() as { t: number | null }).t;
+  }
+
+  /** Gives up on one report (the server never accepted it); the caller logs why. */
+  outboxDrop(seq: number): void {
+    this.#st.dropReport.run(seq);
   }
 
   /** Saves the text preview of a rendered job (not part of the promise; best effort). */

@@ -106,3 +106,27 @@ export async function setupLogging(o: LoggingOptions): Promise<void> {
 export async function closeLogging(): Promise<void> {
   await reset();
 }
+
+/**
+ * Logs something at most once per `everyMs` for each key: for what the server repeats on every
+ * poll (a job that cannot be reported), so one bad job is one line, not thousands.
+ */
+export class LogOnce {
+  #seen = new Map<string, number>();
+  #clock: { now(): number };
+  #everyMs: number;
+  constructor(clock: { now(): number }, everyMs: number) {
+    this.#clock = clock;
+    this.#everyMs = everyMs;
+  }
+  /** Runs `write` unless `key` was written within the interval; returns whether it ran. */
+  note(key: string, write: () => void): boolean {
+    const now = this.#clock.now();
+    const last = this.#seen.get(key);
+    if (last !== undefined && now - last < this.#everyMs) return false;
+    if (this.#seen.size >= 1000) this.#seen.clear(); // bounded: a flood is logged again, not kept
+    this.#seen.set(key, now);
+    write();
+    return true;
+  }
+}

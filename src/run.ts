@@ -147,6 +147,7 @@ export function rendererFor(c: Config): Promise<Renderer> {
     locale: c.render.locale,
     currency: c.render.currency,
     timeZone: c.render.time_zone,
+    maxBytes: c.limits.rendered_bytes,
     agent: { version: VERSION, ...c.terminal_identity },
   });
 }
@@ -200,14 +201,7 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
       );
     }
   }
-  const server = new JobServerClient({
-    baseUrl: c.server.base_url,
-    token: serverToken(c),
-    authScheme: c.server.auth_scheme,
-    paths: c.server.paths,
-    timeoutMs: c.server.request_timeout * 1000,
-    caCert,
-  });
+  const server = JobServerClient.fromConfig(c, serverToken(c), caCert);
   const journal = await waitForJournal(c, server, o);
   await importSeedHistory(c, journal, o.clock?.now() ?? Date.now());
   let printer: Printer;

@@ -113,21 +113,19 @@ async function checkServer(c: Config): Promise<Check[]> {
       }];
     }
   }
-  const client = new JobServerClient({
-    baseUrl: c.server.base_url,
-    token: serverToken(c),
-    authScheme: c.server.auth_scheme,
-    paths: c.server.paths,
-    timeoutMs: Math.min(c.server.request_timeout, 10) * 1000,
-    caCert: ca,
-  });
+  const client = JobServerClient.fromConfig(
+    c,
+    serverToken(c),
+    ca,
+    Math.min(c.server.request_timeout, 10) * 1000,
+  );
   const t0 = performance.now();
   try {
-    const r = await client.listPending(
-      c.terminal_identity.terminal_id,
-      c.terminal_identity.printer_role,
-      0,
-    );
+    const r = await client.listPending({
+      terminal: c.terminal_identity.terminal_id,
+      role: c.terminal_identity.printer_role,
+      waitS: 0,
+    });
     const ms = Math.round(performance.now() - t0);
     const out: Check[] = [{
       area: "server",

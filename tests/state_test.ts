@@ -217,7 +217,7 @@ Deno.test({
       await sh(`dd if=/dev/zero of=${fs.path}/filler bs=4k 2>/dev/null || true; sync`);
       const second = await server.createJob({
         ...RECEIPT,
-        receipt_data: { store_name: "x".repeat(5000), total: 2 },
+        receipt_data: { store_name: "x".repeat(4000), store_address: "y".repeat(4000), total: 2 },
       });
       await waitFor(
         () => logs.lines.some((l) => l.code === "STATE_STORE_UNWRITABLE"),

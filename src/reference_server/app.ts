@@ -3,7 +3,7 @@
  * `node:sqlite`. The tests and the demo run against it; the POS backend team reads it.
  * @module
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { DatabaseSync } from "node:sqlite";
 
 /** Statuses a job moves through on the server. */
@@ -30,6 +30,17 @@ export interface ServerOptions {
   noLongPoll?: boolean;
   /** Longest `wait` honoured, seconds. */
   maxWait?: number;
+  /**
+   * Behave like a stock Django REST framework backend: status updates by `PATCH
+   * /print-jobs/{id}/`, page-number pagination (`?page=N`, absolute `next`, {@link pageSize} per
+   * page), list filters named `terminal`, `state` and `role`, no long-poll, and Django's
+   * APPEND_SLASH: a GET without the trailing slash is redirected, any other method gets 500.
+   */
+  drf?: boolean;
+  /** Jobs per page in DRF mode (default 3). */
+  pageSize?: number;
+  /** Accept a uuid that another job already has (to test agents against such servers). */
+  allowDuplicateUuid?: boolean;
 }
 
 /** A job row as the API returns it. */
@@ -54,7 +65,7 @@ export interface ServerJob {
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
-  uuid TEXT NOT NULL UNIQUE,
+  uuid TEXT NOT NULL,
   terminal_id TEXT NOT NULL,
   printer_role TEXT,
   job_type TEXT NOT NULL,
@@ -70,6 +81,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_pending ON jobs(terminal_id, status);
+CREATE INDEX IF NOT EXISTS jobs_uuid ON jobs(uuid);
 CREATE TABLE IF NOT EXISTS reports (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   job_id INTEGER NOT NULL,
@@ -117,10 +129,51 @@ export function createServerApp(
     await next();
   });
 
+  if (o.drf) {
+    api.use("*", async (c, next) => {
+      const url = new URL(c.req.url);
+      if (url.pathname.endsWith("/")) return await next();
+      if (c.req.method === "GET") {
+        return c.redirect(`${url.pathname}/${url.search}`, 301); // Django's CommonMiddleware
+      }
+      // Django cannot redirect a POST/PATCH/PUT to the slash URL: RuntimeError → 500 (DEBUG off)
+      return c.html("<h1>Server Error (500)</h1>", 500);
+    });
+  }
   const now = () => new Date().toISOString();
   const getJob = (id: string) => {
     const r = db.prepare("SELECT * FROM jobs WHERE id = ? OR uuid = ?").get(id, id);
     return r ? rowToJob(r as Record<string, unknown>) : null;
+  };
+  /** DRF PageNumberPagination over the filtered list, with absolute `next` and `previous`. */
+  const drfPage = (
+    c: Context,
+    terminal: string | undefined,
+    status: string | undefined,
+    role: string | undefined,
+  ) => {
+    const size = o.pageSize ?? 3;
+    const page = Math.max(1, Number(c.req.query("page") ?? 1) || 1);
+    const where = `WHERE (? IS NULL OR terminal_id = ?) AND (? IS NULL OR status = ?)
+         AND (? IS NULL OR printer_role IS NULL OR printer_role = ?)`;
+    const args = [terminal ?? null, terminal ?? null, status ?? null, status ?? null];
+    const roleArgs = [role ?? null, role ?? null];
+    const count = (db.prepare(`SELECT COUNT(*) AS n FROM jobs ${where}`)
+      .get(...args, ...roleArgs) as { n: number }).n;
+    const rows = db.prepare(
+      `SELECT * FROM jobs ${where} ORDER BY priority DESC, id LIMIT ? OFFSET ?`,
+    ).all(...args, ...roleArgs, size, (page - 1) * size);
+    const link = (n: number) => {
+      const u = new URL(c.req.url);
+      u.searchParams.set("page", String(n));
+      return u.href;
+    };
+    return c.json({
+      count,
+      next: page * size < count ? link(page + 1) : null,
+      previous: page > 1 ? link(page - 1) : null,
+      results: rows.map((r) => rowToJob(r as Record<string, unknown>)),
+    });
   };
   const pending = (terminal: string, role: string | undefined, limit: number) => {
     const rows = db.prepare(
@@ -157,6 +210,9 @@ export function createServerApp(
     }
     if (Object.keys(errors).length) return c.json(errors, 400);
     const uuid = typeof b.uuid === "string" && b.uuid ? b.uuid : crypto.randomUUID();
+    if (!o.allowDuplicateUuid && db.prepare("SELECT 1 FROM jobs WHERE uuid = ?").get(uuid)) {
+      return c.json({ uuid: "A job with this uuid already exists." }, 400);
+    }
     const t = typeof b.created_at === "string" ? b.created_at : now();
     try {
       const r = db.prepare(
@@ -185,9 +241,11 @@ export function createServerApp(
   });
 
   api.get("/print-jobs/", async (c) => {
-    const terminal = c.req.query("terminal_id");
-    const status = c.req.query("status");
-    const role = c.req.query("printer_role") || undefined;
+    const q = (std: string, drf: string) => c.req.query(o.drf ? drf : std);
+    const terminal = q("terminal_id", "terminal");
+    const status = q("status", "state");
+    const role = q("printer_role", "role") || undefined;
+    if (o.drf) return drfPage(c, terminal, status, role);
     const limit = Math.min(100, Math.max(1, Number(c.req.query("limit") ?? 20) || 20));
     const answer = (jobs: ServerJob[]) =>
       o.paginate
@@ -234,8 +292,8 @@ export function createServerApp(
     );
   });
 
-  api.post("/print-jobs/:id/status/", async (c) => {
-    const j = getJob(c.req.param("id"));
+  const statusUpdate = async (c: Context) => {
+    const j = getJob(c.req.param("id")!);
     if (!j) return c.json({ detail: "Not found." }, 404);
     let b: Record<string, unknown>;
     try {
@@ -278,7 +336,9 @@ export function createServerApp(
       );
     }
     return c.json(getJob(String(j.id)));
-  });
+  };
+  if (o.drf) api.patch("/print-jobs/:id/", statusUpdate); // a ModelViewSet's partial_update
+  else api.post("/print-jobs/:id/status/", statusUpdate);
 
   api.post("/print-agents/heartbeat/", async (c) => {
     let b: Record<string, unknown>;

@@ -5,6 +5,7 @@
  * @module
  */
 import { AgentError } from "../errors.ts";
+import { DEFAULT_LIMITS } from "../config.ts";
 import { decodeRawBase64, type Job } from "../job.ts";
 import { encodeBlocks } from "./escpos.ts";
 import { type Block, layout, previewText } from "./layout.ts";
@@ -32,6 +33,8 @@ export interface RendererOptions {
   locale: string;
   currency: string;
   timeZone: string | null;
+  /** Bytes one job may send to the printer (config `limits.rendered_bytes`); default 1 MiB. */
+  maxBytes?: number;
   /** The clock for `now` in templates (tests pin it). */
   now?: () => number;
   /** Shown on test pages and available to templates as `agent`. */
@@ -128,6 +131,14 @@ export class Renderer {
 
   #finish(blocks: Block[], transliterated: number, replaced: number): Rendered {
     const encoded = encodeBlocks(blocks, this.profile, this.columns, this.#logo);
+    const max = this.#o.maxBytes ?? DEFAULT_LIMITS.rendered_bytes;
+    if (encoded.bytes.length > max) {
+      throw new AgentError(
+        "JOB_TOO_LARGE",
+        `the receipt renders to ${encoded.bytes.length} bytes; at most ${max} ` +
+          `(limits.rendered_bytes)`,
+      );
+    }
     return {
       bytes: encoded.bytes,
       preview: previewText(

@@ -156,34 +156,57 @@ export function width(s: string): number {
   return n;
 }
 
-/** Splits text into lines of at most `cols` columns, at spaces where possible. */
+/**
+ * Splits text into lines of at most `cols` columns, at spaces where possible; a word longer than
+ * a line fills the line and is hard-broken. Linear in the length of the text (each code point is
+ * visited a bounded number of times), so a huge field costs time in proportion, never more.
+ */
 export function wrap(s: string, cols: number): string[] {
   if (cols < 1) return [s];
-  const words = s.split(" ");
   const lines: string[] = [];
   let cur = "";
-  for (let w of words) {
-    while (width(w) > cols) {
+  let curW = 0;
+  for (const word of s.split(" ")) {
+    let w = word;
+    let wW = width(w);
+    while (wW > cols) {
       // a word longer than the line: fill the current line, then hard-break
-      const room = cur ? cols - width(cur) - 1 : cols;
+      const room = curW ? cols - curW - 1 : cols;
       if (room > 0) {
-        const cps = [...w];
-        lines.push((cur ? cur + " " : "") + cps.slice(0, room).join(""));
-        w = cps.slice(room).join("");
+        const head = takeCodePoints(w, room);
+        lines.push((curW ? cur + " " : "") + head);
+        w = w.slice(head.length);
+        wW -= room;
       } else {
         lines.push(cur);
       }
       cur = "";
+      curW = 0;
     }
-    if (!cur) cur = w;
-    else if (width(cur) + 1 + width(w) <= cols) cur += " " + w;
-    else {
+    if (!curW && !cur) {
+      cur = w;
+      curW = wW;
+    } else if (curW + 1 + wW <= cols) {
+      cur += " " + w;
+      curW += 1 + wW;
+    } else {
       lines.push(cur);
       cur = w;
+      curW = wW;
     }
   }
   lines.push(cur);
   return lines;
+}
+
+/** The first `n` code points of `s` (as a string), reading only those. */
+function takeCodePoints(s: string, n: number): string {
+  let i = 0;
+  for (let k = 0; k < n && i < s.length; k++) {
+    const c = s.charCodeAt(i);
+    i += c >= 0xd800 && c <= 0xdbff && i + 1 < s.length ? 2 : 1;
+  }
+  return s.slice(0, i);
 }
 
 /** Pads a line to `cols` for an alignment. */

@@ -21,7 +21,15 @@ export async function withTmpDir(): Promise<{ path: string } & AsyncDisposable> 
 
 /** A reference server on a free port, shut down at the end of the scope. */
 export function withServer(
-  o: { token?: string; paginate?: boolean; noLongPoll?: boolean; db?: string } = {},
+  o: {
+    token?: string;
+    paginate?: boolean;
+    noLongPoll?: boolean;
+    db?: string;
+    drf?: boolean;
+    pageSize?: number;
+    allowDuplicateUuid?: boolean;
+  } = {},
 ) {
   const s = startServer({ port: 0, db: o.db ?? ":memory:", quiet: true, ...o });
   return {
