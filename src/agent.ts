@@ -11,6 +11,7 @@ import { type Job, jobLabel, validateJob } from "./job.ts";
 import { type JobServerClient, ServerError } from "./job_server.ts";
 import type { Journal, JournalEntry, OutboxEntry, StatusReport } from "./journal.ts";
 import { log, LogOnce } from "./log.ts";
+import { LoopLag } from "./loop_lag.ts";
 import { faultPoint } from "./fault.ts";
 import type { Printer, PrinterStatus, PrinterStatusReport } from "./printers/printer.ts";
 import type { Renderer } from "./render/render.ts";
@@ -132,6 +133,8 @@ export class Agent {
   consecutiveErrors = 0;
   /** Counters for /status and /metrics. */
   readonly counters = { printed: 0, failed: 0, retries: 0, duplicates: 0, received: 0 };
+  /** How late the event loop ran (heartbeats, reports and the local API wait on it). */
+  #loopLag: LoopLag | null = null;
   /** Print durations in ms (most recent 1,000), for /metrics. */
   readonly durations: number[] = [];
 
@@ -167,6 +170,7 @@ export class Agent {
 
   /** Resolves pending work from before a restart, then starts the loops. */
   start(): void {
+    this.#loopLag = new LoopLag();
     this.#recover();
     const loops: [string, () => Promise<void>][] = [
       ["poll", () => this.#pollLoop()],
@@ -199,6 +203,12 @@ export class Agent {
     await this.#deliverOutbox(this.clock.now() + STOP_FLUSH_MS).catch(() => {});
     await this.#sendHeartbeat().catch(() => {});
     await this.printer.close?.();
+    this.#loopLag?.stop();
+  }
+
+  /** The event loop's worst lag (ms) since start and in the last minute. */
+  loopLag(): { max_ms: number; last_minute_max_ms: number } {
+    return this.#loopLag?.snapshot() ?? { max_ms: 0, last_minute_max_ms: 0 };
   }
 
   // ---- accepting jobs ------------------------------------------------------------------------

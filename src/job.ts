@@ -40,10 +40,6 @@ export type JobLimits = Pick<Limits, "job_bytes" | "text_chars" | "items">;
  * Linear in the item's size: checked before anything else looks at the job.
  */
 export function overLimit(raw: unknown, limits: JobLimits): string | null {
-  const size = new TextEncoder().encode(JSON.stringify(raw) ?? "").length;
-  if (size > limits.job_bytes) {
-    return `the job is ${size} bytes of JSON; at most ${limits.job_bytes} (limits.job_bytes)`;
-  }
   const items = (raw as { receipt_data?: { items?: unknown } })?.receipt_data?.items;
   if (Array.isArray(items) && items.length > limits.items) {
     return `receipt_data.items has ${items.length} items; at most ${limits.items} (limits.items)`;
@@ -61,6 +57,11 @@ export function overLimit(raw: unknown, limits: JobLimits): string | null {
     } else if (v && typeof v === "object") {
       for (const [k, x] of Object.entries(v)) stack.push([x, path ? `${path}.${k}` : k]);
     }
+  }
+  // the most specific reason first (a field, the items); then the whole job
+  const size = new TextEncoder().encode(JSON.stringify(raw) ?? "").length;
+  if (size > limits.job_bytes) {
+    return `the job is ${size} bytes of JSON; at most ${limits.job_bytes} (limits.job_bytes)`;
   }
   return null;
 }

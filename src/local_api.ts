@@ -90,7 +90,19 @@ export function metricsText(agent: Agent): string {
     "",
     outbox,
   ]]);
+  metric(
+    "print_agent_oldest_report_age_seconds",
+    "gauge",
+    "Age of the oldest status report the server has not accepted yet (0: none waiting).",
+    [["", agent.oldestReportAge()]],
+  );
   metric("print_agent_queue_depth", "gauge", "Jobs waiting to print.", [["", agent.queueDepth]]);
+  metric(
+    "print_agent_event_loop_max_lag_seconds",
+    "gauge",
+    "Longest time the event loop was held up since start.",
+    [["", agent.loopLag().max_ms / 1000]],
+  );
   metric("print_agent_server_reachable", "gauge", "1 when the job server answers.", [[
     "",
     agent.serverReachable ? 1 : 0,
@@ -187,7 +199,9 @@ export function createLocalApi(agent: Agent, o: LocalApiOptions): Hono {
       consecutive_errors: agent.consecutiveErrors,
       queue_depth: agent.queueDepth,
       outbox_depth: outbox,
+      oldest_report_age_seconds: agent.oldestReportAge(),
       uptime_seconds: Math.round((agent.clock.now() - agent.startedAt) / 1000),
+      event_loop_lag: agent.loopLag(),
       memory_mb: (() => {
         const m = Deno.memoryUsage();
         const mb = (n: number) => Math.round(n / 104857.6) / 10;
@@ -318,6 +332,7 @@ function statusPage(s: ReturnType<typeof Object>, jobs: JournalEntry[]): string 
     server: { base_url: string; reachable: boolean };
     queue_depth: number;
     outbox_depth: number;
+    oldest_report_age_seconds: number;
     version: string;
     uptime_seconds: number;
   };
@@ -358,9 +373,11 @@ button{padding:6px 12px;margin:2px}#msg{min-height:1.2em}input{padding:5px;width
  · Server: ${
     badge(st.server.reachable ? "reachable" : "unreachable", st.server.reachable)
   } <small>${esc(st.server.base_url)}</small>
- · Queue ${st.queue_depth} · Reports waiting ${st.outbox_depth} · v${
-    esc(st.version)
-  } · up ${st.uptime_seconds}s</div>
+ · Queue ${st.queue_depth} · Reports waiting ${st.outbox_depth}${
+    st.oldest_report_age_seconds > 60
+      ? ` <b class="bad">(oldest ${Math.round(st.oldest_report_age_seconds / 60)} min)</b>`
+      : ""
+  } · v${esc(st.version)} · up ${st.uptime_seconds}s</div>
 <div class="card"><label>Token <input id="token" type="password" autocomplete="off" placeholder="local_api.token"></label>
 <button id="test-page">Print test page</button> <span id="msg"></span></div>
 <table><thead><tr><th>Job</th><th>Type</th><th>State</th><th>Received</th><th>Error</th><th></th><th></th></tr></thead>

@@ -133,6 +133,7 @@ async function checkServer(c: Config): Promise<Check[]> {
       detail:
         `${c.server.base_url} answered in ${ms} ms, token accepted; ${r.items.length} job(s) pending`,
     }];
+    out.push(await probeHeartbeat(c, client), await probeStatus(c, client));
     if (r.serverDate) {
       const skew = Math.round((Date.now() - Date.parse(r.serverDate)) / 1000);
       out.push({
@@ -154,6 +155,61 @@ async function checkServer(c: Config): Promise<Check[]> {
     return [{ area: "server", result: "FAIL", detail: what }];
   } finally {
     client.close();
+  }
+}
+
+/** The heartbeat path, with a real heartbeat (marked as the selftest's). */
+async function probeHeartbeat(c: Config, client: JobServerClient): Promise<Check> {
+  const me = c.terminal_identity;
+  try {
+    await client.heartbeat({
+      terminal_id: me.terminal_id,
+      printer_role: me.printer_role,
+      location_id: me.location_id,
+      agent_status: "READY",
+      selftest: true,
+      at: new Date().toISOString(),
+    });
+    return {
+      area: "server",
+      result: "PASS",
+      detail: `heartbeat ${c.server.paths.heartbeat} accepted`,
+    };
+  } catch (e) {
+    return {
+      area: "server",
+      result: "FAIL",
+      detail: `heartbeat to ${c.server.paths.heartbeat} failed: ${(e as Error).message}`,
+    };
+  }
+}
+
+/**
+ * The status path and method, with a report for a job id no server has: a 404 is the right
+ * answer (the route exists); a 405, a 500 or a redirect means the path or method is wrong, and
+ * would fail every report in service.
+ */
+async function probeStatus(c: Config, client: JobServerClient): Promise<Check> {
+  const what = `${c.server.status_method} ${c.server.paths.status}`;
+  try {
+    await client.report("0", { status: "FETCHED", attempt: 0, at: new Date().toISOString() });
+    return { area: "server", result: "PASS", detail: `status reports (${what}) accepted` };
+  } catch (e) {
+    if (e instanceof ServerError && (e.status === 404 || e.status === 400)) {
+      return {
+        area: "server",
+        result: "PASS",
+        detail: `status reports (${what}) reach the server (HTTP ${e.status} for a probe job id)`,
+      };
+    }
+    const hint = e instanceof ServerError && e.status === 405
+      ? `; the server does not take ${c.server.status_method} there: check server.status_method`
+      : "";
+    return {
+      area: "server",
+      result: "FAIL",
+      detail: `status reports (${what}) would fail: ${(e as Error).message}${hint}`,
+    };
   }
 }
 

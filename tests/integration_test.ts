@@ -2,7 +2,15 @@
  * End to end over loopback: the reference server, the agent, and the TCP printer simulator.
  */
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
-import { LogCapture, testConfig, waitFor, withServer, withTmpDir } from "./helpers/env.ts";
+import {
+  LogCapture,
+  SERVER_MODES,
+  serverSection,
+  testConfig,
+  waitFor,
+  withServer,
+  withTmpDir,
+} from "./helpers/env.ts";
 import { PrinterSim } from "./helpers/printer_sim.ts";
 import { startAgent, stopAgent } from "../src/run.ts";
 import { readEscPos } from "./helpers/escpos_reader.ts";
@@ -17,95 +25,102 @@ const RECEIPT = {
   },
 };
 
-Deno.test("a receipt created on the server is printed byte-exact on a TCP printer and ends COMPLETED", async () => {
-  await using dir = await withTmpDir();
-  await using server = withServer();
-  using sim = PrinterSim.start();
-  const logs = new LogCapture();
-  await logs.install();
-  const config = testConfig(dir.path, {
-    server: { base_url: server.url },
-    printer: { transport: "tcp", port: sim.port },
-  });
-  const agent = await startAgent(config, { keepLogging: true });
-  try {
-    const job = await server.createJob(RECEIPT);
-    await waitFor(async () => (await server.getJob(job.id)).status === "COMPLETED", "COMPLETED");
-    assertEquals(sim.jobs.length, 1);
-    const bytes = sim.jobs[0].bytes;
-    // starts with ESC @ (init), ends with GS V (cut)
-    assertEquals([...bytes.slice(0, 2)], [0x1b, 0x40]);
-    const doc = readEscPos(bytes);
-    assert(doc.commands.includes("cut"), `no cut in ${doc.commands}`);
-    const text = doc.lines.join("\n");
-    assertMatch(text, /Test Store/);
-    assertMatch(text, /A001/);
-    assertMatch(text, /INV-001/);
-    assertMatch(text, /TOTAL\s+Rp 50\.000/);
-    // exact bytes: what the renderer produces for this job is what the printer got
-    const expected = await agent.renderer.render({ ...job, priority: 0 } as never);
-    assertEquals(bytes, expected.bytes);
-    const reports = (await server.reports(job.id)).map((r) => r.status);
-    assertEquals(reports, ["FETCHED", "PRINTING", "COMPLETED"]);
-    assert(logs.find("[JOB 1] Processing: receipt").length === 1);
-    const hb = await waitFor(async () => (await server.heartbeats())[0], "a heartbeat");
-    assertEquals(hb.terminal_id, "POS-001");
-    assertEquals(hb.printer_status, "OK");
-  } finally {
-    await stopAgent(agent);
-  }
-  assert(logs.find("[STOP] Stopping Print Agent...").length === 1);
-  assert(logs.find("[OK] Print Agent stopped").length === 1);
-  const last = (await server.heartbeats())[0];
-  assertEquals(last.agent_status, "STOPPED");
-});
-
-Deno.test("bad jobs are reported FAILED with a code and the agent keeps serving good ones", async () => {
-  await using dir = await withTmpDir();
-  await using server = withServer();
-  using sim = PrinterSim.start();
-  const logs = new LogCapture();
-  await logs.install();
-  const config = testConfig(dir.path, {
-    server: { base_url: server.url },
-    printer: { transport: "tcp", port: sim.port },
-    jobs: { accepted_types: ["receipt", "reprint", "raw"] },
-  });
-  const agent = await startAgent(config, { keepLogging: true });
-  try {
-    const unknownType = await server.createJob({ job_type: "hologram", receipt_data: {} });
-    const badB64 = await server.createJob({ job_type: "raw", raw_base64: "not base64!!" });
-    const noData = await server.createJob({ job_type: "receipt" });
-    const badField = await server.createJob({
-      job_type: "receipt",
-      receipt_data: { items: [{ name: null }] },
+for (const mode of SERVER_MODES) {
+  Deno.test(`a receipt created on the server is printed byte-exact on a TCP printer and ends COMPLETED (${mode} server)`, async () => {
+    await using dir = await withTmpDir();
+    await using server = withServer({ drf: mode === "drf" });
+    using sim = PrinterSim.start();
+    const logs = new LogCapture();
+    await logs.install();
+    const config = testConfig(dir.path, {
+      server: serverSection(mode, server.url),
+      printer: { transport: "tcp", port: sim.port },
     });
-    const good = await server.createJob(RECEIPT);
-    const raw = await server.createJob({ job_type: "raw", raw_base64: btoa("\x1b@RAW\n") });
-    for (const j of [unknownType, badB64, noData, badField, good, raw]) {
-      await waitFor(
-        async () => ["COMPLETED", "FAILED"].includes(String((await server.getJob(j.id)).status)),
-        `job ${j.id} final`,
-      );
+    const agent = await startAgent(config, { keepLogging: true });
+    try {
+      const job = await server.createJob(RECEIPT);
+      await waitFor(async () => (await server.getJob(job.id)).status === "COMPLETED", "COMPLETED");
+      assertEquals(sim.jobs.length, 1);
+      const bytes = sim.jobs[0].bytes;
+      // starts with ESC @ (init), ends with GS V (cut)
+      assertEquals([...bytes.slice(0, 2)], [0x1b, 0x40]);
+      const doc = readEscPos(bytes);
+      assert(doc.commands.includes("cut"), `no cut in ${doc.commands}`);
+      const text = doc.lines.join("\n");
+      assertMatch(text, /Test Store/);
+      assertMatch(text, /A001/);
+      assertMatch(text, /INV-001/);
+      assertMatch(text, /TOTAL\s+Rp 50\.000/);
+      // exact bytes: what the renderer produces for this job is what the printer got
+      const expected = await agent.renderer.render({ ...job, priority: 0 } as never);
+      assertEquals(bytes, expected.bytes);
+      const reports = (await server.reports(job.id)).map((r) => r.status);
+      assertEquals(reports, ["FETCHED", "PRINTING", "COMPLETED"]);
+      assert(logs.find("[JOB 1] Processing: receipt").length === 1);
+      const hb = await waitFor(async () => (await server.heartbeats())[0], "a heartbeat");
+      assertEquals(hb.terminal_id, "POS-001");
+      assertEquals(hb.printer_status, "OK");
+    } finally {
+      await stopAgent(agent);
     }
-    const code = async (j: Record<string, unknown>) => (await server.getJob(j.id)).error_code;
-    assertEquals(await code(unknownType), "UNSUPPORTED_JOB_TYPE");
-    assertEquals(await code(badB64), "INVALID_BASE64");
-    assertEquals(await code(noData), "BAD_PAYLOAD");
-    assertEquals(await code(badField), "BAD_PAYLOAD");
-    assertMatch(
-      String((await server.getJob(badField.id)).error_message),
-      /receipt_data\.items\.0\.name/,
-    );
-    assertEquals((await server.getJob(good.id)).status, "COMPLETED");
-    assertEquals((await server.getJob(raw.id)).status, "COMPLETED");
-    assertEquals(sim.jobs.length, 2);
-    assertEquals(new TextDecoder().decode(sim.jobs[1].bytes), "\x1b@RAW\n");
-    assert(logs.find(`[JOB ${badB64.id}] [FAILED]`).length === 1, "a FAILED line with the job id");
-  } finally {
-    await stopAgent(agent);
-  }
-});
+    assert(logs.find("[STOP] Stopping Print Agent...").length === 1);
+    assert(logs.find("[OK] Print Agent stopped").length === 1);
+    const last = (await server.heartbeats())[0];
+    assertEquals(last.agent_status, "STOPPED");
+  });
+}
+
+for (const mode of SERVER_MODES) {
+  Deno.test(`bad jobs are reported FAILED with a code and the agent keeps serving good ones (${mode} server)`, async () => {
+    await using dir = await withTmpDir();
+    await using server = withServer({ drf: mode === "drf" });
+    using sim = PrinterSim.start();
+    const logs = new LogCapture();
+    await logs.install();
+    const config = testConfig(dir.path, {
+      server: serverSection(mode, server.url),
+      printer: { transport: "tcp", port: sim.port },
+      jobs: { accepted_types: ["receipt", "reprint", "raw"] },
+    });
+    const agent = await startAgent(config, { keepLogging: true });
+    try {
+      const unknownType = await server.createJob({ job_type: "hologram", receipt_data: {} });
+      const badB64 = await server.createJob({ job_type: "raw", raw_base64: "not base64!!" });
+      const noData = await server.createJob({ job_type: "receipt" });
+      const badField = await server.createJob({
+        job_type: "receipt",
+        receipt_data: { items: [{ name: null }] },
+      });
+      const good = await server.createJob(RECEIPT);
+      const raw = await server.createJob({ job_type: "raw", raw_base64: btoa("\x1b@RAW\n") });
+      for (const j of [unknownType, badB64, noData, badField, good, raw]) {
+        await waitFor(
+          async () => ["COMPLETED", "FAILED"].includes(String((await server.getJob(j.id)).status)),
+          `job ${j.id} final`,
+        );
+      }
+      const code = async (j: Record<string, unknown>) => (await server.getJob(j.id)).error_code;
+      assertEquals(await code(unknownType), "UNSUPPORTED_JOB_TYPE");
+      assertEquals(await code(badB64), "INVALID_BASE64");
+      assertEquals(await code(noData), "BAD_PAYLOAD");
+      assertEquals(await code(badField), "BAD_PAYLOAD");
+      assertMatch(
+        String((await server.getJob(badField.id)).error_message),
+        /receipt_data\.items\.0\.name/,
+      );
+      assertEquals((await server.getJob(good.id)).status, "COMPLETED");
+      assertEquals((await server.getJob(raw.id)).status, "COMPLETED");
+      assertEquals(sim.jobs.length, 2);
+      assertEquals(new TextDecoder().decode(sim.jobs[1].bytes), "\x1b@RAW\n");
+      assert(
+        logs.find(`[JOB ${badB64.id}] [FAILED]`).length === 1,
+        "a FAILED line with the job id",
+      );
+    } finally {
+      await stopAgent(agent);
+    }
+  });
+}
 
 Deno.test("a server answering HTML, invalid JSON or a non-list is logged once per outage and survived", async (t) => {
   for (

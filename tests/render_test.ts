@@ -281,3 +281,21 @@ Deno.test("a logo.png beside the templates prints as a raster image, scaled to t
   await Deno.writeFile(join(dir.path, "logo.png"), new TextEncoder().encode("not a png"));
   await assertRejects(() => Renderer.create(opts("EPSON")), /logo\.png is not a PNG/);
 });
+
+Deno.test("a receipt of several encoder pieces decodes to its preview, bold and size intact across the joins", async () => {
+  const r = await pinnedRenderer("epson", 48);
+  const items = Array.from(
+    { length: 1200 },
+    (_, i) => ({ name: `Item ${i}`, qty: 1, price: 1000 }),
+  );
+  const out = await r.render(receiptJob("kitchen", { items }));
+  const doc = readEscPos(out.bytes);
+  const lines = doc.lines.map((l) => l.trimEnd()).filter((l) => l !== "");
+  const preview = out.preview.split("\n").filter((l) => l.trim() !== "" && !/-CUT-/.test(l))
+    .map((l) => l.trimEnd());
+  assertEquals(lines.length, preview.length);
+  assertEquals(doc.commands.filter((c) => c === "init").length, 1, "one ESC @, at the start");
+  // every kitchen item line is big and bold: each piece starts from the default style again
+  const big = doc.commands.filter((c) => c === "size:11").length;
+  assert(big >= 1200, `${big} size changes for 1,200 big item lines`);
+});

@@ -181,3 +181,91 @@ Deno.test("a final FAILED that cannot be written is kept, not retried: nothing i
   assertEquals(s.agent.status, "ERROR");
   assertEquals(s.journal.get("u-40")!.state, "PRINTING", "the record waits for the journal");
 });
+
+Deno.test("attempts count across restarts: max_retry 3 means 3 tries in all, not 3 per run", async () => {
+  await using dir = await withTmpDir();
+  const logs = new LogCapture();
+  await logs.install();
+  {
+    // the first run: two attempts failed, then the agent was restarted
+    using s = await setup(dir.path);
+    s.printer.failures = ["PRINTER_OFFLINE", "PRINTER_OFFLINE"];
+    s.agent.accept(job());
+    const run = s.agent.processJob(job());
+    for (let i = 0; i < 100 && s.printer.calls.filter((c) => c === "print").length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 1));
+      if (s.clock.waiting > 0) await s.clock.advance(s.clock.sleeps.at(-1)!);
+    }
+    assertEquals(s.journal.get("u-40")!.attempts, 2);
+    assertEquals(s.journal.get("u-40")!.state, "RECEIVED");
+    void run.catch(() => {}); // abandoned, as a killed process would
+  }
+  using s = await setup(dir.path);
+  s.printer.failures = ["PRINTER_OFFLINE", "PRINTER_OFFLINE", "PRINTER_OFFLINE"];
+  await drive(s.clock, s.agent.processJob(job()));
+  assertEquals(s.printer.calls.filter((c) => c === "print").length, 1, "one try left");
+  const e = s.journal.get("u-40")!;
+  assertEquals([e.state, e.attempts, e.error_code], ["FAILED", 3, "PRINTER_OFFLINE"]);
+});
+
+Deno.test("a job whose budget was used up before a restart fails at once, with its last error", async () => {
+  await using dir = await withTmpDir();
+  using s = await setup(dir.path);
+  await new LogCapture().install();
+  s.agent.accept(job());
+  s.journal.markRetrying("u-40", 3, "PRINTER_PAPER_OUT", "printer is out of paper");
+  await drive(s.clock, s.agent.processJob(job()));
+  assertEquals(s.printer.calls.filter((c) => c === "print").length, 0);
+  assertEquals(s.journal.get("u-40")!.error_code, "PRINTER_PAPER_OUT");
+});
+
+Deno.test("a job in hand when the agent died twice is quarantined at start-up: POISON_JOB, not taken up", async () => {
+  await using dir = await withTmpDir();
+  const logs = new LogCapture();
+  await logs.install();
+  {
+    using s = await setup(dir.path);
+    s.agent.accept(job());
+    s.agent.accept(job({ id: 41, uuid: "u-41" }));
+    s.journal.markTaken("u-40"); // died while rendering it …
+    s.journal.markTaken("u-40"); // … and again after the restart
+    s.journal.markTaken("u-41"); // died once: taken up again
+  }
+  using s = await setup(dir.path);
+  s.agent.start();
+  try {
+    for (let i = 0; i < 200 && s.printer.printed.length < 1; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const e = s.journal.get("u-40")!;
+    assertEquals([e.state, e.error_code], ["FAILED", "POISON_JOB"]);
+    assertEquals(s.printer.printed.length, 1);
+    assertEquals(s.printer.printed[0].doc.jobId, "41");
+    assertEquals(logs.lines.filter((l) => l.code === "POISON_JOB").length, 1);
+  } finally {
+    await s.agent.stop();
+  }
+});
+
+Deno.test("a clean stop during backoff does not count as a death", async () => {
+  await using dir = await withTmpDir();
+  using s = await setup(dir.path);
+  await new LogCapture().install();
+  s.printer.failures = ["PRINTER_OFFLINE"];
+  s.agent.accept(job());
+  const run = s.agent.processJob(job());
+  for (let i = 0; i < 100 && s.clock.waiting === 0; i++) {
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  const stopping = s.agent.stop();
+  await run;
+  await stopping;
+  assertEquals(s.journal.get("u-40")!.taken, 0);
+});
+
+Deno.test("job_type is compared case-insensitively: RECEIPT is a receipt", async () => {
+  await using dir = await withTmpDir();
+  using s = await setup(dir.path);
+  await new LogCapture().install();
+  assertEquals(s.agent.accept(job({ job_type: "RECEIPT" })).outcome, "queued");
+});

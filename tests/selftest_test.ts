@@ -3,7 +3,7 @@
  * FAIL line and exit-code bit.
  */
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
-import { withServer, withTmpDir } from "./helpers/env.ts";
+import { serverSection, withServer, withTmpDir } from "./helpers/env.ts";
 import { PrinterSim } from "./helpers/printer_sim.ts";
 import { join } from "node:path";
 
@@ -158,4 +158,22 @@ Deno.test("a running agent's state folder is a WARN, not a FAIL", async () => {
     agent.kill("SIGTERM");
     await agent.status;
   }
+});
+
+Deno.test("selftest exercises every configured path: a stock DRF backend passes, a status path without its slash fails with the fix", async () => {
+  await using dir = await withTmpDir();
+  await using server = withServer({ drf: true });
+  using sim = PrinterSim.start();
+  const printer = { transport: "tcp", port: sim.port };
+  const ok = await selftest(dir.path, { server: serverSection("drf", server.url), printer });
+  const servers = ok.out.checks.filter((c: { area: string }) => c.area === "server");
+  assertEquals(servers.map((c: { result: string }) => c.result), ["PASS", "PASS", "PASS"]);
+  const drf = serverSection("drf", server.url);
+  const bad = await selftest(dir.path, {
+    server: { ...drf, paths: { ...drf.paths, status: "/print-jobs/{id}" } },
+    printer,
+  });
+  assertEquals(bad.code & 4, 4);
+  const fail = bad.out.checks.find((c: { result: string }) => c.result === "FAIL");
+  assertMatch(fail.detail, /PATCH \/print-jobs\/\{id\}.*HTTP 500.*trailing slash/);
 });

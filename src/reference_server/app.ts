@@ -246,7 +246,7 @@ export function createServerApp(
     const status = q("status", "state");
     const role = q("printer_role", "role") || undefined;
     if (o.drf) return drfPage(c, terminal, status, role);
-    const limit = Math.min(100, Math.max(1, Number(c.req.query("limit") ?? 20) || 20));
+    const limit = Math.min(10_000, Math.max(1, Number(c.req.query("limit") ?? 20) || 20));
     const answer = (jobs: ServerJob[]) =>
       o.paginate
         ? c.json({ count: jobs.length, next: null, previous: null, results: jobs })

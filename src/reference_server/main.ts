@@ -10,6 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { createServerApp } from "./app.ts";
+import type { DatabaseSync } from "node:sqlite";
 
 /** Starts the server; resolves to its address and a shutdown function. */
 export function startServer(o: {
@@ -23,8 +24,8 @@ export function startServer(o: {
   pageSize?: number;
   allowDuplicateUuid?: boolean;
   quiet?: boolean;
-}): { port: number; url: string; shutdown: () => Promise<void> } {
-  const { app, close } = createServerApp(o);
+}): { port: number; url: string; db: DatabaseSync; shutdown: () => Promise<void> } {
+  const { app, close, db } = createServerApp(o);
   const server = Deno.serve({
     port: o.port,
     hostname: o.host ?? "127.0.0.1",
@@ -36,6 +37,7 @@ export function startServer(o: {
   return {
     port,
     url,
+    db,
     shutdown: async () => {
       close();
       await server.shutdown();

@@ -22,12 +22,46 @@ function printableIn(profile: Profile, c: number): boolean {
   return (c >= 0x20 && c < 0x7f) || profile.codepageOf.has(c);
 }
 
+/**
+ * Blocks encoded per encoder instance: the encoder's own bookkeeping grows faster than linearly
+ * with the lines it holds, so a long receipt is encoded in pieces (linear in all).
+ */
+const ENCODE_CHUNK = 1000;
+
 /** Encodes blocks for a profile at a number of columns. */
 export function encodeBlocks(
   blocks: Block[],
   profile: Profile,
   columns: number,
   logo: Logo | null = null,
+): Encoded {
+  if (blocks.length <= ENCODE_CHUNK) return encodePiece(blocks, profile, columns, logo, true);
+  const parts: Uint8Array[] = [];
+  let replaced = 0;
+  for (let i = 0; i < blocks.length; i += ENCODE_CHUNK) {
+    const piece = encodePiece(blocks.slice(i, i + ENCODE_CHUNK), profile, columns, logo, i === 0);
+    parts.push(piece.bytes);
+    replaced += piece.replaced;
+  }
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  return { bytes, replaced };
+}
+
+/**
+ * One piece of a receipt. Each piece leaves the printer in the default style (and a new piece
+ * selects its code page again), so pieces join without carrying state.
+ */
+function encodePiece(
+  blocks: Block[],
+  profile: Profile,
+  columns: number,
+  logo: Logo | null,
+  first: boolean,
 ): Encoded {
   // deno-lint-ignore no-explicit-any
   const options: any = {
@@ -42,7 +76,7 @@ export function encodeBlocks(
   const e = new ReceiptPrinterEncoder(options);
   // ESC @ resets, FS . leaves Kanji mode, ESC M 0 selects font A: the only font some
   // printers (HRPT TP808) have — they garble ESC ! 0x01 (condensed), so it is never sent.
-  e.initialize();
+  if (first) e.initialize();
   // Code pages are chosen here, per run of text, from the profile's own table: the encoder's
   // "auto" mode looks every character up through a deep copy of its tables, which made a
   // 5,000-item receipt take seconds.
@@ -129,5 +163,6 @@ export function encodeBlocks(
   if (bold) e.bold(false);
   if (underline) e.underline(false);
   if (invert) e.invert(false);
+  if (size !== 1) e.size(1, 1);
   return { bytes: e.encode() as Uint8Array, replaced };
 }

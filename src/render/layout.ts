@@ -69,6 +69,7 @@ export function layout(
   nonce: string,
   columns: number,
   charset: ReadonlySet<number>,
+  maxLines: number = LIMITS.maxLines,
 ): Layout {
   const blocks: Block[] = [];
   const st: Style = { align: "left", bold: false, underline: false, invert: false, size: 1 };
@@ -81,10 +82,10 @@ export function layout(
     return f.text;
   };
   const pushText = (text: string, s: Style = st) => {
-    if (blocks.length > LIMITS.maxLines) {
+    if (blocks.length > maxLines) {
       throw new AgentError(
         "RENDER_ERROR",
-        `receipt would be longer than ${LIMITS.maxLines} lines; refusing to print it`,
+        `receipt would be longer than ${maxLines} lines; refusing to print it`,
       );
     }
     blocks.push({

@@ -35,6 +35,8 @@ export interface RendererOptions {
   timeZone: string | null;
   /** Bytes one job may send to the printer (config `limits.rendered_bytes`); default 1 MiB. */
   maxBytes?: number;
+  /** Printed lines one job may have (default 20,000: metres of paper). */
+  maxLines?: number;
   /** The clock for `now` in templates (tests pin it). */
   now?: () => number;
   /** Shown on test pages and available to templates as `agent`. */
@@ -114,7 +116,13 @@ export class Renderer {
     const data = parseReceiptData(job.receipt_data ?? {});
     if (!data.ok) throw new AgentError("BAD_PAYLOAD", data.reason);
     const marked = await this.#engine.render(name, this.#context(job, data.data));
-    const l = layout(marked, this.#engine.nonce, this.columns, this.profile.charset);
+    const l = layout(
+      marked,
+      this.#engine.nonce,
+      this.columns,
+      this.profile.charset,
+      this.#o.maxLines,
+    );
     let blocks = l.blocks;
     let { transliterated, replaced } = l;
     if (job.job_type === "reprint") {

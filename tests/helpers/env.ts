@@ -74,6 +74,28 @@ export function withServer(
   };
 }
 
+/** The reference server's two faces: the project's contract, and a stock DRF backend. */
+export const SERVER_MODES = ["standard", "drf"] as const;
+
+/**
+ * The agent's `server` section for a reference server in `mode`: for `drf`, what a store sets for
+ * a stock Django REST framework backend (PATCH updates, its filter names, no long-poll).
+ */
+export function serverSection(mode: typeof SERVER_MODES[number], url: string) {
+  if (mode === "standard") return { base_url: url };
+  return {
+    base_url: url,
+    long_poll_wait: 0,
+    status_method: "PATCH",
+    paths: {
+      jobs: "/print-jobs/",
+      status: "/print-jobs/{id}/",
+      heartbeat: "/print-agents/heartbeat/",
+    },
+    query: { terminal_id: "terminal", status: "state", printer_role: "role" },
+  };
+}
+
 /** A config for tests: fast intervals, tmp state, given overrides merged per section. */
 export function testConfig(
   dir: string,
