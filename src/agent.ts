@@ -1,20 +1,24 @@
 /**
- * The agent's loops: take jobs (long-poll with a plain-poll fallback), print them one at a time
- * through the journal (RECEIVED → PRINTING → PRINTED | FAILED), deliver status reports from the
- * outbox, and send heartbeats. The journal decides what may be printed; this module only asks.
+ * The agent's loops: take jobs (long-poll with a plain-poll fallback) and route each to its
+ * station, run one print loop per station (station.ts: render → PRINTING → bytes → PRINTED),
+ * deliver status reports from the outbox, and send heartbeats. The journal decides what may be
+ * printed; this module only asks.
  * @module
  */
 import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config.ts";
-import { AgentError, type ErrorCode, isErrorCode, toAgentError } from "./errors.ts";
+import { AgentError, type ErrorCode, toAgentError } from "./errors.ts";
 import { type Job, jobLabel, validateJob } from "./job.ts";
 import { type JobServerClient, ServerError } from "./job_server.ts";
-import type { Journal, JournalEntry, OutboxEntry, StatusReport } from "./journal.ts";
+import type { Journal, JournalEntry, OutboxEntry, PrintedWhere, StatusReport } from "./journal.ts";
 import { log, LogOnce } from "./log.ts";
 import { LoopLag } from "./loop_lag.ts";
 import { faultPoint } from "./fault.ts";
-import type { Printer, PrinterStatus, PrinterStatusReport } from "./printers/printer.ts";
+import type { Printer, PrinterStatusReport } from "./printers/printer.ts";
 import type { Renderer } from "./render/render.ts";
+import { type PrintContext, printJob, Station, type StationSnapshot } from "./station.ts";
+
+export { statusError } from "./station.ts";
 
 /** Agent status as sent in heartbeats. */
 export type AgentStatus = "READY" | "PRINTING" | "ERROR" | "STOPPED";
@@ -24,8 +28,11 @@ export interface AgentDeps {
   config: Config;
   journal: Journal;
   server: JobServerClient;
-  printer: Printer;
-  renderer: Renderer;
+  /** One printer and renderer per configured station, in `config.stations` order. */
+  stations?: { printer: Printer; renderer: Renderer }[];
+  /** The single station's printer and renderer (when `stations` is not given). */
+  printer?: Printer;
+  renderer?: Renderer;
   version: string;
   clock?: Clock;
 }
@@ -96,18 +103,16 @@ interface Delivery {
 /** Backoff for delivering reports and reconnecting: 1, 2, 5, 10, 30 s. */
 const SERVER_BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000];
 
-/** One agent: one terminal identity, one printer, one journal. */
+/** One agent: one terminal identity, one journal, one or more stations (printers). */
 export class Agent {
   readonly config: Config;
   readonly journal: Journal;
-  readonly printer: Printer;
-  readonly renderer: Renderer;
+  /** The stations, in configuration order; the first is the seed's single printer. */
+  readonly stations: Station[];
   readonly version: string;
   readonly clock: Clock;
   readonly startedAt: number;
   #server: JobServerClient;
-  #queue: Job[] = [];
-  #queued = new Set<string>();
   #ac = new AbortController();
   #workBell = new Bell();
   #outboxBell = new Bell();
@@ -115,22 +120,23 @@ export class Agent {
   #drainedBell = new Bell();
   #loops: Promise<void>[] = [];
   #stopping = false;
-  #printing: string | null = null;
   /** The channel whose failure started the current outage, and when; null while the server answers. */
   #serverDown: { channel: string; network: boolean; since: number } | null = null;
   #recoveredAt = 0;
   #storeBroken = false;
   /** Final outcomes decided while the journal could not be written, committed when it can. */
-  #unsaved: { uuid: string; at: number; failed?: { code: ErrorCode; message: string } }[] = [];
+  #unsaved: {
+    uuid: string;
+    at: number;
+    failed?: { code: ErrorCode; message: string };
+    where?: PrintedWhere;
+  }[] = [];
   #noLongPollLogged = false;
   /** Jobs whose report failed, held back until `until` (per job: one never blocks another). */
   #reportHolds = new Map<string, { tries: number; until: number }>();
   /** Listed jobs that cannot be reported (no id): each logged once an hour. */
   #unreportable: LogOnce;
-  /** Last printer status seen (heartbeat, retries). */
-  printerStatus: PrinterStatusReport = { status: "UNKNOWN", detail: "not checked yet" };
-  lastJobId: string | null = null;
-  consecutiveErrors = 0;
+
   /** Counters for /status and /metrics. */
   readonly counters = { printed: 0, failed: 0, retries: 0, duplicates: 0, received: 0 };
   /** How late the event loop ran (heartbeats, reports and the local API wait on it). */
@@ -141,8 +147,19 @@ export class Agent {
   constructor(d: AgentDeps) {
     this.config = d.config;
     this.journal = d.journal;
-    this.printer = d.printer;
-    this.renderer = d.renderer;
+    const parts = d.stations ?? [{ printer: d.printer!, renderer: d.renderer! }];
+    if (parts.length !== d.config.stations.length || parts.some((p) => !p.printer)) {
+      throw new Error(
+        `Agent: ${d.config.stations.length} station(s) configured, ${parts.length} given`,
+      );
+    }
+    const agingMs = d.config.jobs.priority_aging_seconds * 1000;
+    this.stations = d.config.stations.map((c, i) =>
+      new Station(c, parts[i].printer, parts[i].renderer, agingMs)
+    );
+    for (const st of this.stations) {
+      st.backup = this.stations.find((b) => b.id === st.config.backup) ?? null;
+    }
     this.version = d.version;
     this.clock = d.clock ?? systemClock;
     this.#server = d.server;
@@ -150,17 +167,61 @@ export class Agent {
     this.#unreportable = new LogOnce(this.clock, 3_600_000);
   }
 
-  /** READY, PRINTING, ERROR (state store broken or the last job failed) or STOPPED. */
-  get status(): AgentStatus {
-    if (this.#stopping && !this.#printing) return "STOPPED";
-    if (this.#storeBroken) return "ERROR";
-    if (this.#printing) return "PRINTING";
-    return this.consecutiveErrors > 0 ? "ERROR" : "READY";
+  /** The first station's printer (the seed's single printer). */
+  get printer(): Printer {
+    return this.stations[0].printer;
   }
 
-  /** Jobs waiting to print. */
+  /** The first station's renderer. */
+  get renderer(): Renderer {
+    return this.stations[0].renderer;
+  }
+
+  /** The first station's last printer status (the seed's heartbeat fields). */
+  get printerStatus(): PrinterStatusReport {
+    return this.stations[0].printerStatus;
+  }
+
+  /** The first station's last job. */
+  get lastJobId(): string | null {
+    return this.stations[0].lastJobId;
+  }
+
+  /** The first station's failures in a row. */
+  get consecutiveErrors(): number {
+    return this.stations[0].consecutiveErrors;
+  }
+
+  /** READY, PRINTING, ERROR (state store broken or a station's last job failed) or STOPPED. */
+  get status(): AgentStatus {
+    const printing = this.stations.some((s) => s.printing);
+    if (this.#stopping && !printing) return "STOPPED";
+    if (this.#storeBroken) return "ERROR";
+    if (printing) return "PRINTING";
+    return this.stations.some((s) => s.consecutiveErrors > 0) ? "ERROR" : "READY";
+  }
+
+  /** Jobs waiting to print, all stations. */
   get queueDepth(): number {
-    return this.#queue.length;
+    return this.stations.reduce((n, s) => n + s.queue.length, 0);
+  }
+
+  /** Every station's state (heartbeat `printers`, `/status`, `/metrics`, the status page). */
+  stationSnapshots(): StationSnapshot[] {
+    return this.stations.map((s) => s.snapshot());
+  }
+
+  /** The station a job is for: by `printer_role`, else by `job_type`, else the first; or null. */
+  route(job: Pick<Job, "printer_role" | "job_type">): Station | null {
+    if (job.printer_role) {
+      return this.stations.find((s) => s.roles.includes(job.printer_role!)) ?? null;
+    }
+    return this.stations.find((s) => s.roles.includes(job.job_type)) ?? this.stations[0];
+  }
+
+  /** Whether a job is waiting or printing at any station. */
+  #inHand(uuid: string): boolean {
+    return this.stations.some((s) => s.printing === uuid || s.queue.has(uuid));
   }
 
   /** Whether the job server answered the last request. */
@@ -174,7 +235,9 @@ export class Agent {
     this.#recover();
     const loops: [string, () => Promise<void>][] = [
       ["poll", () => this.#pollLoop()],
-      ["print", () => this.#printLoop()],
+      ...this.stations.map((st) =>
+        [`print (${st.id})`, () => this.#printLoop(st)] as [string, () => Promise<void>]
+      ),
       ["outbox", () => this.#outboxLoop()],
       ["heartbeat", () => this.#heartbeatLoop()],
       ["maintenance", () => this.#maintenanceLoop()],
@@ -202,7 +265,7 @@ export class Agent {
     // the last reports get a few seconds, whatever is waiting (the rest go out at the next start)
     await this.#deliverOutbox(this.clock.now() + STOP_FLUSH_MS).catch(() => {});
     await this.#sendHeartbeat().catch(() => {});
-    await this.printer.close?.();
+    for (const st of this.stations) await st.printer.close?.();
     this.#loopLag?.stop();
   }
 
@@ -214,7 +277,7 @@ export class Agent {
   // ---- accepting jobs ------------------------------------------------------------------------
 
   /** Takes one job item (unvalidated) from the server or the local API. */
-  accept(item: unknown, source = "server"): AcceptResult {
+  accept(item: unknown, source = "server", o: { station?: string } = {}): AcceptResult {
     const now = this.clock.now();
     const v = validateJob(item, this.config.limits);
     if ("invalid" in v) {
@@ -243,14 +306,20 @@ export class Agent {
     if (job.terminal_id && job.terminal_id !== me.terminal_id) {
       return { outcome: "ignored", uuid: job.uuid, reason: `for terminal ${job.terminal_id}` };
     }
-    if (job.printer_role && job.printer_role !== me.printer_role) {
-      return { outcome: "ignored", uuid: job.uuid, reason: `for printer role ${job.printer_role}` };
+    const station = o.station
+      ? this.stations.find((s) => s.id === o.station) ?? null
+      : this.route(job);
+    if (!station) {
+      const reason = o.station
+        ? `no station "${o.station}" here`
+        : `for printer role ${job.printer_role}, which no printer here serves`;
+      return { outcome: "ignored", uuid: job.uuid, reason };
     }
     const existing = this.journal.receive(job, now, source);
     if (existing && existing.server_id !== String(job.id) && existing.source === "server") {
       return this.#uuidReused(job, existing, now);
     }
-    if (existing) return this.#known(job, existing);
+    if (existing) return this.#known(job, existing, station);
     faultPoint("after_fetch");
     this.counters.received++;
     log.info(`${jobLabel(job)} Received: ${job.job_type}`);
@@ -259,7 +328,7 @@ export class Agent {
       const reason = `job_type "${job.job_type}" is not accepted here (accepted: ${
         this.config.jobs.accepted_types.join(", ")
       })`;
-      this.#fail(job, "UNSUPPORTED_JOB_TYPE", reason);
+      this.#fail(job, station, "UNSUPPORTED_JOB_TYPE", reason);
       return {
         outcome: "rejected",
         uuid: job.uuid,
@@ -268,7 +337,7 @@ export class Agent {
         fresh: true,
       };
     }
-    this.#enqueue(job);
+    this.#enqueue(job, station);
     return { outcome: "queued", uuid: job.uuid };
   }
 
@@ -294,7 +363,7 @@ export class Agent {
     return { outcome: "rejected", uuid: job.uuid, code: "DUPLICATE_UUID", reason, fresh };
   }
 
-  #known(job: Job, e: JournalEntry): AcceptResult {
+  #known(job: Job, e: JournalEntry, station: Station): AcceptResult {
     if (e.state === "PRINTED" || e.state === "FAILED") {
       this.counters.duplicates++;
       if (this.journal.resendFinal(job.uuid, this.clock.now(), String(job.id))) {
@@ -308,19 +377,15 @@ export class Agent {
       }
       return { outcome: "duplicate", uuid: job.uuid, state: e.state };
     }
-    if (e.state === "RECEIVED" && !this.#queued.has(job.uuid) && this.#printing !== job.uuid) {
-      this.#enqueue(JSON.parse(e.payload ?? "null") ?? job);
+    if (e.state === "RECEIVED" && !this.#inHand(job.uuid)) {
+      this.#enqueue(JSON.parse(e.payload ?? "null") ?? job, station);
       return { outcome: "resumed", uuid: job.uuid };
     }
     return { outcome: "duplicate", uuid: job.uuid, state: e.state };
   }
 
-  #enqueue(job: Job) {
-    this.#queued.add(job.uuid);
-    // higher priority first; equal priority keeps arrival order
-    const i = this.#queue.findIndex((q) => q.priority < job.priority);
-    if (i < 0) this.#queue.push(job);
-    else this.#queue.splice(i, 0, job);
+  #enqueue(job: Job, station: Station) {
+    station.queue.push(job, this.clock.now());
     this.#workBell.ring();
   }
 
@@ -330,6 +395,7 @@ export class Agent {
       const job = JSON.parse(e.payload ?? "null") as Job | null;
       const label = `[JOB ${e.server_id}]`;
       if (!job) continue;
+      const station = this.route(job) ?? this.stations[0];
       if (e.taken >= POISON_AFTER) {
         const msg = `the agent died or hung ${e.taken} times while this job was in hand; ` +
           `it is not taken up again (check the job's content, then send it again)`;
@@ -340,9 +406,10 @@ export class Agent {
       }
       if (e.state === "RECEIVED") {
         log.info(`${label} Resuming: received before the last stop, not printed yet`);
-        this.#enqueue(job);
+        this.#enqueue(job, station);
         continue;
       }
+      const where = e.printer ? ` on printer ${e.printer}` : "";
       // PRINTING at start-up: bytes may or may not have reached the paper.
       if ((this.config.jobs.reprint_interrupted as string[]).includes(e.job_type)) {
         log.warn(
@@ -356,11 +423,11 @@ export class Agent {
           "INTERRUPTED_MAY_HAVE_PRINTED",
           "reprinted by policy",
         );
-        this.#enqueue(job);
+        this.#enqueue(job, station);
         continue;
       }
-      const msg = `the agent stopped while printing (attempt ${e.attempts}); it may be on paper: ` +
-        `check the printer and send a reprint if it is missing`;
+      const msg = `the agent stopped while printing (attempt ${e.attempts}${where}); it may be ` +
+        `on paper: check the printer and send a reprint if it is missing`;
       log.error(`${label} [FAILED] [INTERRUPTED] ${msg}`, { code: "INTERRUPTED_MAY_HAVE_PRINTED" });
       this.journal.markFailed(e.uuid, "INTERRUPTED_MAY_HAVE_PRINTED", msg, this.clock.now());
       this.counters.failed++;
@@ -369,38 +436,53 @@ export class Agent {
 
   // ---- printing ------------------------------------------------------------------------------
 
-  async #printLoop(): Promise<void> {
+  /** What the print pipeline needs from the agent (station.ts). */
+  get #ctx(): PrintContext {
+    return {
+      journal: this.journal,
+      clock: this.clock,
+      config: this.config,
+      signal: this.#ac.signal,
+      stopping: () => this.#stopping,
+      fail: (job, station, code, message) => this.#fail(job, station, code, message),
+      printed: (job, station, on, ms) => this.#recordPrinted(job, station, on, ms),
+      reported: () => this.#outboxBell.ring(),
+      retried: () => this.counters.retries++,
+    };
+  }
+
+  /** One station's loop: its own queue, its own printer, never waiting for another station. */
+  async #printLoop(station: Station): Promise<void> {
     const signal = this.#ac.signal;
     while (!this.#stopping) {
-      if (this.#storeBroken || this.#queue.length === 0) {
+      const job = this.#storeBroken ? undefined : station.queue.shift(this.clock.now());
+      if (!job) {
         await this.#workBell.wait(this.clock, 5000, signal);
         continue;
       }
-      const job = this.#queue.shift()!;
-      this.#printing = job.uuid;
+      station.printing = job.uuid;
       try {
-        await this.processJob(job);
+        await printJob(this.#ctx, station, job);
       } catch (e) {
         if (e instanceof AgentError && e.code === "STATE_STORE_UNWRITABLE") {
           this.#storeFailed(e);
           safe(() => this.journal.releaseTaken(job.uuid), undefined);
-          this.#queue.unshift(job); // not lost: printed later, once the journal works again
+          station.queue.push(job, 0); // not lost: first in line once the journal works again
           continue;
         }
         log.error(`${jobLabel(job)} Unexpected error: ${(e as Error)?.stack ?? e}`, {
           code: "INTERNAL_ERROR",
         });
         try {
-          this.#fail(job, "INTERNAL_ERROR", String((e as Error)?.message ?? e));
+          this.#fail(job, station, "INTERNAL_ERROR", String((e as Error)?.message ?? e));
         } catch { /* the journal itself is failing; the store check reports it */ }
       } finally {
-        this.#printing = null;
-        if (this.#queue[0]?.uuid !== job.uuid) this.#queued.delete(job.uuid);
+        station.printing = null;
       }
     }
   }
 
-  #fail(job: Job, code: ErrorCode, message: string) {
+  #fail(job: Job, station: Station, code: ErrorCode, message: string) {
     try {
       this.journal.markFailed(job.uuid, code, message, this.clock.now());
     } catch (e) {
@@ -410,147 +492,35 @@ export class Agent {
       this.#storeFailed(toAgentError(e, "STATE_STORE_UNWRITABLE"));
     }
     this.counters.failed++;
-    this.consecutiveErrors++;
-    this.lastJobId = String(job.id);
+    station.consecutiveErrors++;
+    station.lastJobId = String(job.id);
     this.#outboxBell.ring();
   }
 
-  #expired(job: Job): string | null {
-    if (!job.created_at) return null;
-    const created = Date.parse(job.created_at);
-    if (isNaN(created)) return null;
-    const age = (this.clock.now() - created) / 1000;
-    const j = this.config.jobs;
-    if (job.job_type === "drawer" && age > j.drawer_max_age_seconds) {
-      return `cash drawer pulse is ${
-        Math.round(age)
-      } s old (limit ${j.drawer_max_age_seconds} s); dropped`;
-    }
-    if (j.max_age_seconds > 0 && age > j.max_age_seconds) {
-      return `job is ${
-        Math.round(age)
-      } s old (limit jobs.max_age_seconds = ${j.max_age_seconds}); not printed`;
-    }
-    return null;
+  /** Prints one job on its station (tests drive this directly). */
+  processJob(job: Job): Promise<void> {
+    return printJob(this.#ctx, this.route(job) ?? this.stations[0], job);
   }
 
-  /** Prints one job with retries; every outcome ends in the journal. */
-  async processJob(job: Job): Promise<void> {
-    const label = jobLabel(job);
-    const eh = this.config.error_handling;
-    log.info(`${label} Processing: ${job.job_type}`);
-    this.journal.markTaken(job.uuid);
-    const resetAt = this.journal.getMeta("reset_at");
-    if (resetAt && (!job.created_at || Date.parse(job.created_at) < Date.parse(resetAt))) {
-      const msg =
-        `created before the journal was replaced (${resetAt}); it may already be on paper`;
-      log.error(`${label} [FAILED] ${msg}`, { code: "JOURNAL_RESET_MAY_HAVE_PRINTED" });
-      return this.#fail(job, "JOURNAL_RESET_MAY_HAVE_PRINTED", msg);
-    }
-    const stale = this.#expired(job);
-    if (stale) {
-      log.warn(`${label} [EXPIRED] ${stale}`, { code: "EXPIRED" });
-      return this.#fail(job, "EXPIRED", stale);
-    }
-    let rendered;
-    try {
-      rendered = await this.renderer.render(job);
-    } catch (e) {
-      const err = toAgentError(e, "RENDER_ERROR");
-      log.error(`${label} [FAILED] Cannot render: ${err.message}`, { code: err.code });
-      return this.#fail(job, err.code, err.message);
-    }
-    if (rendered.transliterated || rendered.replaced) {
-      log.warn(
-        `${label} ${rendered.transliterated} character(s) transliterated and ${rendered.replaced} ` +
-          `replaced with "?" to fit code pages ${this.renderer.profile.codepages.join("/")}`,
-      );
-    }
-    const doc = {
-      title: `${this.config.terminal_identity.terminal_id} job ${job.id}`,
-      jobId: String(job.id),
-      preview: rendered.preview,
-    };
-    this.journal.setPreview(job.uuid, rendered.preview);
-    // attempts count across restarts: max_retry is the job's budget, not each run's
-    const before = this.journal.get(job.uuid);
-    const prior = before?.attempts ?? 0;
-    let last: AgentError | null = before?.error_code && isErrorCode(before.error_code)
-      ? new AgentError(before.error_code, before.error_message ?? "")
-      : null;
-    for (let attempt = prior + 1; attempt <= eh.max_retry; attempt++) {
-      if (attempt > 1) {
-        const delay = eh.backoff_seconds[Math.min(attempt - 2, eh.backoff_seconds.length - 1)];
-        log.warn(`${label} Retry ${attempt - 1}/${eh.max_retry - 1} after ${delay}s...`);
-        this.counters.retries++;
-        await this.clock.sleep(delay * 1000, this.#ac.signal);
-        if (this.#stopping) {
-          log.info(`${label} Stopping during backoff; the job stays queued for the next start`);
-          this.journal.releaseTaken(job.uuid);
-          return;
-        }
-        this.printerStatus = await this.printer.status();
-        log.info(
-          `${label} Printer status: ${this.printerStatus.status} (${this.printerStatus.detail})`,
-        );
-        const blocking = statusError(this.printerStatus.status) &&
-          (this.printerStatus.code ?? statusError(this.printerStatus.status));
-        if (blocking) {
-          last = new AgentError(
-            blocking,
-            `printer is ${this.printerStatus.status}: ${this.printerStatus.detail}`,
-          );
-          this.journal.markRetrying(job.uuid, attempt, last.code, last.message);
-          log.warn(`${label} Attempt ${attempt}/${eh.max_retry} skipped: ${last.message}`, {
-            code: last.code,
-          });
-          continue;
-        }
-      }
-      this.journal.markPrinting(job.uuid, attempt, this.clock.now()); // durable first
-      faultPoint("after_printing_commit");
-      this.#outboxBell.ring();
-      const t0 = performance.now();
-      try {
-        await this.printer.print(rendered.bytes, doc);
-      } catch (e) {
-        last = toAgentError(e, "PRINTER_ERROR");
-        if (!last.transient) {
-          log.error(`${label} [FAILED] ${last.message}`, { code: last.code });
-          return this.#fail(job, last.code, last.message);
-        }
-        this.journal.markRetrying(job.uuid, attempt, last.code, last.message);
-        log.warn(`${label} Attempt ${attempt}/${eh.max_retry} failed: ${last.message}`, {
-          code: last.code,
-        });
-        continue;
-      }
-      faultPoint("after_close");
-      const ms = performance.now() - t0;
-      this.#recordPrinted(job, ms);
-      log.info(`${label} [OK] Printed ${rendered.bytes.length} bytes in ${ms.toFixed(0)} ms`);
-      return;
-    }
-    log.error(`${label} [FAILED] All ${eh.max_retry} attempts failed: ${last?.message}`, {
-      code: last?.code,
-    });
-    this.#fail(job, last?.code ?? "PRINTER_ERROR", last?.message ?? "printing failed");
-  }
-
-  #recordPrinted(job: Job, ms: number) {
+  #recordPrinted(job: Job, station: Station, on: Station, ms: number) {
     this.counters.printed++;
-    this.consecutiveErrors = 0;
-    this.lastJobId = String(job.id);
+    station.lastJobId = String(job.id);
     this.durations.push(ms);
     if (this.durations.length > 1000) this.durations.shift();
-    this.printerStatus = { status: "OK", detail: "last job printed" };
+    on.printerStatus = { status: "OK", detail: "last job printed" };
+    on.consecutiveErrors = 0;
+    if (on === station) {
+      station.consecutiveErrors = 0;
+      station.failoverActive = false;
+    }
+    const where = { printedOn: on.id, failoverFrom: on === station ? undefined : station.id };
     try {
-      this.journal.markPrinted(job.uuid, this.clock.now());
+      this.journal.markPrinted(job.uuid, this.clock.now(), where);
       this.#outboxBell.ring();
     } catch (e) {
       // The paper is out; only the record failed. Keep it in memory and commit it when the
       // store works again. If the process dies first, the job is PRINTING → reported ambiguous.
-      this.#unsaved.push({ uuid: job.uuid, at: this.clock.now() });
+      this.#unsaved.push({ uuid: job.uuid, at: this.clock.now(), where });
       this.#storeFailed(toAgentError(e, "STATE_STORE_UNWRITABLE"));
     }
   }
@@ -604,7 +574,7 @@ export class Agent {
     let fresh = 0;
     let slice = performance.now();
     for (const item of items) {
-      if (this.#stopping || this.#queue.length >= this.config.limits.queue) break;
+      if (this.#stopping || this.queueDepth >= this.config.limits.queue) break;
       const r = this.accept(item);
       if (r.outcome === "queued" || (r.outcome === "rejected" && r.fresh)) fresh++;
       if (performance.now() - slice > INTAKE_SLICE_MS) {
@@ -615,6 +585,11 @@ export class Agent {
     return fresh;
   }
 
+  /** Every role of every station, as the list request names them: `cashier,kitchen`. */
+  #roles(): string {
+    return [...new Set(this.stations.flatMap((s) => s.roles))].join(",");
+  }
+
   async #pollLoop(): Promise<void> {
     const s = this.config.server;
     const me = this.config.terminal_identity;
@@ -622,7 +597,7 @@ export class Agent {
     let failures = 0;
     while (!this.#stopping) {
       const limits = this.config.limits;
-      if (this.#storeBroken || this.#queue.length >= limits.queue) {
+      if (this.#storeBroken || this.queueDepth >= limits.queue) {
         await this.clock.sleep(s.poll_interval * 1000, signal); // do not take jobs we cannot hold
         continue;
       }
@@ -632,9 +607,9 @@ export class Agent {
       try {
         const list = await this.#server.listPending({
           terminal: me.terminal_id,
-          role: me.printer_role,
+          role: this.#roles(),
           waitS: s.long_poll_wait,
-          maxItems: limits.queue - this.#queue.length,
+          maxItems: limits.queue - this.queueDepth,
           maxPages: limits.pages_per_poll,
           signal,
         });
@@ -799,25 +774,27 @@ export class Agent {
     return t === null ? 0 : Math.max(0, Math.round((this.clock.now() - t) / 1000));
   }
 
-  /** The heartbeat body (docs/protocol.md). */
+  /** The heartbeat body (docs/protocol.md): the seed's fields for the first station, then all. */
   heartbeatBody(): Record<string, unknown> {
     const me = this.config.terminal_identity;
+    const first = this.stations[0];
     return {
       terminal_id: me.terminal_id,
-      printer_role: me.printer_role,
+      printer_role: first.roles[0],
       location_id: me.location_id,
       agent_status: this.status,
-      printer_status: this.printerStatus.status,
-      printer_detail: this.printerStatus.detail,
-      printer_name: this.config.printer.name || this.printer.description,
-      last_job_id: this.lastJobId,
-      consecutive_errors: this.consecutiveErrors,
-      queue_depth: this.#queue.length,
+      printer_status: first.printerStatus.status,
+      printer_detail: first.printerStatus.detail,
+      printer_name: first.config.name || first.printer.description,
+      last_job_id: first.lastJobId,
+      consecutive_errors: first.consecutiveErrors,
+      queue_depth: this.queueDepth,
       outbox_depth: safe(() => this.journal.outboxDepth(), -1),
       oldest_report_age_seconds: this.oldestReportAge(),
       state_store: this.#storeBroken ? "UNWRITABLE" : "OK",
       version: this.version,
       uptime_seconds: Math.round((this.clock.now() - this.startedAt) / 1000),
+      printers: this.stationSnapshots(),
       at: new Date(this.clock.now()).toISOString(),
     };
   }
@@ -835,7 +812,9 @@ export class Agent {
   async #heartbeatLoop(): Promise<void> {
     const signal = this.#ac.signal;
     while (!this.#stopping) {
-      if (!this.#printing) this.printerStatus = await this.printer.status();
+      await Promise.all(this.stations.map(async (st) => {
+        if (!st.printing) st.printerStatus = await st.printer.status();
+      }));
       await this.#sendHeartbeat();
       await this.clock.sleep(this.config.server.heartbeat_interval * 1000, signal);
     }
@@ -854,7 +833,7 @@ export class Agent {
           while (this.#unsaved.length) {
             const u = this.#unsaved[0]; // removed only once committed
             if (u.failed) this.journal.markFailed(u.uuid, u.failed.code, u.failed.message, u.at);
-            else this.journal.markPrinted(u.uuid, u.at);
+            else this.journal.markPrinted(u.uuid, u.at, u.where);
             this.#unsaved.shift();
           }
           this.#storeBroken = false;
@@ -899,21 +878,5 @@ function safe<T>(f: () => T, fallback: T): T {
     return f();
   } catch {
     return fallback;
-  }
-}
-
-/** The error a printer status implies, if it means printing now would fail. */
-export function statusError(s: PrinterStatus): ErrorCode | null {
-  switch (s) {
-    case "OFFLINE":
-      return "PRINTER_OFFLINE";
-    case "PAPER_OUT":
-      return "PRINTER_PAPER_OUT";
-    case "COVER_OPEN":
-      return "PRINTER_COVER_OPEN";
-    case "ERROR":
-      return "PRINTER_ERROR";
-    default:
-      return null;
   }
 }

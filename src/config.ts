@@ -69,6 +69,68 @@ const Printer = z.object({
   spool_watch_seconds: z.number().min(0).default(15),
 }).strict();
 
+/** One station: a printer of this terminal, the roles it serves, and its backup. */
+const Station = Printer.extend({
+  id: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, "1-32 letters, digits, - _ ."),
+  roles: z.array(z.string().min(1).max(64)).min(1),
+  /** Another station's id: where this station's jobs print when its own printer fails. */
+  backup: z.string().nullable().default(null),
+  /** Failed attempts on this station's printer before a job goes to the backup. */
+  failover_after: z.number().int().min(1).default(1),
+  /** Whether cashier receipts (receipt, reprint, raw) may print on the backup. */
+  failover_receipts: z.boolean().default(false),
+}).strict();
+
+/** A validated station (a `printers[]` entry, or the seed's single `printer`). */
+export type StationConfig = z.output<typeof Station>;
+
+/** Problems in `printers[]` as [path, message]: ids, backups, cycles, roles. */
+function stationProblems(list: StationConfig[]): [PropertyKey[], string][] {
+  const out: [PropertyKey[], string][] = [];
+  const ids = new Map<string, number>();
+  list.forEach((st, i) => {
+    if (ids.has(st.id)) {
+      out.push([["printers", i, "id"], `"${st.id}" is already printers[${ids.get(st.id)}].id`]);
+    } else ids.set(st.id, i);
+  });
+  const roles = new Map<string, string>();
+  list.forEach((st, i) => {
+    st.roles.forEach((r, k) => {
+      const other = roles.get(r);
+      if (other && other !== st.id) {
+        out.push([["printers", i, "roles", k], `role "${r}" is already served by "${other}"`]);
+      } else roles.set(r, st.id);
+    });
+    if (st.backup === null) return;
+    if (st.backup === st.id) {
+      out.push([["printers", i, "backup"], "a station cannot back itself up"]);
+    } else if (!ids.has(st.backup)) {
+      out.push([
+        ["printers", i, "backup"],
+        `no station has id "${st.backup}" (ids: ${[...ids.keys()].join(", ")})`,
+      ]);
+    }
+  });
+  // a chain of backups must end: kitchen → bar → kitchen would pass a job round for ever
+  list.forEach((st, i) => {
+    const seen = new Set([st.id]);
+    for (let b = st.backup; b !== null;) {
+      if (seen.has(b)) {
+        if (b === st.id) {
+          out.push([
+            ["printers", i, "backup"],
+            `backups form a cycle: ${[...seen, b].join(" → ")}`,
+          ]);
+        }
+        break;
+      }
+      seen.add(b);
+      b = list.find((x) => x.id === b)?.backup ?? null;
+    }
+  });
+  return out;
+}
+
 const ErrorHandling = z.object({
   max_retry: z.number().int().min(1).max(20).default(3),
   backoff_seconds: z.array(z.number().min(0)).min(1).default([5, 10, 30]),
@@ -85,6 +147,8 @@ const JobTypes = ["receipt", "reprint", "kitchen", "raw", "test", "drawer"] as c
 
 const Jobs = z.object({
   accepted_types: z.array(z.enum(JobTypes)).min(1).default([...JobTypes]),
+  /** A waiting job gains one priority level per this many seconds (no job waits for ever). */
+  priority_aging_seconds: z.number().positive().default(30),
   max_age_seconds: z.number().int().min(0).default(3600),
   drawer_max_age_seconds: z.number().int().min(0).default(10),
   reprint_interrupted: z.array(z.enum(JobTypes)).default([]),
@@ -140,6 +204,8 @@ export const ConfigSchema = z.object({
   terminal_identity: TerminalIdentity,
   server: Server.default(Server.parse({})),
   printer: Printer.default(Printer.parse({})),
+  /** Several printers (stations); without it, `printer` is the one station. */
+  printers: z.array(Station).min(1).max(16).optional(),
   error_handling: ErrorHandling.default(ErrorHandling.parse({})),
   logging: Logging.default(Logging.parse({})),
   jobs: Jobs.default(Jobs.parse({})),
@@ -147,10 +213,17 @@ export const ConfigSchema = z.object({
   render: Render.default(Render.parse({})),
   local_api: LocalApi.default(LocalApi.parse({})),
   limits: Limits.default(DEFAULT_LIMITS),
-}).strict();
+}).strict().superRefine((c, ctx) => {
+  if (!c.printers) return;
+  for (const [path, message] of stationProblems(c.printers)) {
+    ctx.addIssue({ code: "custom", path, message });
+  }
+});
 
 /** Validated configuration with absolute paths. */
 export type Config = z.output<typeof ConfigSchema> & {
+  /** The stations: `printers`, or one made of the seed's `printer` and `printer_role`. */
+  stations: StationConfig[];
   /** Absolute path of the file this came from, or "(embedded defaults)". */
   source: string;
   /** Folder that relative paths were resolved against. */
@@ -194,6 +267,13 @@ function describe(v: unknown): string {
  * ```
  */
 export function parseConfig(raw: unknown, baseDir: string, source = "(inline)"): Config {
+  const given = raw && typeof raw === "object" ? raw as Record<string, unknown> : {};
+  if (given.printer !== undefined && given.printers !== undefined) {
+    throw new ConfigError(source, [
+      "printer: found both printer and printers; use printers (a list of stations) alone, or " +
+      "printer (one printer) alone",
+    ]);
+  }
   const r = ConfigSchema.safeParse(raw);
   if (!r.success) {
     const problems = r.error.issues.map((i) => {
@@ -213,12 +293,28 @@ export function parseConfig(raw: unknown, baseDir: string, source = "(inline)"):
   c.render.templates_path = abs(c.render.templates_path);
   if (c.render.profiles_path) c.render.profiles_path = abs(c.render.profiles_path);
   if (c.server.ca_file) c.server.ca_file = abs(c.server.ca_file);
-  if (c.printer.transport === "file" || c.printer.transport === "virtual") {
-    // device names (\\.\COM3, LPT1, /dev/usb/lp0) are absolute or bare; keep bare device names
-    if (!/^(LPT\d|COM\d+|PRN)$/i.test(c.printer.path)) c.printer.path = abs(c.printer.path);
+  const stations: StationConfig[] = c.printers ?? [{
+    ...c.printer,
+    id: c.terminal_identity.printer_role,
+    roles: [c.terminal_identity.printer_role],
+    backup: null,
+    failover_after: 1,
+    failover_receipts: false,
+  }];
+  for (const p of [c.printer, ...stations]) {
+    if (p.transport === "file" || p.transport === "virtual") {
+      // device names (\\.\COM3, LPT1, /dev/usb/lp0) are absolute or bare; keep bare device names
+      if (!/^(LPT\d|COM\d+|PRN)$/i.test(p.path)) p.path = abs(p.path);
+    }
   }
+  if (c.printers) Object.assign(c.printer, stripStation(stations[0])); // `printer`: the first
   c.server.base_url = c.server.base_url.replace(/\/+$/, "");
-  return { ...c, source, base_dir: baseDir };
+  return { ...c, stations, source, base_dir: baseDir };
+}
+
+function stripStation(st: StationConfig): z.output<typeof Printer> {
+  const { id: _i, roles: _r, backup: _b, failover_after: _f, failover_receipts: _x, ...p } = st;
+  return p;
 }
 
 /** Reads and validates a config file. Errors name the file, the key and the value. */

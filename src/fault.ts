@@ -9,6 +9,7 @@
 export const FAULT_POINTS = [
   "after_fetch", // the job is RECEIVED in the journal, nothing else done
   "after_printing_commit", // PRINTING is on disk, no byte sent yet
+  "after_failover_chosen", // PRINTING on the backup's printer is on disk, no byte sent yet
   "mid_write", // half of the job's bytes are at the printer
   "after_close", // the printer has every byte and the connection is closed; PRINTED not yet written
   "before_ack", // a status report is about to be sent

@@ -33,6 +33,8 @@ export interface JournalEntry {
   preview: string | null;
   /** Times the job was taken in hand and not let go normally (the agent died or hung). */
   taken: number;
+  /** The station whose printer the last attempt went to (committed before its first byte). */
+  printer: string | null;
 }
 
 /** One status report waiting in the outbox. */
@@ -52,7 +54,27 @@ export interface StatusReport {
   attempt: number;
   error_code?: string;
   error_message?: string;
+  /** PRINTING: the station whose printer this attempt goes to. */
+  printer?: string;
+  /** COMPLETED: the station whose printer printed the job. */
+  printed_on?: string;
+  /** COMPLETED on a backup: the job's own station. */
+  failover_from?: string;
   at: string;
+}
+
+/** Where a job printed (stations). */
+export interface PrintedWhere {
+  printedOn?: string;
+  failoverFrom?: string;
+}
+
+function completedWhere(w: PrintedWhere, recorded: string | null): Partial<StatusReport> {
+  const on = w.printedOn ?? recorded ?? undefined;
+  return {
+    ...(on ? { printed_on: on } : {}),
+    ...(w.failoverFrom ? { failover_from: w.failoverFrom } : {}),
+  };
 }
 
 const SCHEMA = `
@@ -70,7 +92,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   finished_at INTEGER,
   payload TEXT,
   preview TEXT,
-  taken INTEGER NOT NULL DEFAULT 0
+  taken INTEGER NOT NULL DEFAULT 0,
+  printer TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS jobs_open ON jobs(state) WHERE state IN ('RECEIVED','PRINTING');
 CREATE INDEX IF NOT EXISTS jobs_received ON jobs(received_at);
@@ -93,6 +116,7 @@ function migrate(db: DatabaseSync): void {
   if (!cols.some((c) => c.name === "taken")) {
     db.exec("ALTER TABLE jobs ADD COLUMN taken INTEGER NOT NULL DEFAULT 0");
   }
+  if (!cols.some((c) => c.name === "printer")) db.exec("ALTER TABLE jobs ADD COLUMN printer TEXT");
 }
 
 /** Whether a thrown SQLite error means the state store cannot be written. */
@@ -132,6 +156,7 @@ export class Journal {
       ),
       setPreview: p("UPDATE jobs SET preview = ? WHERE uuid = ?"),
       setTaken: p("UPDATE jobs SET taken = ? WHERE uuid = ?"),
+      setPrinter: p("UPDATE jobs SET printer = ? WHERE uuid = ?"),
       oldestReport: p("SELECT MIN(created_at) AS t FROM outbox"),
       dropReport: p("DELETE FROM outbox WHERE seq = ?"),
       enqueue: p(
@@ -259,14 +284,19 @@ export class Journal {
     });
   }
 
-  /** Commits PRINTING (attempt n) with its report; must return before any byte is written. */
-  markPrinting(uuid: string, attempt: number, now: number): void {
+  /**
+   * Commits PRINTING (attempt n, on the printer of station `printer`) with its report; must
+   * return before any byte is written.
+   */
+  markPrinting(uuid: string, attempt: number, now: number, printer?: string): void {
     this.#tx(() => {
       const e = this.#mustGet(uuid);
       this.#st.setState.run("PRINTING", attempt, null, null, now, null, uuid);
+      if (printer) this.#st.setPrinter.run(printer, uuid);
       this.#report(uuid, e.server_id, {
         status: "PRINTING",
         attempt,
+        ...(printer ? { printer } : {}),
         at: new Date(now).toISOString(),
       }, now);
     });
@@ -280,14 +310,18 @@ export class Journal {
     });
   }
 
-  /** Commits PRINTED and queues COMPLETED. */
-  markPrinted(uuid: string, now: number): void {
+  /**
+   * Commits PRINTED and queues COMPLETED, saying where it printed: `printed_on` (the station whose
+   * printer took it) and, for a job that went to a backup, `failover_from` (its own station).
+   */
+  markPrinted(uuid: string, now: number, where: PrintedWhere = {}): void {
     this.#tx(() => {
       const e = this.#mustGet(uuid);
       this.#st.setState.run("PRINTED", e.attempts, null, null, null, now, uuid);
       this.#report(uuid, e.server_id, {
         status: "COMPLETED",
         attempt: e.attempts,
+        ...completedWhere(where, e.printer),
         at: new Date(now).toISOString(),
       }, now);
     });
@@ -348,6 +382,7 @@ export class Journal {
       this.#report(uuid, listedAs ?? e.server_id, {
         status: e.state === "PRINTED" ? "COMPLETED" : "FAILED",
         attempt: e.attempts,
+        ...(e.state === "PRINTED" && e.printer ? { printed_on: e.printer } : {}),
         ...(e.state === "FAILED"
           ? { error_code: e.error_code ?? "", error_message: e.error_message ?? "" }
           : {}),

@@ -8,6 +8,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Agent } from "./agent.ts";
+import type { StationSnapshot } from "./station.ts";
 import type { JobState, JournalEntry } from "./journal.ts";
 import { log } from "./log.ts";
 import { escapeXml as esc, previewSvg } from "./render/preview_svg.ts";
@@ -107,24 +108,46 @@ export function metricsText(agent: Agent): string {
     "",
     agent.serverReachable ? 1 : 0,
   ]]);
+  const stations = agent.stationSnapshots();
+  const label = (st: { id: string }) => `printer="${promLabel(st.id)}"`;
   metric(
     "print_agent_printer_status",
     "gauge",
-    "1 for the printer's current status.",
-    (["OK", "OFFLINE", "PAPER_OUT", "COVER_OPEN", "ERROR", "UNKNOWN"] as const).map((s) => [
-      `{status="${s}"}`,
-      agent.printerStatus.status === s ? 1 : 0,
-    ]),
+    "1 for each printer's current status.",
+    stations.flatMap((st) =>
+      (["OK", "OFFLINE", "PAPER_OUT", "COVER_OPEN", "ERROR", "UNKNOWN"] as const).map((s) =>
+        [`{${label(st)},status="${s}"}`, st.status === s ? 1 : 0] as [string, number]
+      )
+    ),
   );
-  metric("print_agent_consecutive_errors", "gauge", "Failed jobs in a row.", [[
-    "",
-    agent.consecutiveErrors,
-  ]]);
+  metric(
+    "print_agent_consecutive_errors",
+    "gauge",
+    "Failed jobs in a row, per printer.",
+    stations.map((st) => [`{${label(st)}}`, st.consecutive_errors]),
+  );
+  metric(
+    "print_agent_printer_queue_depth",
+    "gauge",
+    "Jobs waiting for each printer.",
+    stations.map((st) => [`{${label(st)}}`, st.queue_depth]),
+  );
+  metric(
+    "print_agent_printer_failover_active",
+    "gauge",
+    "1 while a printer's jobs go to its backup.",
+    stations.map((st) => [`{${label(st)}}`, st.failover_active ? 1 : 0]),
+  );
   metric("print_agent_uptime_seconds", "gauge", "Seconds since start.", [[
     "",
     Math.round((agent.clock.now() - agent.startedAt) / 1000),
   ]]);
   return out.join("\n") + "\n";
+}
+
+/** A Prometheus label value: backslash, quote and newline escaped. */
+function promLabel(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
 /** Builds the local API for an agent. */
@@ -194,6 +217,7 @@ export function createLocalApi(agent: Agent, o: LocalApiOptions): Hono {
         description: agent.printer.description,
         profile: agent.renderer.profile.id,
       },
+      printers: agent.stationSnapshots(),
       server: { base_url: agent.config.server.base_url, reachable: agent.serverReachable },
       last_job_id: agent.lastJobId,
       consecutive_errors: agent.consecutiveErrors,
@@ -246,8 +270,8 @@ export function createLocalApi(agent: Agent, o: LocalApiOptions): Hono {
     return c.text(e.preview);
   });
 
-  const submit = (body: Record<string, unknown>) => {
-    const r = agent.accept(body, "local");
+  const submit = (body: Record<string, unknown>, station?: string) => {
+    const r = agent.accept(body, "local", { station });
     if (r.outcome === "rejected") {
       return { code: 422 as const, body: { error: r.reason, error_code: r.code, uuid: r.uuid } };
     }
@@ -285,7 +309,10 @@ export function createLocalApi(agent: Agent, o: LocalApiOptions): Hono {
       }, 400);
     }
     job.id ??= job.uuid;
-    const r = submit(job);
+    // an optional station (printer id) or printer_role picks the printer; else job_type routes it
+    const station = typeof job.station === "string" ? job.station : undefined;
+    delete job.station;
+    const r = submit(job, station);
     return c.json(r.body, r.code);
   });
 
@@ -333,6 +360,7 @@ function statusPage(s: ReturnType<typeof Object>, jobs: JournalEntry[]): string 
     queue_depth: number;
     outbox_depth: number;
     oldest_report_age_seconds: number;
+    printers: StationSnapshot[];
     version: string;
     uptime_seconds: number;
   };
@@ -356,7 +384,7 @@ function statusPage(s: ReturnType<typeof Object>, jobs: JournalEntry[]): string 
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Print Agent ${esc(st.terminal_id)}</title><style>
 body{font:15px system-ui,sans-serif;margin:12px;color:#222}h1{font-size:20px;margin:0 0 8px}
-.card{border:1px solid #ccc;border-radius:8px;padding:10px;margin:8px 0}.ok{color:#176b2c}.bad{color:#b3261e}
+.card{border:1px solid #ccc;border-radius:8px;padding:10px;margin:8px 0}.cards{display:flex;flex-wrap:wrap;gap:8px}.cards .card{flex:1 1 14em;margin:0}.ok{color:#176b2c}.bad{color:#b3261e}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;padding:4px;text-align:left;vertical-align:top}
 pre.paper{background:#fff;border:1px dashed #aaa;padding:6px;font:13px monospace;overflow:auto;max-width:100%}
 button{padding:6px 12px;margin:2px}#msg{min-height:1.2em}input{padding:5px;width:14em}
@@ -378,6 +406,21 @@ button{padding:6px 12px;margin:2px}#msg{min-height:1.2em}input{padding:5px;width
       ? ` <b class="bad">(oldest ${Math.round(st.oldest_report_age_seconds / 60)} min)</b>`
       : ""
   } · v${esc(st.version)} · up ${st.uptime_seconds}s</div>
+${
+    st.printers.length > 1
+      ? `<div class="cards">${
+        st.printers.map((p) =>
+          `<div class="card printer" data-printer="${esc(p.id)}"><b>${esc(p.id)}</b> <small>${
+            esc(p.roles.join(", "))
+          }</small><br>${badge(p.status, p.status === "OK")} ${esc(p.name)} <small>${
+            esc(p.detail)
+          }</small><br>Queue ${p.queue_depth}${p.backup ? ` · backup ${esc(p.backup)}` : ""}${
+            p.failover_active ? ` · <b class="bad">FAILED OVER to ${esc(p.backup ?? "?")}</b>` : ""
+          }</div>`
+        ).join("")
+      }</div>`
+      : ""
+  }
 <div class="card"><label>Token <input id="token" type="password" autocomplete="off" placeholder="local_api.token"></label>
 <button id="test-page">Print test page</button> <span id="msg"></span></div>
 <table><thead><tr><th>Job</th><th>Type</th><th>State</th><th>Received</th><th>Error</th><th></th><th></th></tr></thead>

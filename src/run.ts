@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { Agent } from "./agent.ts";
-import { type Config, serverToken } from "./config.ts";
+import { type Config, serverToken, type StationConfig } from "./config.ts";
 import { AgentError } from "./errors.ts";
 import { JobServerClient } from "./job_server.ts";
 import { Journal, JournalCorruptError, StateLockedError } from "./journal.ts";
@@ -137,25 +137,33 @@ export async function importSeedHistory(
   return n;
 }
 
-/** The renderer a configuration asks for (profiles and templates beside the config). */
-export function rendererFor(c: Config): Promise<Renderer> {
+/**
+ * The renderer for a station (default: the first) — its brand and paper — with the profiles and
+ * templates beside the config.
+ */
+export function rendererFor(
+  c: Config,
+  station: Pick<StationConfig, "brand" | "paper_width" | "roles"> = c.stations[0],
+): Promise<Renderer> {
   return Renderer.create({
-    brand: c.printer.brand,
-    paperWidth: c.printer.paper_width,
+    brand: station.brand,
+    paperWidth: station.paper_width,
     profilesPath: c.render.profiles_path ?? join(c.base_dir, "profiles"),
     templatesPath: c.render.templates_path,
     locale: c.render.locale,
     currency: c.render.currency,
     timeZone: c.render.time_zone,
     maxBytes: c.limits.rendered_bytes,
-    agent: { version: VERSION, ...c.terminal_identity },
+    agent: { version: VERSION, ...c.terminal_identity, printer_role: station.roles[0] },
   });
 }
 
 /** Options of {@link startAgent}. */
 export interface StartOptions {
-  /** Use this printer instead of the configured one (tests). */
+  /** Use this printer instead of the first station's configured one (tests). */
   printer?: Printer;
+  /** Use these printers instead of the configured ones, one per station (tests). */
+  printers?: Printer[];
   clock?: Clock;
   /** Skip logging set-up (the caller configured it). */
   keepLogging?: boolean;
@@ -185,11 +193,14 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
     }
   }
   const me = c.terminal_identity;
-  let renderer: Renderer;
-  try {
-    renderer = await rendererFor(c);
-  } catch (e) {
-    throw new StartupError((e as Error).message);
+  const renderers: Renderer[] = [];
+  for (const st of c.stations) {
+    try {
+      renderers.push(await rendererFor(c, st));
+    } catch (e) {
+      const where = c.printers ? `printers "${st.id}": ` : "";
+      throw new StartupError(`${where}${(e as Error).message}`);
+    }
   }
   let caCert: string | null = null;
   if (c.server.ca_file) {
@@ -204,22 +215,31 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
   const server = JobServerClient.fromConfig(c, serverToken(c), caCert);
   const journal = await waitForJournal(c, server, o);
   await importSeedHistory(c, journal, o.clock?.now() ?? Date.now());
-  let printer: Printer;
+  const printers: Printer[] = [];
   try {
-    printer = o.printer ?? await createPrinter(c);
+    for (const [i, st] of c.stations.entries()) {
+      printers.push(
+        o.printers?.[i] ?? (i === 0 ? o.printer : undefined) ?? await createPrinter(st),
+      );
+    }
   } catch (e) {
     journal.close();
     throw new StartupError((e as Error).message);
   }
   log.info("=".repeat(60));
   log.info(`Print Agent ${VERSION} starting`);
-  log.info(
-    `Terminal: ${me.terminal_id} | Role: ${me.printer_role} | Location: ${me.location_id ?? "-"}`,
-  );
-  log.info(
-    `Printer: ${printer.description} | Brand: ${c.printer.brand} (profile ${renderer.profile.id}) | ` +
-      `Paper: ${c.printer.paper_width} (${renderer.columns} columns)`,
-  );
+  const roles = [...new Set(c.stations.flatMap((st) => st.roles))].join(", ");
+  log.info(`Terminal: ${me.terminal_id} | Role: ${roles} | Location: ${me.location_id ?? "-"}`);
+  c.stations.forEach((st, i) => {
+    const r = renderers[i];
+    log.info(
+      `Printer ${st.id} [${st.roles.join(", ")}]: ${
+        printers[i].description
+      } | Brand: ${st.brand} ` +
+        `(profile ${r.profile.id}) | Paper: ${st.paper_width} (${r.columns} columns)` +
+        (st.backup ? ` | Backup: ${st.backup}` : ""),
+    );
+  });
   log.info(`Job types: ${c.jobs.accepted_types.join(", ")}`);
   log.info(`Server: ${c.server.base_url} | State: ${c.state.path} | Config: ${c.source}`);
   log.info("=".repeat(60));
@@ -227,8 +247,7 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
     config: c,
     journal,
     server,
-    printer,
-    renderer,
+    stations: printers.map((printer, i) => ({ printer, renderer: renderers[i] })),
     version: VERSION,
     clock: o.clock,
   });

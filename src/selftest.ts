@@ -6,7 +6,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { type Config, type ConfigError, serverToken } from "./config.ts";
+import { type Config, type ConfigError, serverToken, type StationConfig } from "./config.ts";
 import { JobServerClient, ServerError } from "./job_server.ts";
 import { Journal, StateLockedError } from "./journal.ts";
 import { journalPath, rendererFor } from "./run.ts";
@@ -213,21 +213,52 @@ async function probeStatus(c: Config, client: JobServerClient): Promise<Check> {
   }
 }
 
-async function checkPrinter(c: Config, printer: Printer): Promise<Check[]> {
+/** "printer kitchen (backup: bar): " where there are several stations; "" for one. */
+function stationTag(c: Config, st: StationConfig): string {
+  if (!c.printers) return "";
+  return `printer ${st.id}${st.backup ? ` (backup: ${st.backup})` : ""}: `;
+}
+
+async function printTestPage(printer: Printer, renderer: Renderer, tag: string): Promise<Check> {
+  try {
+    const r = await renderer.render({
+      id: "selftest",
+      uuid: `selftest-${Date.now()}`,
+      job_type: "test",
+      priority: 0,
+    });
+    await printer.print(r.bytes, {
+      title: "Print Agent test page",
+      jobId: "selftest",
+      preview: r.preview,
+    });
+    return {
+      area: "print",
+      result: "PASS",
+      detail: `${tag}test page sent (${r.bytes.length} bytes): check the paper`,
+    };
+  } catch (e) {
+    return {
+      area: "print",
+      result: "FAIL",
+      detail: `${tag}test page failed: ${(e as Error).message}`,
+    };
+  }
+}
+
+async function checkPrinter(st: StationConfig, printer: Printer): Promise<Check[]> {
   const out: Check[] = [];
-  if (c.printer.transport === "winspool") {
+  if (st.transport === "winspool") {
     const { listSpoolerPrinters } = await import("./printers/winspool.ts");
     const account = Deno.env.get("USERNAME") ?? "this account";
     try {
       const list = await listSpoolerPrinters();
-      const found = list.printers.find((p) =>
-        p.name.toLowerCase() === c.printer.name.toLowerCase()
-      );
+      const found = list.printers.find((p) => p.name.toLowerCase() === st.name.toLowerCase());
       if (!found) {
         out.push({
           area: "printer",
           result: "FAIL",
-          detail: `"${c.printer.name}" is not visible to ${account}; visible: ${
+          detail: `"${st.name}" is not visible to ${account}; visible: ${
             list.printers.map((p) => `"${p.name}"`).join(", ") || "none"
           }. A service running as LocalSystem does not see printers installed for one user only`,
         });
@@ -324,53 +355,40 @@ export async function runChecks(o: SelftestOptions): Promise<Check[]> {
   });
   checks.push(await checkState(c));
   checks.push(await checkLogs(c));
-  let renderer: Renderer | null = null;
-  try {
-    renderer = await rendererFor(c);
-    checks.push({
-      area: "templates",
-      result: "PASS",
-      detail:
-        `profile ${renderer.profile.id} (${renderer.profile.source}), ${renderer.columns} columns; templates compile`,
-    });
-  } catch (e) {
-    checks.push({ area: "templates", result: "FAIL", detail: (e as Error).message });
+  const renderers: (Renderer | null)[] = [];
+  for (const st of c.stations) {
+    const tag = stationTag(c, st);
+    try {
+      const renderer = await rendererFor(c, st);
+      renderers.push(renderer);
+      checks.push({
+        area: "templates",
+        result: "PASS",
+        detail:
+          `${tag}profile ${renderer.profile.id} (${renderer.profile.source}), ${renderer.columns} columns; templates compile`,
+      });
+    } catch (e) {
+      renderers.push(null);
+      checks.push({ area: "templates", result: "FAIL", detail: `${tag}${(e as Error).message}` });
+    }
   }
   checks.push(...await checkServer(c));
-  let printer: Printer | null = null;
-  try {
-    printer = await createPrinter(c);
-    checks.push(...await checkPrinter(c, printer));
-    if (o.print && renderer) {
-      try {
-        const r = await renderer.render({
-          id: "selftest",
-          uuid: `selftest-${Date.now()}`,
-          job_type: "test",
-          priority: 0,
-        });
-        await printer.print(r.bytes, {
-          title: "Print Agent test page",
-          jobId: "selftest",
-          preview: r.preview,
-        });
-        checks.push({
-          area: "print",
-          result: "PASS",
-          detail: `test page sent (${r.bytes.length} bytes): check the paper`,
-        });
-      } catch (e) {
-        checks.push({
-          area: "print",
-          result: "FAIL",
-          detail: `test page failed: ${(e as Error).message}`,
-        });
-      }
+  // every station, its backup included: a backup that is down is found now, not at failover
+  for (const [i, st] of c.stations.entries()) {
+    const tag = stationTag(c, st);
+    let printer: Printer | null = null;
+    try {
+      printer = await createPrinter(st);
+      checks.push(
+        ...(await checkPrinter(st, printer)).map((k) => ({ ...k, detail: tag + k.detail })),
+      );
+      const renderer = renderers[i];
+      if (o.print && renderer) checks.push(await printTestPage(printer, renderer, tag));
+    } catch (e) {
+      checks.push({ area: "printer", result: "FAIL", detail: `${tag}${(e as Error).message}` });
+    } finally {
+      await printer?.close?.();
     }
-  } catch (e) {
-    checks.push({ area: "printer", result: "FAIL", detail: (e as Error).message });
-  } finally {
-    await printer?.close?.();
   }
   const svc = await checkService(SERVICE_NAME);
   if (svc) checks.push(svc);

@@ -51,6 +51,15 @@ async function writeConfig(
   extra: Record<string, unknown> = {},
 ) {
   const file = join(dir, "print_agent_config.json");
+  const printer = extra.printers ? {} : {
+    printer: {
+      transport: "tcp",
+      port: printerPort,
+      brand: "GENERIC",
+      paper_width: 32,
+      timeout: 3,
+    },
+  };
   await Deno.writeTextFile(
     file,
     JSON.stringify({
@@ -61,13 +70,7 @@ async function writeConfig(
         long_poll_wait: 2,
         heartbeat_interval: 60,
       },
-      printer: {
-        transport: "tcp",
-        port: printerPort,
-        brand: "GENERIC",
-        paper_width: 32,
-        timeout: 3,
-      },
+      ...printer,
       error_handling: { max_retry: 3, backoff_seconds: [0.05, 0.1] },
       logging: { level: "INFO", log_file: "agent.log" },
       local_api: { enabled: false },
@@ -100,28 +103,60 @@ function copies(sim: PrinterSim, marker: string) {
   return { complete, partial };
 }
 
+/**
+ * Two stations for the failover trials: the kitchen printer is down (nothing listens on its
+ * port), so every kitchen ticket fails over to the bar printer, which is the simulator.
+ */
+function failoverStations(simPort: number) {
+  const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const deadPort = (dead.addr as Deno.NetAddr).port;
+  dead.close();
+  const printer = { transport: "tcp", brand: "GENERIC", paper_width: 32, timeout: 3 };
+  return {
+    printers: [
+      { id: "kitchen", roles: ["kitchen"], ...printer, port: deadPort, backup: "bar" },
+      { id: "bar", roles: ["bar"], ...printer, port: simPort },
+    ],
+  };
+}
+
 /** Runs `trials` kill-and-restart trials at one point; returns the tally. */
 async function runPoint(
   point: FaultPoint,
   trials: number,
   extra: Record<string, unknown> = {},
+  failover = false,
 ): Promise<Tally> {
   await using dir = await withTmpDir();
   await using server = withServer({ db: join(dir.path, "server.db") });
   using sim = PrinterSim.start();
-  const config = await writeConfig(dir.path, server.url, sim.port, extra);
+  const config = await writeConfig(
+    dir.path,
+    server.url,
+    sim.port,
+    failover ? { ...extra, ...failoverStations(sim.port) } : extra,
+  );
   const t = tally();
   for (let trial = 0; trial < trials; trial++) {
     t.trials++;
     const jobs: { bill: string; job: Record<string, unknown> }[] = [];
     for (let k = 0; k < JOBS_PER_TRIAL; k++) {
-      const bill = `FI-${point}-${trial}-${k}`;
+      // (short on kitchen tickets: the table number prints big, at the top)
+      const bill = failover ? `T${trial}-${k}` : `FI-${point}-${trial}-${k}`;
       jobs.push({
         bill,
-        job: await server.createJob({
-          job_type: "receipt",
-          receipt_data: { store_name: "Fault", bill_number: bill, total: 1000 + k },
-        }),
+        job: await server.createJob(
+          failover
+            ? {
+              job_type: "kitchen",
+              printer_role: "kitchen",
+              receipt_data: { table: bill, items: [{ name: "Nasi", qty: 1 }] },
+            }
+            : {
+              job_type: "receipt",
+              receipt_data: { store_name: "Fault", bill_number: bill, total: 1000 + k },
+            },
+        ),
       });
     }
     const n = 1 + (trial % JOBS_PER_TRIAL);
@@ -170,9 +205,22 @@ async function runPoint(
         continue;
       }
       if (s.status === "COMPLETED" && c.complete === 0) t.losses++; // called printed, but no paper
+      if (failover && s.status === "COMPLETED") {
+        // printed on the backup, with the banner, and the report says where
+        const done = (await server.reports(job.id)).find((r) => r.status === "COMPLETED");
+        const paper = sim.jobs.find((j) =>
+          new TextDecoder("latin1").decode(j.bytes).includes(bill)
+        );
+        const banner = paper && /BACKUP/.test(new TextDecoder("latin1").decode(paper.bytes));
+        if (done?.body.printed_on !== "bar" || done?.body.failover_from !== "kitchen" || !banner) {
+          t.losses++;
+        }
+      }
       const onPaper = c.complete + c.partial;
       if (s.error_code === "INTERRUPTED_MAY_HAVE_PRINTED") {
         t.ambiguous++;
+        // after a failover, the report says which printer to look at
+        if (failover && !/on printer bar/.test(String(s.error_message))) t.losses++;
         if (c.complete > 0) t.ambiguousOnPaper++;
         else if (c.partial > 0) t.ambiguousPartial++;
         else t.ambiguousNotPrinted++;
@@ -191,7 +239,7 @@ async function runPoint(
 
 const total = tally();
 
-for (const point of FAULT_POINTS) {
+for (const point of FAULT_POINTS.filter((p) => p !== "after_failover_chosen")) {
   Deno.test(`SIGKILL at ${point}: no duplicate, no loss, ambiguous jobs reported (${TRIALS} trials)`, async () => {
     const t = await runPoint(point, TRIALS);
     add(total, t);
@@ -216,6 +264,28 @@ for (const point of FAULT_POINTS) {
       t.ambiguous,
       "each accounted for",
     );
+  });
+}
+
+for (const point of ["after_failover_chosen", "mid_write"] as const) {
+  Deno.test(`failover: SIGKILL at ${point} on the backup printer: no duplicate, no loss, the ambiguous job names the backup (${TRIALS} trials)`, async () => {
+    const t = await runPoint(point, TRIALS, {}, true);
+    add(total, t);
+    console.log(
+      `  failover ${point}: trials=${t.trials} kills=${t.kills} jobs=${t.jobs} duplicates=${t.duplicates} ` +
+        `losses=${t.losses} ambiguous=${t.ambiguous} (on paper ${t.ambiguousOnPaper}, partial ${t.ambiguousPartial}, not printed ${t.ambiguousNotPrinted})`,
+    );
+    assertEquals(t.duplicates, 0, "jobs printed twice");
+    assertEquals(
+      t.losses,
+      0,
+      "jobs without a final status, or COMPLETED without paper or printed_on",
+    );
+    assert(
+      t.kills >= Math.ceil(t.trials * 0.9),
+      `the fault fired in only ${t.kills} of ${t.trials}`,
+    );
+    assertEquals(t.ambiguous, t.kills, "every kill while printing on the backup is reported");
   });
 }
 

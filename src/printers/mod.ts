@@ -2,14 +2,15 @@
  * Builds the configured printer transport.
  * @module
  */
-import type { Config } from "../config.ts";
+import type { StationConfig } from "../config.ts";
 import { FilePrinter, VirtualPrinter } from "./file.ts";
 import type { Printer } from "./printer.ts";
 import { TcpPrinter } from "./tcp.ts";
 
-/** The printer for `config.printer`. */
-export async function createPrinter(c: Config): Promise<Printer> {
-  const p = c.printer;
+/** The printer for a station (or the seed's `printer`: it has the same keys). */
+export async function createPrinter(
+  p: Omit<StationConfig, "id" | "roles" | "backup" | "failover_after" | "failover_receipts">,
+): Promise<Printer> {
   switch (p.transport) {
     case "tcp":
       return new TcpPrinter({ host: p.host, port: p.port, timeoutMs: p.timeout * 1000 });

@@ -155,7 +155,7 @@ export function createServerApp(
     const size = o.pageSize ?? 3;
     const page = Math.max(1, Number(c.req.query("page") ?? 1) || 1);
     const where = `WHERE (? IS NULL OR terminal_id = ?) AND (? IS NULL OR status = ?)
-         AND (? IS NULL OR printer_role IS NULL OR printer_role = ?)`;
+         AND (? IS NULL OR printer_role IS NULL OR (',' || ? || ',') LIKE ('%,' || printer_role || ',%'))`;
     const args = [terminal ?? null, terminal ?? null, status ?? null, status ?? null];
     const roleArgs = [role ?? null, role ?? null];
     const count = (db.prepare(`SELECT COUNT(*) AS n FROM jobs ${where}`)
@@ -178,7 +178,7 @@ export function createServerApp(
   const pending = (terminal: string, role: string | undefined, limit: number) => {
     const rows = db.prepare(
       `SELECT * FROM jobs WHERE terminal_id = ? AND status = 'PENDING'
-         AND (? IS NULL OR printer_role IS NULL OR printer_role = ?)
+         AND (? IS NULL OR printer_role IS NULL OR (',' || ? || ',') LIKE ('%,' || printer_role || ',%'))
        ORDER BY priority DESC, id LIMIT ?`,
     ).all(terminal, role ?? null, role ?? null, limit);
     return rows.map((r) => rowToJob(r as Record<string, unknown>));
@@ -380,7 +380,7 @@ export function createServerApp(
       jobs: Object.fromEntries(counts.map((r) => [r.status, r.n])),
       endpoints: [
         "POST /api/print-jobs/",
-        "GET  /api/print-jobs/?terminal_id=&status=PENDING&wait=",
+        "GET  /api/print-jobs/?terminal_id=&status=PENDING&printer_role=cashier,kitchen&wait=",
         "GET  /api/print-jobs/{id}/",
         "POST /api/print-jobs/{id}/status/",
         "POST /api/print-agents/heartbeat/",

@@ -12,7 +12,7 @@ import { type Block, layout, previewText } from "./layout.ts";
 import { columnsFor, findProfile, loadProfiles, type Profile } from "./profile.ts";
 import { parseReceiptData } from "./receipt_data.ts";
 import { TemplateEngine } from "./template.ts";
-import { fitText } from "./text.ts";
+import { align, fitText, wrap } from "./text.ts";
 import { dotsFor, loadLogo, type Logo } from "./logo.ts";
 
 /** A rendered job. */
@@ -83,8 +83,53 @@ export class Renderer {
     return new Renderer(profile, engine, o, logo);
   }
 
-  /** Renders one job. Throws {@link AgentError} (permanent codes) when it cannot. */
-  async render(job: Job): Promise<Rendered> {
+  /**
+   * Renders one job. Throws {@link AgentError} (permanent codes) when it cannot. With
+   * `backupFrom`, the job is printed here for another station whose printer failed: a
+   * `BACKUP FROM <station>` banner goes on top, so the kitchen knows where it belongs.
+   */
+  async render(job: Job, o: { backupFrom?: string } = {}): Promise<Rendered> {
+    const r = await this.#render(job);
+    if (!o.backupFrom) return r;
+    const from = fitText(o.backupFrom, this.profile.charset);
+    const banner = this.#backupBanner(from.text);
+    if (!r.blocks) {
+      // a raw job: the banner's own bytes go before the server's
+      const b = this.#finish(banner, 0, 0);
+      const bytes = new Uint8Array(b.bytes.length + r.bytes.length);
+      bytes.set(b.bytes);
+      bytes.set(r.bytes, b.bytes.length);
+      return { ...r, bytes, preview: `${b.preview}\n${r.preview}` };
+    }
+    return this.#finish(
+      [...banner, ...r.blocks],
+      r.transliterated + from.transliterated,
+      r.replaced + from.replaced,
+    );
+  }
+
+  /** Blocks printed on top of a job that a backup printer prints for another station. */
+  #backupBanner(from: string): Block[] {
+    const text = (t: string, size: 1 | 2, invert: boolean): Block => ({ // no inverse: clones lack it
+      kind: "text",
+      text: align(t, Math.floor(this.columns / size), "center"),
+      bold: true,
+      underline: false,
+      invert,
+      size,
+    });
+    const lines = wrap(`FROM ${from.toUpperCase()}`, this.columns).map((l) => text(l, 1, false));
+    return [text("BACKUP", 2, false), ...lines, {
+      kind: "text",
+      text: "-".repeat(this.columns),
+      bold: false,
+      underline: false,
+      invert: false,
+      size: 1,
+    }];
+  }
+
+  async #render(job: Job): Promise<Rendered & { blocks: Block[] | null }> {
     if (job.job_type === "raw") {
       if (!job.raw_base64) throw new AgentError("BAD_PAYLOAD", "raw job without raw_base64");
       const bytes = decodeRawBase64(job.raw_base64);
@@ -93,6 +138,7 @@ export class Renderer {
         preview: `[raw ESC/POS job from the server: ${bytes.length} bytes, not previewable]`,
         transliterated: 0,
         replaced: 0,
+        blocks: null,
       };
     }
     if (job.job_type === "drawer") {
@@ -137,7 +183,11 @@ export class Renderer {
     return this.#finish(blocks, transliterated, replaced);
   }
 
-  #finish(blocks: Block[], transliterated: number, replaced: number): Rendered {
+  #finish(
+    blocks: Block[],
+    transliterated: number,
+    replaced: number,
+  ): Rendered & { blocks: Block[] } {
     const encoded = encodeBlocks(blocks, this.profile, this.columns, this.#logo);
     const max = this.#o.maxBytes ?? DEFAULT_LIMITS.rendered_bytes;
     if (encoded.bytes.length > max) {
@@ -155,6 +205,7 @@ export class Renderer {
       ),
       transliterated,
       replaced: replaced + encoded.replaced,
+      blocks,
     };
   }
 

@@ -119,6 +119,17 @@ export function testConfig(
   return parseConfig(base, dir, "(test)");
 }
 
+/** A config for tests with several stations (`printers`) instead of the single `printer`. */
+export function stationsConfig(
+  dir: string,
+  printers: Record<string, unknown>[],
+  over: Record<string, Record<string, unknown>> = {},
+): Config {
+  const c = testConfig(dir, over);
+  const { printer: _p, stations: _s, source: _src, base_dir: _b, ...raw } = c;
+  return parseConfig({ ...raw, printers }, dir, "(test)");
+}
+
 /** Captures log lines (the message text) while tests run. */
 export class LogCapture {
   lines: { level: string; msg: string; code?: string }[] = [];

@@ -1,0 +1,359 @@
+/**
+ * A station: one printer of this terminal with the roles it serves, its own queue, print loop,
+ * printer health and retry timers, and an optional backup station. A station whose printer is
+ * down never holds up another station's jobs.
+ *
+ * {@link printJob} is the one place where a job goes render → PRINTING (durable) → bytes →
+ * PRINTED, with retries and failover to the backup printer.
+ * @module
+ */
+import type { Clock } from "./clock.ts";
+import type { Config, StationConfig } from "./config.ts";
+import { AgentError, type ErrorCode, isErrorCode, toAgentError } from "./errors.ts";
+import { type Job, jobLabel } from "./job.ts";
+import type { Journal } from "./journal.ts";
+import { log } from "./log.ts";
+import { faultPoint } from "./fault.ts";
+import type { Printer, PrinterStatus, PrinterStatusReport } from "./printers/printer.ts";
+import type { Rendered, Renderer } from "./render/render.ts";
+
+/** Job types a customer takes away: they fail over only where a station allows it. */
+const RECEIPT_TYPES = new Set(["receipt", "reprint", "raw"]);
+
+/** A waiting job and when it arrived. */
+interface Waiting {
+  job: Job;
+  at: number;
+  seq: number;
+}
+
+/**
+ * A station's queue: cash-drawer kicks first, then higher priority, then the oldest; a waiting
+ * job gains one priority level per `agingMs`, so none waits for ever behind newer urgent jobs.
+ */
+export class JobQueue {
+  #items: Waiting[] = [];
+  #seq = 0;
+  #agingMs: number;
+
+  constructor(agingMs: number) {
+    this.#agingMs = agingMs;
+  }
+
+  /** Adds a job that arrived at `at` (ms). */
+  push(job: Job, at: number): void {
+    this.#items.push({ job, at, seq: this.#seq++ });
+  }
+
+  /** Takes the job to print next at time `now`. */
+  shift(now: number): Job | undefined {
+    if (this.#items.length === 0) return undefined;
+    let best = 0;
+    for (let i = 1; i < this.#items.length; i++) {
+      if (this.#before(this.#items[i], this.#items[best], now)) best = i;
+    }
+    return this.#items.splice(best, 1)[0].job;
+  }
+
+  #before(a: Waiting, b: Waiting, now: number): boolean {
+    const drawer = (w: Waiting) => w.job.job_type === "drawer" ? 1 : 0;
+    if (drawer(a) !== drawer(b)) return drawer(a) > drawer(b);
+    const level = (w: Waiting) => w.job.priority + Math.floor((now - w.at) / this.#agingMs);
+    if (level(a) !== level(b)) return level(a) > level(b);
+    return a.at !== b.at ? a.at < b.at : a.seq < b.seq;
+  }
+
+  /** Whether a job with this uuid is waiting. */
+  has(uuid: string): boolean {
+    return this.#items.some((w) => w.job.uuid === uuid);
+  }
+
+  /** Jobs waiting. */
+  get length(): number {
+    return this.#items.length;
+  }
+}
+
+/** What heartbeats, `/status` and `/metrics` show of a station. */
+export interface StationSnapshot {
+  id: string;
+  roles: string[];
+  name: string;
+  transport: string;
+  status: PrinterStatus;
+  detail: string;
+  queue_depth: number;
+  last_job_id: string | null;
+  consecutive_errors: number;
+  failover_active: boolean;
+  backup: string | null;
+}
+
+/** One printer of the terminal, with its queue and health. */
+export class Station {
+  readonly id: string;
+  readonly roles: string[];
+  readonly config: StationConfig;
+  readonly printer: Printer;
+  readonly renderer: Renderer;
+  readonly queue: JobQueue;
+  /** Where this station's jobs go when its printer fails (wired after all stations exist). */
+  backup: Station | null = null;
+  /** The job in hand, if any. */
+  printing: string | null = null;
+  printerStatus: PrinterStatusReport = { status: "UNKNOWN", detail: "not checked yet" };
+  lastJobId: string | null = null;
+  consecutiveErrors = 0;
+  /** This station's last job went to the backup; cleared when its own printer prints again. */
+  failoverActive = false;
+  #lock: Promise<unknown> = Promise.resolve();
+
+  constructor(config: StationConfig, printer: Printer, renderer: Renderer, agingMs: number) {
+    this.id = config.id;
+    this.roles = config.roles;
+    this.config = config;
+    this.printer = printer;
+    this.renderer = renderer;
+    this.queue = new JobQueue(agingMs);
+  }
+
+  /** Runs `fn` with this station's printer to itself (its own job, or a job failed over to it). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => {});
+    return run;
+  }
+
+  /** Whether `job` may print on the backup when this station's printer fails. */
+  mayFailOver(job: Job): boolean {
+    if (!this.backup || job.job_type === "drawer") return false; // a kick opens *this* drawer
+    return this.config.failover_receipts || !RECEIPT_TYPES.has(job.job_type);
+  }
+
+  /** The station's state for heartbeats and the status page. */
+  snapshot(): StationSnapshot {
+    return {
+      id: this.id,
+      roles: this.roles,
+      name: this.config.name || this.printer.description,
+      transport: this.config.transport,
+      status: this.printerStatus.status,
+      detail: this.printerStatus.detail,
+      queue_depth: this.queue.length,
+      last_job_id: this.lastJobId,
+      consecutive_errors: this.consecutiveErrors,
+      failover_active: this.failoverActive,
+      backup: this.backup?.id ?? null,
+    };
+  }
+}
+
+/** What {@link printJob} needs from the agent around it. */
+export interface PrintContext {
+  journal: Journal;
+  clock: Clock;
+  config: Config;
+  signal: AbortSignal;
+  stopping(): boolean;
+  /** Records a final failure (kept in memory if the journal cannot take it). */
+  fail(job: Job, station: Station, code: ErrorCode, message: string): void;
+  /** Records a job on paper: `on` is the station whose printer printed it. */
+  printed(job: Job, station: Station, on: Station, ms: number): void;
+  /** A report was queued: wake the outbox. */
+  reported(): void;
+  /** Counts a retry. */
+  retried(): void;
+}
+
+/** The error a printer status implies, if it means printing now would fail. */
+export function statusError(s: PrinterStatus): ErrorCode | null {
+  switch (s) {
+    case "OFFLINE":
+      return "PRINTER_OFFLINE";
+    case "PAPER_OUT":
+      return "PRINTER_PAPER_OUT";
+    case "COVER_OPEN":
+      return "PRINTER_COVER_OPEN";
+    case "ERROR":
+      return "PRINTER_ERROR";
+    default:
+      return null;
+  }
+}
+
+/**
+ * Which station prints attempt `n` (1-based) of a job: its own for the first `failover_after`
+ * attempts, then the backup and its own in turn (the backup first), so a job whose backup fails
+ * too keeps trying its own printer.
+ */
+export function attemptStation(station: Station, job: Job, n: number): Station {
+  const own = station.config.failover_after;
+  if (!station.mayFailOver(job) || n <= own) return station;
+  return (n - own) % 2 === 1 ? station.backup! : station;
+}
+
+/** Prints one job with retries and failover; every outcome ends in the journal. */
+export async function printJob(ctx: PrintContext, station: Station, job: Job): Promise<void> {
+  const label = jobLabel(job);
+  const eh = ctx.config.error_handling;
+  const several = ctx.config.stations.length > 1;
+  log.info(`${label} Processing: ${job.job_type}${several ? ` (printer ${station.id})` : ""}`);
+  ctx.journal.markTaken(job.uuid);
+  const resetAt = ctx.journal.getMeta("reset_at");
+  if (resetAt && (!job.created_at || Date.parse(job.created_at) < Date.parse(resetAt))) {
+    const msg = `created before the journal was replaced (${resetAt}); it may already be on paper`;
+    log.error(`${label} [FAILED] ${msg}`, { code: "JOURNAL_RESET_MAY_HAVE_PRINTED" });
+    return ctx.fail(job, station, "JOURNAL_RESET_MAY_HAVE_PRINTED", msg);
+  }
+  const stale = expired(ctx, job);
+  if (stale) {
+    log.warn(`${label} [EXPIRED] ${stale}`, { code: "EXPIRED" });
+    return ctx.fail(job, station, "EXPIRED", stale);
+  }
+  // rendered once per printer it may go to: the backup's profile and width, with its banner
+  const renders = new Map<Station, Rendered>();
+  const renderFor = async (target: Station): Promise<Rendered | null> => {
+    const done = renders.get(target);
+    if (done) return done;
+    try {
+      const r = await target.renderer.render(job, {
+        backupFrom: target === station ? undefined : station.config.name || station.id,
+      });
+      if (r.transliterated || r.replaced) {
+        log.warn(
+          `${label} ${r.transliterated} character(s) transliterated and ${r.replaced} replaced ` +
+            `with "?" to fit code pages ${target.renderer.profile.codepages.join("/")}`,
+        );
+      }
+      renders.set(target, r);
+      if (target === station) ctx.journal.setPreview(job.uuid, r.preview);
+      return r;
+    } catch (e) {
+      const err = toAgentError(e, "RENDER_ERROR");
+      log.error(`${label} [FAILED] Cannot render: ${err.message}`, { code: err.code });
+      ctx.fail(job, station, err.code, err.message);
+      return null;
+    }
+  };
+  if (!(await renderFor(station))) return;
+
+  // attempts count across restarts: max_retry is the job's budget, not each run's
+  const before = ctx.journal.get(job.uuid);
+  const prior = before?.attempts ?? 0;
+  const errors = new Map<string, AgentError>();
+  let last: AgentError | null = before?.error_code && isErrorCode(before.error_code)
+    ? new AgentError(before.error_code, before.error_message ?? "")
+    : null;
+  if (last) errors.set(before?.printer ?? station.id, last);
+  for (let attempt = prior + 1; attempt <= eh.max_retry; attempt++) {
+    const target = attemptStation(station, job, attempt);
+    if (attempt > 1) {
+      const delay = eh.backoff_seconds[Math.min(attempt - 2, eh.backoff_seconds.length - 1)];
+      log.warn(
+        `${label} Retry ${attempt - 1}/${eh.max_retry - 1} after ${delay}s` +
+          (target === station ? "..." : ` on the backup printer ${target.id}...`),
+      );
+      ctx.retried();
+      await ctx.clock.sleep(delay * 1000, ctx.signal);
+      if (ctx.stopping()) {
+        log.info(`${label} Stopping during backoff; the job stays queued for the next start`);
+        ctx.journal.releaseTaken(job.uuid);
+        return;
+      }
+      target.printerStatus = await target.printer.status();
+      log.info(
+        `${label} Printer ${target.id} status: ${target.printerStatus.status} ` +
+          `(${target.printerStatus.detail})`,
+      );
+      const blocking = statusError(target.printerStatus.status) &&
+        (target.printerStatus.code ?? statusError(target.printerStatus.status));
+      if (blocking) {
+        last = new AgentError(
+          blocking,
+          `printer ${target.id} is ${target.printerStatus.status}: ${target.printerStatus.detail}`,
+        );
+        errors.set(target.id, last);
+        ctx.journal.markRetrying(job.uuid, attempt, last.code, last.message);
+        log.warn(`${label} Attempt ${attempt}/${eh.max_retry} skipped: ${last.message}`, {
+          code: last.code,
+        });
+        continue;
+      }
+    }
+    const rendered = target === station ? renders.get(station)! : await renderFor(target);
+    if (!rendered) return;
+    if (target !== station) {
+      station.failoverActive = true;
+      log.warn(`${label} [FAILOVER] Printing on the backup printer ${target.id}`, {
+        code: last?.code,
+      });
+    }
+    const doc = {
+      title: `${ctx.config.terminal_identity.terminal_id} job ${job.id}`,
+      jobId: String(job.id),
+      preview: rendered.preview,
+    };
+    const outcome = await target.exclusive(async () => {
+      ctx.journal.markPrinting(job.uuid, attempt, ctx.clock.now(), target.id); // durable first
+      faultPoint(target === station ? "after_printing_commit" : "after_failover_chosen");
+      ctx.reported();
+      const t0 = performance.now();
+      try {
+        await target.printer.print(rendered.bytes, doc);
+        return { ok: true as const, ms: performance.now() - t0 };
+      } catch (e) {
+        return { ok: false as const, err: toAgentError(e, "PRINTER_ERROR") };
+      }
+    });
+    if (!outcome.ok) {
+      last = outcome.err;
+      errors.set(target.id, last);
+      if (!last.transient) {
+        log.error(`${label} [FAILED] ${last.message}`, { code: last.code });
+        return ctx.fail(job, station, last.code, last.message);
+      }
+      ctx.journal.markRetrying(job.uuid, attempt, last.code, last.message);
+      log.warn(
+        `${label} Attempt ${attempt}/${eh.max_retry} on ${target.id} failed: ${last.message}`,
+        { code: last.code },
+      );
+      continue;
+    }
+    faultPoint("after_close");
+    ctx.printed(job, station, target, outcome.ms);
+    log.info(
+      `${label} [OK] Printed ${rendered.bytes.length} bytes in ${outcome.ms.toFixed(0)} ms` +
+        (target === station ? "" : ` on the backup printer ${target.id}`),
+    );
+    return;
+  }
+  const why = errors.size > 1
+    ? [...errors].map(([id, e]) => `${id}: ${e.message}`).join("; ")
+    : last?.message ?? "printing failed";
+  log.error(`${label} [FAILED] All ${eh.max_retry} attempts failed: ${why}`, { code: last?.code });
+  ctx.fail(
+    job,
+    station,
+    last?.code ?? "PRINTER_ERROR",
+    `all ${eh.max_retry} attempts failed: ${why}`,
+  );
+}
+
+function expired(ctx: PrintContext, job: Job): string | null {
+  if (!job.created_at) return null;
+  const created = Date.parse(job.created_at);
+  if (isNaN(created)) return null;
+  const age = (ctx.clock.now() - created) / 1000;
+  const j = ctx.config.jobs;
+  if (job.job_type === "drawer" && age > j.drawer_max_age_seconds) {
+    return `cash drawer pulse is ${
+      Math.round(age)
+    } s old (limit ${j.drawer_max_age_seconds} s); dropped`;
+  }
+  if (j.max_age_seconds > 0 && age > j.max_age_seconds) {
+    return `job is ${
+      Math.round(age)
+    } s old (limit jobs.max_age_seconds = ${j.max_age_seconds}); not printed`;
+  }
+  return null;
+}
