@@ -9,14 +9,18 @@ import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { AgentError, type ErrorCode, toAgentError } from "./errors.ts";
 import { type Job, jobLabel, validateJob } from "./job.ts";
-import { type JobServerClient, ServerError } from "./job_server.ts";
-import type { Journal, JournalEntry, OutboxEntry, PrintedWhere, StatusReport } from "./journal.ts";
+import type { JobServer } from "./job_server.ts";
+import { Bell } from "./bell.ts";
+import { ReportPump } from "./outbox.ts";
+import { ServerHealth } from "./server_health.ts";
+import type { JobStore, JournalEntry, PrintedWhere } from "./journal.ts";
 import { log, LogOnce } from "./log.ts";
 import { LoopLag } from "./loop_lag.ts";
 import { faultPoint } from "./fault.ts";
 import type { Printer, PrinterStatusReport } from "./printers/printer.ts";
 import type { Renderer } from "./render/render.ts";
 import { type PrintContext, printJob, Station, type StationSnapshot } from "./station.ts";
+import { type AgentSnapshot, heartbeatBody } from "./protocol.ts";
 
 export { statusError } from "./station.ts";
 
@@ -26,8 +30,8 @@ export type AgentStatus = "READY" | "PRINTING" | "ERROR" | "STOPPED";
 /** Everything the agent works with; tests pass fakes for the printer and clock. */
 export interface AgentDeps {
   config: Config;
-  journal: Journal;
-  server: JobServerClient;
+  journal: JobStore;
+  server: JobServer;
   /** One printer and renderer per configured station, in `config.stations` order. */
   stations?: { printer: Printer; renderer: Renderer }[];
   /** The single station's printer and renderer (when `stations` is not given). */
@@ -51,32 +55,6 @@ export type AcceptResult =
   }
   | { outcome: "ignored"; uuid: string; reason: string };
 
-/** A small wake-up signal between loops (no AbortSignal.any: its dependents outlive the wait). */
-class Bell {
-  #waiters = new Set<() => void>();
-  ring() {
-    for (const f of [...this.#waiters]) f();
-  }
-  wait(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise<void>((res) => {
-      const timer = new AbortController();
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
-        timer.abort();
-        signal.removeEventListener("abort", finish);
-        this.#waiters.delete(finish);
-        res();
-      };
-      if (signal.aborted) return finish();
-      this.#waiters.add(finish);
-      signal.addEventListener("abort", finish, { once: true });
-      clock.sleep(ms, timer.signal).then(finish);
-    });
-  }
-}
-
 /** How long a stop spends delivering the last reports. */
 const STOP_FLUSH_MS = 3_000;
 
@@ -86,43 +64,26 @@ const INTAKE_SLICE_MS = 20;
 /** A job in hand this many times when the agent died or hung is quarantined at start-up. */
 const POISON_AFTER = 2;
 
-/** Reports read from the outbox per round, and jobs whose reports go out at the same time. */
-const OUTBOX_BATCH = 200;
-const REPORT_LANES = 4;
-
-/** What one round of report delivery found. */
-interface Delivery {
-  /** Nothing is waiting. */
-  done: boolean;
-  /** The server could not be reached: back off as a whole. */
-  serverDown: boolean;
-  /** When some jobs are held back: ms until the first may be tried again. */
-  nextHoldMs: number;
-}
-
-/** Backoff for delivering reports and reconnecting: 1, 2, 5, 10, 30 s. */
-const SERVER_BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000];
-
 /** One agent: one terminal identity, one journal, one or more stations (printers). */
 export class Agent {
   readonly config: Config;
-  readonly journal: Journal;
+  readonly journal: JobStore;
   /** The stations, in configuration order; the first is the seed's single printer. */
   readonly stations: Station[];
   readonly version: string;
   readonly clock: Clock;
   readonly startedAt: number;
-  #server: JobServerClient;
+  #server: JobServer;
   #ac = new AbortController();
   #workBell = new Bell();
-  #outboxBell = new Bell();
+
   #stateBell = new Bell();
-  #drainedBell = new Bell();
+
   #loops: Promise<void>[] = [];
   #stopping = false;
-  /** The channel whose failure started the current outage, and when; null while the server answers. */
-  #serverDown: { channel: string; network: boolean; since: number } | null = null;
-  #recoveredAt = 0;
+  readonly health: ServerHealth;
+  /** Delivers the outbox's reports. */
+  readonly reports: ReportPump;
   #storeBroken = false;
   /** Final outcomes decided while the journal could not be written, committed when it can. */
   #unsaved: {
@@ -132,8 +93,7 @@ export class Agent {
     where?: PrintedWhere;
   }[] = [];
   #noLongPollLogged = false;
-  /** Jobs whose report failed, held back until `until` (per job: one never blocks another). */
-  #reportHolds = new Map<string, { tries: number; until: number }>();
+
   /** Listed jobs that cannot be reported (no id): each logged once an hour. */
   #unreportable: LogOnce;
 
@@ -164,6 +124,15 @@ export class Agent {
     this.clock = d.clock ?? systemClock;
     this.#server = d.server;
     this.startedAt = this.clock.now();
+    this.health = new ServerHealth(this.clock);
+    this.reports = new ReportPump({
+      journal: this.journal,
+      server: this.#server,
+      clock: this.clock,
+      config: this.config,
+      health: this.health,
+      storeFailed: (e) => this.#storeFailed(e),
+    });
     this.#unreportable = new LogOnce(this.clock, 3_600_000);
   }
 
@@ -226,7 +195,7 @@ export class Agent {
 
   /** Whether the job server answered the last request. */
   get serverReachable(): boolean {
-    return !this.#serverDown;
+    return this.health.reachable;
   }
 
   /** Resolves pending work from before a restart, then starts the loops. */
@@ -238,7 +207,7 @@ export class Agent {
       ...this.stations.map((st) =>
         [`print (${st.id})`, () => this.#printLoop(st)] as [string, () => Promise<void>]
       ),
-      ["outbox", () => this.#outboxLoop()],
+      ["outbox", () => this.reports.run(this.#ac.signal)],
       ["heartbeat", () => this.#heartbeatLoop()],
       ["maintenance", () => this.#maintenanceLoop()],
     ];
@@ -260,10 +229,10 @@ export class Agent {
     this.#stopping = true;
     this.#ac.abort();
     this.#workBell.ring();
-    this.#outboxBell.ring();
+    this.reports.queued();
     await Promise.all(this.#loops);
     // the last reports get a few seconds, whatever is waiting (the rest go out at the next start)
-    await this.#deliverOutbox(this.clock.now() + STOP_FLUSH_MS).catch(() => {});
+    await this.reports.deliver(this.clock.now() + STOP_FLUSH_MS).catch(() => {});
     await this.#sendHeartbeat().catch(() => {});
     for (const st of this.stations) await st.printer.close?.();
     this.#loopLag?.stop();
@@ -297,7 +266,7 @@ export class Agent {
       if (fresh) {
         log.error(`${jobLabel({ id, uuid })} [FAILED] Invalid job: ${reason}`, { code });
         this.counters.failed++;
-        this.#outboxBell.ring();
+        this.reports.queued();
       }
       return { outcome: "rejected", uuid: key, code, reason, fresh };
     }
@@ -323,7 +292,7 @@ export class Agent {
     faultPoint("after_fetch");
     this.counters.received++;
     log.info(`${jobLabel(job)} Received: ${job.job_type}`);
-    this.#outboxBell.ring();
+    this.reports.queued();
     if (!(this.config.jobs.accepted_types as string[]).includes(job.job_type)) {
       const reason = `job_type "${job.job_type}" is not accepted here (accepted: ${
         this.config.jobs.accepted_types.join(", ")
@@ -358,7 +327,7 @@ export class Agent {
     if (fresh) {
       log.error(`${jobLabel(job)} [FAILED] ${reason}`, { code: "DUPLICATE_UUID" });
       this.counters.failed++;
-      this.#outboxBell.ring();
+      this.reports.queued();
     }
     return { outcome: "rejected", uuid: job.uuid, code: "DUPLICATE_UUID", reason, fresh };
   }
@@ -373,7 +342,7 @@ export class Agent {
           }; not printing again, ` +
             `re-sending ${e.state === "PRINTED" ? "COMPLETED" : "FAILED"}`,
         );
-        this.#outboxBell.ring();
+        this.reports.queued();
       }
       return { outcome: "duplicate", uuid: job.uuid, state: e.state };
     }
@@ -446,7 +415,7 @@ export class Agent {
       stopping: () => this.#stopping,
       fail: (job, station, code, message) => this.#fail(job, station, code, message),
       printed: (job, station, on, ms) => this.#recordPrinted(job, station, on, ms),
-      reported: () => this.#outboxBell.ring(),
+      reported: () => this.reports.queued(),
       retried: () => this.counters.retries++,
     };
   }
@@ -494,7 +463,7 @@ export class Agent {
     this.counters.failed++;
     station.consecutiveErrors++;
     station.lastJobId = String(job.id);
-    this.#outboxBell.ring();
+    this.reports.queued();
   }
 
   /** Prints one job on its station (tests drive this directly). */
@@ -516,7 +485,7 @@ export class Agent {
     const where = { printedOn: on.id, failoverFrom: on === station ? undefined : station.id };
     try {
       this.journal.markPrinted(job.uuid, this.clock.now(), where);
-      this.#outboxBell.ring();
+      this.reports.queued();
     } catch (e) {
       // The paper is out; only the record failed. Keep it in memory and commit it when the
       // store works again. If the process dies first, the job is PRINTING → reported ambiguous.
@@ -540,31 +509,6 @@ export class Agent {
 
   // ---- the server side -----------------------------------------------------------------------
 
-  #serverFailed(e: unknown, channel: "jobs" | "reports" | "heartbeat", sentAt: number) {
-    // a request sent before the last recovery failing late is old news, not a new outage
-    if (this.#serverDown || sentAt < this.#recoveredAt) return;
-    const network = !(e instanceof ServerError) || e.kind === "unreachable" || e.kind === "timeout";
-    this.#serverDown = { channel, network, since: performance.now() };
-    const msg = e instanceof ServerError ? e.message : String(e);
-    log.warn(
-      `[OFFLINE] ${
-        network ? "Cannot reach the job server" : "The job server answers wrongly"
-      }: ${msg}`,
-    );
-  }
-
-  /**
-   * An answer on `channel` ends an outage if the outage was the network, or on that channel —
-   * and only for a request sent after the outage began (a long-poll sent before it proves nothing).
-   */
-  #serverOk(channel: string, sentAt: number) {
-    const d = this.#serverDown;
-    if (!d || (!d.network && d.channel !== channel) || sentAt < d.since) return;
-    this.#serverDown = null;
-    this.#recoveredAt = performance.now();
-    log.info("[ONLINE] Server connection restored");
-  }
-
   /**
    * Accepts a listed page of jobs while the queue has room; the rest stays PENDING on the server
    * for a later poll. Yields to the event loop every few milliseconds, so a huge list never
@@ -572,14 +516,14 @@ export class Agent {
    */
   async #intake(items: unknown[]): Promise<number> {
     let fresh = 0;
-    let slice = performance.now();
+    let slice = this.clock.now();
     for (const item of items) {
       if (this.#stopping || this.queueDepth >= this.config.limits.queue) break;
       const r = this.accept(item);
       if (r.outcome === "queued" || (r.outcome === "rejected" && r.fresh)) fresh++;
-      if (performance.now() - slice > INTAKE_SLICE_MS) {
+      if (this.clock.now() - slice > INTAKE_SLICE_MS) {
         await new Promise((r) => setTimeout(r, 0));
-        slice = performance.now();
+        slice = this.clock.now();
       }
     }
     return fresh;
@@ -602,7 +546,7 @@ export class Agent {
         continue;
       }
       const t0 = this.clock.now();
-      const sent = performance.now();
+      const sent = this.health.sent();
       let fresh = 0;
       try {
         const list = await this.#server.listPending({
@@ -614,7 +558,7 @@ export class Agent {
           signal,
         });
         failures = 0;
-        this.#serverOk("jobs", sent);
+        this.health.ok("jobs", sent);
         fresh = await this.#intake(list.items);
         if (
           list.items.length === 0 && s.long_poll_wait > 0 && this.clock.now() - t0 < 500 &&
@@ -631,7 +575,7 @@ export class Agent {
           this.#storeFailed(e);
           continue;
         }
-        this.#serverFailed(e, "jobs", sent);
+        this.health.failed(e, "jobs", sent);
         failures++;
       }
       // The server lists a job until our FETCHED report lands: wait for those reports (briefly)
@@ -641,7 +585,7 @@ export class Agent {
         while (
           this.#fetchedPending() > 0 && this.clock.now() < until && !this.#stopping
         ) {
-          await this.#drainedBell.wait(this.clock, 50, signal);
+          await this.reports.drained.wait(this.clock, 50, signal);
         }
         if (this.#fetchedPending() === 0) continue;
       }
@@ -654,158 +598,41 @@ export class Agent {
     }
   }
 
-  async #outboxLoop(): Promise<void> {
-    const signal = this.#ac.signal;
-    let failures = 0;
-    while (!this.#stopping) {
-      let r: Delivery;
-      try {
-        r = await this.#deliverOutbox();
-      } catch (e) {
-        this.#storeFailed(toAgentError(e, "STATE_STORE_UNWRITABLE"));
-        r = { done: false, serverDown: true, nextHoldMs: 0 };
-      }
-      if (r.serverDown) {
-        await this.#outboxBell.wait(this.clock, SERVER_BACKOFF_MS[Math.min(failures++, 4)], signal);
-        continue;
-      }
-      failures = 0;
-      // all delivered: sleep until rung; some jobs held back: until the first hold ends
-      await this.#outboxBell.wait(this.clock, r.done ? 30_000 : r.nextHoldMs, signal);
-    }
-  }
-
-  /**
-   * Delivers waiting reports: in order within each job, jobs independent of each other (a few at
-   * a time), so one job's refused report never holds back another's. A job whose report failed
-   * is held back with its own backoff; a report older than `server.report_expiry_hours` that
-   * still fails is dropped with one ERROR line. `until` bounds the time (a stop).
-   */
-  async #deliverOutbox(until = Infinity): Promise<Delivery> {
-    const batch = this.journal.outboxPeek(OUTBOX_BATCH);
-    if (batch.length === 0) {
-      this.#drainedBell.ring();
-      return { done: true, serverDown: false, nextHoldMs: 0 };
-    }
-    const now = this.clock.now();
-    const lanes = new Map<string, OutboxEntry[]>();
-    for (const e of batch) {
-      const key = `${e.job_uuid}\u0000${e.server_id}`;
-      if ((this.#reportHolds.get(key)?.until ?? 0) > now) continue;
-      lanes.set(key, [...(lanes.get(key) ?? []), e]);
-    }
-    let serverDown = false;
-    let held = false;
-    const deliverLane = async (key: string, lane: OutboxEntry[]) => {
-      for (const e of lane) {
-        if (serverDown || this.clock.now() > until) return;
-        const sent = performance.now();
-        try {
-          faultPoint("before_ack");
-          await this.#server.report(e.server_id, JSON.parse(e.body) as StatusReport);
-          faultPoint("after_ack");
-          this.#serverOk("reports", sent);
-          this.#reportHolds.delete(key);
-        } catch (err) {
-          if (err instanceof ServerError && err.permanent) {
-            log.error(
-              `[JOB ${e.server_id}] The server refused status ${e.status} and will keep refusing ` +
-                `it: ${err.message}; dropping this report`,
-              { code: "REPORT_REFUSED" },
-            );
-          } else if (this.#reportExpired(e, err)) {
-            this.journal.outboxDrop(e.seq);
-            this.#reportHolds.delete(key);
-            continue;
-          } else {
-            this.journal.outboxTried(e.seq);
-            const network = !(err instanceof ServerError) || err.kind === "unreachable" ||
-              err.kind === "timeout";
-            if (network) serverDown = true;
-            this.#serverFailed(err, "reports", sent);
-            const tries = (this.#reportHolds.get(key)?.tries ?? 0) + 1;
-            this.#reportHolds.set(key, {
-              tries,
-              until: this.clock.now() + SERVER_BACKOFF_MS[Math.min(tries - 1, 4)],
-            });
-            held = true;
-            return; // this job's later reports wait for this one
-          }
-        }
-        this.journal.outboxDone(e.seq);
-        if (e.status === "FETCHED") this.#drainedBell.ring();
-      }
-    };
-    const keys = [...lanes.keys()];
-    const workers = Array.from({ length: Math.min(REPORT_LANES, keys.length) }, async () => {
-      for (let k = keys.shift(); k !== undefined; k = keys.shift()) {
-        await deliverLane(k, lanes.get(k)!);
-      }
-    });
-    await Promise.all(workers);
-    if (lanes.size === 0) held = true;
-    const holds = [...this.#reportHolds.values()].map((h) => h.until - this.clock.now());
-    const nextHoldMs = Math.max(50, Math.min(30_000, ...holds));
-    if (!held && !serverDown && batch.length < OUTBOX_BATCH && this.clock.now() <= until) {
-      // everything in this batch went out; more may have arrived meanwhile
-      return this.journal.outboxDepth() === 0
-        ? (this.#drainedBell.ring(), { done: true, serverDown: false, nextHoldMs: 0 })
-        : { done: false, serverDown: false, nextHoldMs: 0 };
-    }
-    return { done: false, serverDown, nextHoldMs: held ? nextHoldMs : 0 };
-  }
-
-  /** A report too old to keep trying: logged once, as it is dropped. */
-  #reportExpired(e: OutboxEntry, err: unknown): boolean {
-    const maxMs = this.config.server.report_expiry_hours * 3_600_000;
-    if (this.clock.now() - e.created_at < maxMs) return false;
-    log.error(
-      `[JOB ${e.server_id}] Dropping status ${e.status}: the server has not accepted it for ` +
-        `${this.config.server.report_expiry_hours} h (server.report_expiry_hours); last answer: ` +
-        `${(err as Error)?.message ?? err}`,
-      { code: "REPORT_UNDELIVERED" },
-    );
-    return true;
-  }
-
   /** Age of the oldest report still waiting, in seconds (0 when none). */
   oldestReportAge(): number {
-    const t = safe(() => this.journal.oldestReportAt(), null);
-    return t === null ? 0 : Math.max(0, Math.round((this.clock.now() - t) / 1000));
+    return this.reports.oldestAge();
   }
 
-  /** The heartbeat body (docs/protocol.md): the seed's fields for the first station, then all. */
-  heartbeatBody(): Record<string, unknown> {
+  /** The agent at this moment: one snapshot feeds the heartbeat, `/status` and `/metrics`. */
+  snapshot(): AgentSnapshot {
     const me = this.config.terminal_identity;
-    const first = this.stations[0];
     return {
       terminal_id: me.terminal_id,
-      printer_role: first.roles[0],
       location_id: me.location_id,
       agent_status: this.status,
-      printer_status: first.printerStatus.status,
-      printer_detail: first.printerStatus.detail,
-      printer_name: first.config.name || first.printer.description,
-      last_job_id: first.lastJobId,
-      consecutive_errors: first.consecutiveErrors,
+      printers: this.stationSnapshots(),
       queue_depth: this.queueDepth,
       outbox_depth: safe(() => this.journal.outboxDepth(), -1),
       oldest_report_age_seconds: this.oldestReportAge(),
       state_store: this.#storeBroken ? "UNWRITABLE" : "OK",
       version: this.version,
       uptime_seconds: Math.round((this.clock.now() - this.startedAt) / 1000),
-      printers: this.stationSnapshots(),
-      at: new Date(this.clock.now()).toISOString(),
+      at: this.clock.now(),
     };
   }
 
+  /** The heartbeat body (docs/protocol.md). */
+  heartbeatBody(): Record<string, unknown> {
+    return heartbeatBody(this.snapshot());
+  }
+
   async #sendHeartbeat(): Promise<void> {
-    const sent = performance.now();
+    const sent = this.health.sent();
     try {
       await this.#server.heartbeat(this.heartbeatBody());
-      this.#serverOk("heartbeat", sent);
+      this.health.ok("heartbeat", sent);
     } catch (e) {
-      this.#serverFailed(e, "heartbeat", sent);
+      this.health.failed(e, "heartbeat", sent);
     }
   }
 
@@ -839,7 +666,7 @@ export class Agent {
           this.#storeBroken = false;
           log.info("[STATE] The journal can be written again; printing resumes");
           this.#workBell.ring();
-          this.#outboxBell.ring();
+          this.reports.queued();
         } catch { /* still broken: the ERROR heartbeat says so */ }
         continue;
       }

@@ -4,7 +4,7 @@
  * the server did: unreachable, timed out, answered with an HTTP error, or answered garbage.
  * @module
  */
-import type { StatusReport } from "./journal.ts";
+import { parseJobPage, type StatusReport } from "./protocol.ts";
 import type { Config } from "./config.ts";
 
 /** What went wrong talking to the server. */
@@ -86,8 +86,15 @@ export interface ListOptions {
 
 const MAX_BODY = 8 * 1024 * 1024;
 
+/** The job server as the agent uses it (the client below; a test may pass a fake). */
+export interface JobServer {
+  listPending(o: ListOptions): Promise<JobList>;
+  report(serverId: string, body: StatusReport): Promise<void>;
+  heartbeat(body: Record<string, unknown>): Promise<string | null>;
+}
+
 /** Client of one job server. */
-export class JobServerClient {
+export class JobServerClient implements JobServer {
   /** A client for the configuration's `server` and `limits` sections. */
   static fromConfig(
     c: Pick<Config, "server" | "limits">,
@@ -264,7 +271,15 @@ export class JobServerClient {
       const { data, date } = await this.#request("GET", path, undefined, wait * 1000, o.signal);
       pages++;
       serverDate ??= date;
-      const page = parseJobPage(data, this.url(this.#o.paths.jobs));
+      const page = parseJobPage(data);
+      if (!page) {
+        throw new ServerError(
+          "garbage",
+          `GET ${this.url(this.#o.paths.jobs)}: expected a JSON list or {"results": [...]}, got ${
+            JSON.stringify(data)?.slice(0, 80)
+          }`,
+        );
+      }
       items.push(...page.items);
       if (items.length >= (o.maxItems ?? Infinity) || !page.next) break;
       path = this.#sameOrigin(page.next);
@@ -299,24 +314,6 @@ export class JobServerClient {
   close(): void {
     this.#client?.close();
   }
-}
-
-/** A job list answer: a JSON list, or a DRF page `{"results": [...], "next": ...}`. */
-function parseJobPage(data: unknown, url: string): { items: unknown[]; next: string | null } {
-  if (Array.isArray(data)) return { items: data, next: null };
-  const page = data as { results?: unknown; next?: unknown } | null;
-  if (page && typeof page === "object" && Array.isArray(page.results)) {
-    return {
-      items: page.results,
-      next: typeof page.next === "string" && page.next ? page.next : null,
-    };
-  }
-  throw new ServerError(
-    "garbage",
-    `GET ${url}: expected a JSON list or {"results": [...]}, got ${
-      JSON.stringify(data)?.slice(0, 80)
-    }`,
-  );
 }
 
 /** Reads a body as text, refusing (and cancelling) past `max` bytes. */

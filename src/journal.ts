@@ -10,11 +10,12 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { AgentError } from "./errors.ts";
 import type { Job } from "./job.ts";
+import { type ReportStatus, type StatusReport, statusReport } from "./protocol.ts";
+
+export type { ReportStatus, StatusReport };
 
 /** Journal state of one job. */
 export type JobState = "RECEIVED" | "PRINTING" | "PRINTED" | "FAILED";
-/** Status values reported to the server. */
-export type ReportStatus = "FETCHED" | "PRINTING" | "COMPLETED" | "FAILED";
 
 /** One journal row. */
 export interface JournalEntry {
@@ -48,21 +49,6 @@ export interface OutboxEntry {
   created_at: number;
 }
 
-/** The body of a status report (docs/protocol.md). */
-export interface StatusReport {
-  status: ReportStatus;
-  attempt: number;
-  error_code?: string;
-  error_message?: string;
-  /** PRINTING: the station whose printer this attempt goes to. */
-  printer?: string;
-  /** COMPLETED: the station whose printer printed the job. */
-  printed_on?: string;
-  /** COMPLETED on a backup: the job's own station. */
-  failover_from?: string;
-  at: string;
-}
-
 /** Where a job printed (stations). */
 export interface PrintedWhere {
   printedOn?: string;
@@ -70,11 +56,7 @@ export interface PrintedWhere {
 }
 
 function completedWhere(w: PrintedWhere, recorded: string | null): Partial<StatusReport> {
-  const on = w.printedOn ?? recorded ?? undefined;
-  return {
-    ...(on ? { printed_on: on } : {}),
-    ...(w.failoverFrom ? { failover_from: w.failoverFrom } : {}),
-  };
+  return { printed_on: w.printedOn ?? recorded ?? undefined, failover_from: w.failoverFrom };
 }
 
 const SCHEMA = `
@@ -132,8 +114,45 @@ export interface JournalOptions {
   pragmas?: string[];
 }
 
+/**
+ * What the agent asks of its durable store (the journal below; a test may pass a fake). Every
+ * state change a job's promise depends on goes through one of these.
+ */
+export interface JobStore {
+  get(uuid: string): JournalEntry | undefined;
+  receive(job: Job, now: number, source?: string): JournalEntry | null;
+  recordInvalid(
+    uuid: string,
+    serverId: string,
+    code: string,
+    message: string,
+    now: number,
+  ): boolean;
+  resendFinal(uuid: string, now: number, listedAs?: string): boolean;
+  markTaken(uuid: string): number;
+  releaseTaken(uuid: string): void;
+  markPrinting(uuid: string, attempt: number, now: number, printer?: string): void;
+  markRetrying(uuid: string, attempt: number, code: string, message: string): void;
+  markPrinted(uuid: string, now: number, where?: PrintedWhere): void;
+  markFailed(uuid: string, code: string, message: string, now: number): void;
+  setPreview(uuid: string, preview: string): void;
+  openJobs(): JournalEntry[];
+  recent(limit?: number, state?: JobState): JournalEntry[];
+  outboxPeek(limit?: number): OutboxEntry[];
+  outboxDone(seq: number): void;
+  outboxTried(seq: number): void;
+  outboxDrop(seq: number): void;
+  outboxDepth(): number;
+  oldestReportAt(): number | null;
+  pendingReports(status: ReportStatus): number;
+  getMeta(key: string): string | undefined;
+  prune(now: number, maxAgeMs: number, maxRows: number, batch?: number): number;
+  probeWritable(): void;
+  close(): void;
+}
+
 /** The durable job journal and ack outbox. */
-export class Journal {
+export class Journal implements JobStore {
   #db: DatabaseSync;
   #st: Record<string, StatementSync>;
   /** Path of the database file. */
@@ -275,11 +294,7 @@ export class Journal {
       const existing = this.get(job.uuid);
       if (existing) return existing;
       this.#st.insert.run(job.uuid, String(job.id), job.job_type, source, now, JSON.stringify(job));
-      this.#report(job.uuid, String(job.id), {
-        status: "FETCHED",
-        attempt: 0,
-        at: new Date(now).toISOString(),
-      }, now);
+      this.#report(job.uuid, String(job.id), statusReport("FETCHED", 0, now), now);
       return null;
     });
   }
@@ -293,12 +308,7 @@ export class Journal {
       const e = this.#mustGet(uuid);
       this.#st.setState.run("PRINTING", attempt, null, null, now, null, uuid);
       if (printer) this.#st.setPrinter.run(printer, uuid);
-      this.#report(uuid, e.server_id, {
-        status: "PRINTING",
-        attempt,
-        ...(printer ? { printer } : {}),
-        at: new Date(now).toISOString(),
-      }, now);
+      this.#report(uuid, e.server_id, statusReport("PRINTING", attempt, now, { printer }), now);
     });
   }
 
@@ -318,12 +328,12 @@ export class Journal {
     this.#tx(() => {
       const e = this.#mustGet(uuid);
       this.#st.setState.run("PRINTED", e.attempts, null, null, null, now, uuid);
-      this.#report(uuid, e.server_id, {
-        status: "COMPLETED",
-        attempt: e.attempts,
-        ...completedWhere(where, e.printer),
-        at: new Date(now).toISOString(),
-      }, now);
+      this.#report(
+        uuid,
+        e.server_id,
+        statusReport("COMPLETED", e.attempts, now, completedWhere(where, e.printer)),
+        now,
+      );
     });
   }
 
@@ -332,13 +342,12 @@ export class Journal {
     this.#tx(() => {
       const e = this.#mustGet(uuid);
       this.#st.setState.run("FAILED", e.attempts, code, message, null, now, uuid);
-      this.#report(uuid, e.server_id, {
-        status: "FAILED",
-        attempt: e.attempts,
-        error_code: code,
-        error_message: message.slice(0, 500),
-        at: new Date(now).toISOString(),
-      }, now);
+      this.#report(
+        uuid,
+        e.server_id,
+        statusReport("FAILED", e.attempts, now, { error_code: code, error_message: message }),
+        now,
+      );
     });
   }
 
@@ -357,13 +366,12 @@ export class Journal {
       if (this.get(uuid)) return false;
       this.#st.insert.run(uuid, serverId, "invalid", "server", now, null);
       this.#st.setState.run("FAILED", 0, code, message, null, now, uuid);
-      this.#report(uuid, serverId, {
-        status: "FAILED",
-        attempt: 0,
-        error_code: code,
-        error_message: message.slice(0, 500),
-        at: new Date(now).toISOString(),
-      }, now);
+      this.#report(
+        uuid,
+        serverId,
+        statusReport("FAILED", 0, now, { error_code: code, error_message: message }),
+        now,
+      );
       return true;
     });
   }
@@ -379,15 +387,14 @@ export class Journal {
       if (e.state !== "PRINTED" && e.state !== "FAILED") return false;
       if ((this.#st.pendingFor.get(uuid) as { n: number }).n > 0) return false;
       // to the id the server listed it under (an imported seed job knows only its uuid)
-      this.#report(uuid, listedAs ?? e.server_id, {
-        status: e.state === "PRINTED" ? "COMPLETED" : "FAILED",
-        attempt: e.attempts,
-        ...(e.state === "PRINTED" && e.printer ? { printed_on: e.printer } : {}),
-        ...(e.state === "FAILED"
-          ? { error_code: e.error_code ?? "", error_message: e.error_message ?? "" }
-          : {}),
-        at: new Date(e.finished_at ?? now).toISOString(),
-      }, now);
+      const at = e.finished_at ?? now;
+      const body = e.state === "PRINTED"
+        ? statusReport("COMPLETED", e.attempts, at, { printed_on: e.printer ?? undefined })
+        : statusReport("FAILED", e.attempts, at, {
+          error_code: e.error_code ?? "",
+          error_message: e.error_message ?? "",
+        });
+      this.#report(uuid, listedAs ?? e.server_id, body, now);
       return true;
     });
   }

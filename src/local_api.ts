@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Agent } from "./agent.ts";
 import type { StationSnapshot } from "./station.ts";
+import { heartbeatBody } from "./protocol.ts";
 import type { JobState, JournalEntry } from "./journal.ts";
 import { log } from "./log.ts";
 import { escapeXml as esc, previewSvg } from "./render/preview_svg.ts";
@@ -83,21 +84,18 @@ export function metricsText(agent: Agent): string {
   out.push(`print_agent_print_duration_seconds_bucket{le="+Inf"} ${d.length}`);
   out.push(`print_agent_print_duration_seconds_sum ${d.reduce((a, b) => a + b, 0)}`);
   out.push(`print_agent_print_duration_seconds_count ${d.length}`);
-  let outbox = -1;
-  try {
-    outbox = agent.journal.outboxDepth();
-  } catch { /* store broken: -1 */ }
+  const snap = agent.snapshot();
   metric("print_agent_outbox_depth", "gauge", "Status reports waiting for the server.", [[
     "",
-    outbox,
+    snap.outbox_depth,
   ]]);
   metric(
     "print_agent_oldest_report_age_seconds",
     "gauge",
     "Age of the oldest status report the server has not accepted yet (0: none waiting).",
-    [["", agent.oldestReportAge()]],
+    [["", snap.oldest_report_age_seconds]],
   );
-  metric("print_agent_queue_depth", "gauge", "Jobs waiting to print.", [["", agent.queueDepth]]);
+  metric("print_agent_queue_depth", "gauge", "Jobs waiting to print.", [["", snap.queue_depth]]);
   metric(
     "print_agent_event_loop_max_lag_seconds",
     "gauge",
@@ -108,7 +106,7 @@ export function metricsText(agent: Agent): string {
     "",
     agent.serverReachable ? 1 : 0,
   ]]);
-  const stations = agent.stationSnapshots();
+  const stations = snap.printers;
   const label = (st: { id: string }) => `printer="${promLabel(st.id)}"`;
   metric(
     "print_agent_printer_status",
@@ -140,7 +138,7 @@ export function metricsText(agent: Agent): string {
   );
   metric("print_agent_uptime_seconds", "gauge", "Seconds since start.", [[
     "",
-    Math.round((agent.clock.now() - agent.startedAt) / 1000),
+    snap.uptime_seconds,
   ]]);
   return out.join("\n") + "\n";
 }
@@ -202,29 +200,15 @@ export function createLocalApi(agent: Agent, o: LocalApiOptions): Hono {
   });
 
   const status = () => {
-    const me = agent.config.terminal_identity;
-    let outbox = -1;
-    try {
-      outbox = agent.journal.outboxDepth();
-    } catch { /* broken store */ }
+    const snap = agent.snapshot();
     return {
-      terminal_id: me.terminal_id,
-      printer_role: me.printer_role,
-      location_id: me.location_id,
-      agent_status: agent.status,
+      ...heartbeatBody(snap),
       printer: {
         ...agent.printerStatus,
         description: agent.printer.description,
         profile: agent.renderer.profile.id,
       },
-      printers: agent.stationSnapshots(),
       server: { base_url: agent.config.server.base_url, reachable: agent.serverReachable },
-      last_job_id: agent.lastJobId,
-      consecutive_errors: agent.consecutiveErrors,
-      queue_depth: agent.queueDepth,
-      outbox_depth: outbox,
-      oldest_report_age_seconds: agent.oldestReportAge(),
-      uptime_seconds: Math.round((agent.clock.now() - agent.startedAt) / 1000),
       event_loop_lag: agent.loopLag(),
       memory_mb: (() => {
         const m = Deno.memoryUsage();

@@ -16,6 +16,7 @@ import type { Printer } from "./printers/printer.ts";
 import { Renderer } from "./render/render.ts";
 import { startLocalApi } from "./local_api.ts";
 import { VERSION } from "./version.ts";
+import { heartbeatBody } from "./protocol.ts";
 import { type Clock, systemClock } from "./clock.ts";
 
 /** A start-up failure with a one-line reason; the CLI prints it and exits non-zero. */
@@ -295,22 +296,31 @@ async function waitForJournal(
       }
       if (Date.now() - lastBeat >= c.server.heartbeat_interval * 1000) {
         lastBeat = Date.now();
-        await server.heartbeat({
+        await server.heartbeat(heartbeatBody({
           terminal_id: c.terminal_identity.terminal_id,
-          printer_role: c.terminal_identity.printer_role,
           location_id: c.terminal_identity.location_id,
           agent_status: "ERROR",
-          printer_status: "UNKNOWN",
-          printer_detail: "not checked: the agent cannot write its state folder",
-          last_job_id: null,
-          consecutive_errors: 0,
+          printers: c.stations.map((st) => ({
+            id: st.id,
+            roles: st.roles,
+            name: st.name,
+            transport: st.transport,
+            status: "UNKNOWN",
+            detail: "not checked: the agent cannot write its state folder",
+            queue_depth: 0,
+            last_job_id: null,
+            consecutive_errors: 0,
+            failover_active: false,
+            backup: st.backup,
+          })),
           queue_depth: 0,
           outbox_depth: 0,
+          oldest_report_age_seconds: 0,
           state_store: "UNWRITABLE",
           version: VERSION,
           uptime_seconds: Math.round((Date.now() - started) / 1000),
-          at: new Date().toISOString(),
-        }).catch(() => {});
+          at: Date.now(),
+        })).catch(() => {});
       }
       await systemClock.sleep(o.stateRetryMs ?? 5000, o.signal);
       if (o.signal?.aborted) throw new StartupError("stopped while waiting for the state folder");

@@ -11,11 +11,12 @@ import type { Clock } from "./clock.ts";
 import type { Config, StationConfig } from "./config.ts";
 import { AgentError, type ErrorCode, isErrorCode, toAgentError } from "./errors.ts";
 import { type Job, jobLabel } from "./job.ts";
-import type { Journal } from "./journal.ts";
+import type { JobStore } from "./journal.ts";
 import { log } from "./log.ts";
 import { faultPoint } from "./fault.ts";
 import type { Printer, PrinterStatus, PrinterStatusReport } from "./printers/printer.ts";
 import type { Rendered, Renderer } from "./render/render.ts";
+import type { PrinterBeat } from "./protocol.ts";
 
 /** Job types a customer takes away: they fail over only where a station allows it. */
 const RECEIPT_TYPES = new Set(["receipt", "reprint", "raw"]);
@@ -75,18 +76,8 @@ export class JobQueue {
 }
 
 /** What heartbeats, `/status` and `/metrics` show of a station. */
-export interface StationSnapshot {
-  id: string;
-  roles: string[];
-  name: string;
-  transport: string;
+export interface StationSnapshot extends PrinterBeat {
   status: PrinterStatus;
-  detail: string;
-  queue_depth: number;
-  last_job_id: string | null;
-  consecutive_errors: number;
-  failover_active: boolean;
-  backup: string | null;
 }
 
 /** One printer of the terminal, with its queue and health. */
@@ -150,7 +141,7 @@ export class Station {
 
 /** What {@link printJob} needs from the agent around it. */
 export interface PrintContext {
-  journal: Journal;
+  journal: JobStore;
   clock: Clock;
   config: Config;
   signal: AbortSignal;

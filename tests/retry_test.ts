@@ -4,7 +4,7 @@
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { LogCapture, testConfig, withTmpDir } from "./helpers/env.ts";
 import { FakePrinter } from "./helpers/fake_printer.ts";
-import { FakeClock } from "../src/clock.ts";
+import { FakeClock } from "./helpers/fake_clock.ts";
 import { AgentError } from "../src/errors.ts";
 import { Agent } from "../src/agent.ts";
 import { Journal } from "../src/journal.ts";

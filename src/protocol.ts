@@ -1,0 +1,115 @@
+/**
+ * The wire format of the job server contract (docs/protocol.md), in one place: the status report
+ * body, the heartbeat body, and the job list's page. The journal stores report bodies built here;
+ * the job server client sends them; nobody else builds or parses them.
+ * @module
+ */
+
+/** Status values reported to the server. */
+export type ReportStatus = "FETCHED" | "PRINTING" | "COMPLETED" | "FAILED";
+
+/** The body of a status report. */
+export interface StatusReport {
+  status: ReportStatus;
+  attempt: number;
+  error_code?: string;
+  error_message?: string;
+  /** PRINTING: the station whose printer this attempt goes to. */
+  printer?: string;
+  /** COMPLETED: the station whose printer printed the job. */
+  printed_on?: string;
+  /** COMPLETED on a backup printer: the job's own station. */
+  failover_from?: string;
+  at: string;
+}
+
+/** Longest `error_message` sent. */
+const MAX_ERROR_MESSAGE = 500;
+
+/** Builds a status report body. */
+export function statusReport(
+  status: ReportStatus,
+  attempt: number,
+  at: number,
+  extra: Omit<Partial<StatusReport>, "status" | "attempt" | "at"> = {},
+): StatusReport {
+  const r: StatusReport = {
+    status,
+    attempt,
+    ...definedOnly(extra),
+    at: new Date(at).toISOString(),
+  };
+  if (r.error_message !== undefined) r.error_message = r.error_message.slice(0, MAX_ERROR_MESSAGE);
+  return r;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** A station as the heartbeat's `printers` lists it. */
+export interface PrinterBeat {
+  id: string;
+  roles: string[];
+  name: string;
+  transport: string;
+  status: string;
+  detail: string;
+  queue_depth: number;
+  last_job_id: string | null;
+  consecutive_errors: number;
+  failover_active: boolean;
+  backup: string | null;
+}
+
+/** What the agent knows of itself at one moment: the heartbeat, `/status` and `/metrics`. */
+export interface AgentSnapshot {
+  terminal_id: string;
+  location_id: string | number | null;
+  agent_status: "READY" | "PRINTING" | "ERROR" | "STOPPED";
+  printers: PrinterBeat[];
+  queue_depth: number;
+  outbox_depth: number;
+  oldest_report_age_seconds: number;
+  state_store: "OK" | "UNWRITABLE";
+  version: string;
+  uptime_seconds: number;
+  at: number;
+}
+
+/** The heartbeat body: the seed's fields for the first station, then every station. */
+export function heartbeatBody(s: AgentSnapshot): Record<string, unknown> {
+  const first = s.printers[0];
+  return {
+    terminal_id: s.terminal_id,
+    printer_role: first?.roles[0] ?? null,
+    location_id: s.location_id,
+    agent_status: s.agent_status,
+    printer_status: first?.status ?? "UNKNOWN",
+    printer_detail: first?.detail ?? "",
+    printer_name: first?.name ?? "",
+    last_job_id: first?.last_job_id ?? null,
+    consecutive_errors: first?.consecutive_errors ?? 0,
+    queue_depth: s.queue_depth,
+    outbox_depth: s.outbox_depth,
+    oldest_report_age_seconds: s.oldest_report_age_seconds,
+    state_store: s.state_store,
+    version: s.version,
+    uptime_seconds: s.uptime_seconds,
+    printers: s.printers,
+    at: new Date(s.at).toISOString(),
+  };
+}
+
+/** A job list answer: a JSON list, or a DRF page `{"results": [...], "next": ...}`; else null. */
+export function parseJobPage(data: unknown): { items: unknown[]; next: string | null } | null {
+  if (Array.isArray(data)) return { items: data, next: null };
+  const page = data as { results?: unknown; next?: unknown } | null;
+  if (page && typeof page === "object" && Array.isArray(page.results)) {
+    return {
+      items: page.results,
+      next: typeof page.next === "string" && page.next ? page.next : null,
+    };
+  }
+  return null;
+}
