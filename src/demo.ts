@@ -1,7 +1,9 @@
 /**
- * `deno task demo`: the reference job server, an agent on the `virtual` printer, and a few
- * sample jobs — all on the embedded defaults. Previews appear in `demo-out/printer/`.
- * Runs until Ctrl+C (or, with `--exit-after-jobs`, until the samples are printed).
+ * `deno task demo`: the reference job server, an agent with three stations — the cashier and the
+ * kitchen on `virtual` printers, the bar on a network printer that is switched off (so its ticket
+ * fails over to the kitchen, with a BACKUP banner) — and a few sample jobs. Previews appear in
+ * `demo-out/printer/<station>/`. Runs until Ctrl+C (or, with `--exit-after-jobs`, until the
+ * samples are printed).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -59,6 +61,15 @@ export const SAMPLE_JOBS = [
     },
   },
   {
+    job_type: "kitchen",
+    printer_role: "bar",
+    receipt_data: {
+      queue_number: "A001",
+      table: "7",
+      items: [{ name: "Es teh manis", qty: 2 }, { name: "Kopi susu gula aren", qty: 2 }],
+    },
+  },
+  {
     job_type: "reprint",
     reprint_of: 1,
     receipt_data: {
@@ -81,14 +92,48 @@ if (import.meta.main) {
   });
   const root = dirname(dirname(fileURLToPath(import.meta.url)));
   const out = values.out ?? join(root, "demo-out");
+  // every run starts clean: the reference server's ids start at 1 again
+  await Deno.remove(out, { recursive: true }).catch(() => {});
   await Deno.mkdir(out, { recursive: true });
+  const off = Deno.listen({ hostname: "127.0.0.1", port: 0 }); // a port nobody listens on
+  const offPort = (off.addr as Deno.NetAddr).port;
+  off.close();
   const server = startServer({ port: Number(values.port), db: ":memory:" });
   // The embedded defaults, pointed at the reference server and the virtual printer.
   const config = parseConfig(
     {
       terminal_identity: { terminal_id: "POS-001", printer_role: "cashier", location_id: 1 },
       server: { base_url: server.url, heartbeat_interval: 30 },
-      printer: { brand: "HRPT", paper_width: 80, transport: "virtual", path: "printer" },
+      printers: [
+        {
+          id: "cashier",
+          roles: ["cashier"],
+          brand: "HRPT",
+          paper_width: 80,
+          transport: "virtual",
+          path: "printer/cashier",
+        },
+        {
+          id: "kitchen",
+          roles: ["kitchen"],
+          brand: "EPSON",
+          paper_width: 80,
+          transport: "virtual",
+          path: "printer/kitchen",
+        },
+        {
+          id: "bar",
+          name: "Bar",
+          roles: ["bar"],
+          brand: "XPRINTER",
+          paper_width: 58,
+          transport: "tcp",
+          port: offPort,
+          timeout: 2,
+          backup: "kitchen",
+        },
+      ],
+      error_handling: { max_retry: 3, backoff_seconds: [2, 5, 10] },
       logging: { level: "INFO", log_file: "print_agent.log" },
       local_api: { enabled: true, port: Number(values["api-port"]), token: "demo" },
     },
@@ -107,7 +152,15 @@ if (import.meta.main) {
     created.push(await r.json());
   }
   console.log(`\nDemo: ${created.length} jobs created on ${server.url}/print-jobs/`);
-  console.log(`Demo: previews (.txt) and printer bytes (.bin) appear in ${join(out, "printer")}`);
+  console.log(
+    `Demo: previews (.txt and .svg) and printer bytes (.bin) appear in ${
+      join(out, "printer")
+    }/<station>/`,
+  );
+  console.log(
+    "Demo: the bar printer is switched off: its ticket prints on the kitchen printer after one " +
+      "failed try, under a BACKUP FROM BAR banner (a few seconds)",
+  );
   console.log(
     `Demo: create more with:\n  curl -X POST ${server.url}/print-jobs/ -H 'content-type: application/json' \\
     -d '{"terminal_id":"POS-001","job_type":"receipt","receipt_data":{"store_name":"Test Store","queue_number":"A002","bill_number":"INV-002","total":50000}}'`,

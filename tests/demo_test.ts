@@ -1,0 +1,48 @@
+/** `deno task demo` as a new user runs it: three stations, and the bar ticket on the backup. */
+import { assert, assertMatch } from "./helpers/assert.ts";
+import { withTmpDir } from "./helpers/env.ts";
+
+const DEMO = new URL("../src/demo.ts", import.meta.url).pathname;
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const p = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return p;
+}
+
+Deno.test("the demo prints on the cashier and kitchen stations and fails the bar ticket over to the kitchen", async () => {
+  await using dir = await withTmpDir();
+  const out = `${dir.path}/demo-out`;
+  await Deno.mkdir(`${out}/printer/stale`, { recursive: true }); // a previous run's leftovers
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      DEMO,
+      "--exit-after-jobs",
+      "--out",
+      out,
+      "--port",
+      String(freePort()),
+      "--api-port",
+      String(freePort()),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(r.stdout);
+  assert(r.success, text + new TextDecoder().decode(r.stderr));
+  assertMatch(text, /\.svg/);
+  const files = async (station: string) =>
+    (await Array.fromAsync(Deno.readDir(`${out}/printer/${station}`))).map((e) => e.name);
+  assert((await files("cashier")).some((f) => f.endsWith("job-1.txt")), "the receipt");
+  const kitchen = await files("kitchen");
+  const backup = kitchen.find((f) => f.endsWith("job-3.txt"));
+  assert(backup, `the bar ticket on the kitchen printer: ${kitchen}`);
+  assertMatch(
+    await Deno.readTextFile(`${out}/printer/kitchen/${backup}`),
+    /B A C K U P[\s\S]*FROM BAR/,
+  );
+  assert(!(await Deno.stat(`${out}/printer/stale`).then(() => true, () => false)), "a clean start");
+});
