@@ -233,11 +233,11 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
   log.info(`Terminal: ${me.terminal_id} | Role: ${roles} | Location: ${me.location_id ?? "-"}`);
   c.stations.forEach((st, i) => {
     const r = renderers[i];
+    // one printer: the seed's line, unchanged; several: one line each, named
+    const who = c.printers ? `Printer ${st.id} [${st.roles.join(", ")}]` : "Printer";
     log.info(
-      `Printer ${st.id} [${st.roles.join(", ")}]: ${
-        printers[i].description
-      } | Brand: ${st.brand} ` +
-        `(profile ${r.profile.id}) | Paper: ${st.paper_width} (${r.columns} columns)` +
+      `${who}: ${printers[i].description} | Brand: ${st.brand} (profile ${r.profile.id}) | ` +
+        `Paper: ${st.paper_width} (${r.columns} columns)` +
         (st.backup ? ` | Backup: ${st.backup}` : ""),
     );
   });

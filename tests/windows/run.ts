@@ -18,6 +18,8 @@ const PROJECT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/,
 const CACHE = Deno.env.get("PA_WINE_CACHE") ?? "/var/cache/print-agent-wine";
 const DENO_VERSION = Deno.version.deno;
 const QUEUE = "TP808";
+/** The second printer (the stations test's backup), its own CUPS queue and simulator. */
+const QUEUE2 = "BAR80";
 /** The agent as the Windows Deno runs it under Wine (the same code path as agent.exe). */
 const AGENT_UNDER_WINE = [
   "Z:\\opt\\deno\\deno.exe",
@@ -130,13 +132,27 @@ async function serviceTest(
     const config = {
       terminal_identity: { terminal_id: "POS-SVC" },
       server: { base_url: server.url, heartbeat_interval: 1, poll_interval: 0.5 },
-      printer: {
-        transport: "winspool",
-        name: QUEUE,
-        brand: "HRPT",
-        paper_width: 80,
-        spool_watch_seconds: 5,
-      },
+      // two stations: the service drives both printers of the terminal
+      printers: [
+        {
+          id: "cashier",
+          roles: ["cashier"],
+          transport: "winspool",
+          name: QUEUE,
+          brand: "HRPT",
+          paper_width: 80,
+          spool_watch_seconds: 5,
+        },
+        {
+          id: "kitchen",
+          roles: ["kitchen"],
+          transport: "winspool",
+          name: QUEUE2,
+          brand: "EPSON",
+          paper_width: 80,
+          spool_watch_seconds: 5,
+        },
+      ],
       render: { time_zone: "UTC" },
       logging: { level: "INFO", log_file: "agent.log" },
       local_api: { enabled: false },
@@ -191,8 +207,11 @@ async function serviceTest(
       return false;
     };
     expect(
-      await beat((h) => h.agent_status === "READY", 20_000),
-      "a READY heartbeat from the service",
+      await beat(
+        (h) => h.agent_status === "READY" && (h.printers as unknown[] | undefined)?.length === 2,
+        20_000,
+      ),
+      "a READY heartbeat from the service, with both printers",
     );
     const create = async (bill: string) =>
       await (await fetch(`${server.url}/print-jobs/`, {
@@ -379,12 +398,15 @@ async function main(): Promise<number> {
     await sh(`rm -rf ${winDenoDir}/npm && cp -r ${linuxNpm} ${winDenoDir}/npm`);
 
     const port = freePort();
-    say(`CUPS raw queue ${QUEUE} -> socket://127.0.0.1:${port}`);
+    const port2 = freePort();
+    say(`CUPS raw queues ${QUEUE} -> socket://127.0.0.1:${port}, ${QUEUE2} -> :${port2}`);
     for (const pid of await chrootPids(root)) Deno.kill(pid, "SIGKILL");
     await inChroot("mkdir -p /run/cups && cupsd");
     await new Promise((r) => setTimeout(r, 1500));
     await inChroot(
-      `lpadmin -x ${QUEUE} 2>/dev/null; lpadmin -p ${QUEUE} -E -v socket://127.0.0.1:${port} -m raw 2>/dev/null; cupsenable ${QUEUE}`,
+      [[QUEUE, port], [QUEUE2, port2]].map(([q, p]) =>
+        `lpadmin -x ${q} 2>/dev/null; lpadmin -p ${q} -E -v socket://127.0.0.1:${p} -m raw 2>/dev/null; cupsenable ${q}`
+      ).join("; "),
     );
     cupsPid = (await chrootPids(root))[0] ?? 0;
     // Wine lists CUPS queues when its server starts: start a fresh one, kept alive in the background.
@@ -419,6 +441,8 @@ async function main(): Promise<number> {
     const env = [
       `PA_SIM_PORT=${port}`,
       `PA_QUEUE=${QUEUE}`,
+      `PA_SIM_PORT2=${port2}`,
+      `PA_QUEUE2=${QUEUE2}`,
       "PA_SCRATCH=Z:\\scratch",
       "PA_BED_CONTROL=1",
       "NO_COLOR=1",

@@ -3,7 +3,7 @@
  * Wine spooler → CUPS → TCP printer simulator. See tests/windows/run.ts for the set-up.
  */
 import { assert, assertEquals, assertMatch } from "../../helpers/assert.ts";
-import { testConfig, waitFor, withServer } from "../../helpers/env.ts";
+import { stationsConfig, testConfig, waitFor, withServer } from "../../helpers/env.ts";
 import { PrinterSim } from "../../helpers/printer_sim.ts";
 import { startAgent, stopAgent } from "../../../src/run.ts";
 import { join } from "node:path";
@@ -172,4 +172,47 @@ Deno.test({
       await stopAgent(agent);
     }
   },
+});
+
+Deno.test("stations through winspool: the kitchen printer is missing, its ticket prints on the backup queue with the banner, receipts keep printing", async () => {
+  const dir = await scratchDir("stations");
+  await using server = withServer();
+  using cashier = PrinterSim.start(PORT);
+  using bar = PrinterSim.start(Number(Deno.env.get("PA_SIM_PORT2") ?? 9189));
+  const spool = { transport: "winspool", spool_watch_seconds: 10, timeout: 10 };
+  const config = stationsConfig(dir, [
+    { id: "cashier", roles: ["cashier"], ...spool, name: QUEUE, brand: "HRPT" },
+    // an unplugged USB printer disappears from the spooler: OpenPrinterW fails with 1801
+    { id: "kitchen", roles: ["kitchen"], ...spool, name: "Kitchen (unplugged)", backup: "bar" },
+    { id: "bar", roles: ["bar"], ...spool, name: Deno.env.get("PA_QUEUE2") ?? "BAR80" },
+  ], {
+    server: { base_url: server.url },
+    error_handling: { max_retry: 3, backoff_seconds: [0.2] },
+    logging: { level: "INFO", log_file: "agent.log" },
+  });
+  const agent = await startAgent(config, { console: false });
+  try {
+    const kitchen = await server.createJob({
+      job_type: "kitchen",
+      printer_role: "kitchen",
+      receipt_data: { table: "12", items: [{ name: "Nasi goreng", qty: 2 }] },
+    });
+    const receipts = [await server.createJob(RECEIPT), await server.createJob(RECEIPT)];
+    for (const j of [kitchen, ...receipts]) {
+      await waitFor(
+        async () => (await server.getJob(j.id)).status === "COMPLETED",
+        `job ${j.id} COMPLETED`,
+        30_000,
+      );
+    }
+    const onBar = await bar.waitForJobs(1, 15_000);
+    const text = new TextDecoder("latin1").decode(onBar[0].bytes);
+    assertMatch(text, /BACKUP/);
+    assertMatch(text, /FROM KITCHEN/);
+    assertEquals((await cashier.waitForJobs(2, 15_000)).length, 2, "both receipts on the cashier");
+    const done = (await server.reports(kitchen.id)).find((r) => r.status === "COMPLETED")!;
+    assertEquals([done.body.printed_on, done.body.failover_from], ["bar", "kitchen"]);
+  } finally {
+    await stopAgent(agent);
+  }
 });
