@@ -53,7 +53,7 @@ export type AcceptResult =
     /** Whether this call decided it (false: known before, or not reportable at all). */
     fresh: boolean;
   }
-  | { outcome: "ignored"; uuid: string; reason: string };
+  | { outcome: "ignored" | "deferred"; uuid: string; reason: string };
 
 /** How long a stop spends delivering the last reports. */
 const STOP_FLUSH_MS = 3_000;
@@ -283,6 +283,10 @@ export class Agent {
         ? `no station "${o.station}" here`
         : `for printer role ${job.printer_role}, which no printer here serves`;
       return { outcome: "ignored", uuid: job.uuid, reason };
+    }
+    if (source === "server" && station.queue.length >= this.config.limits.queue) {
+      // not taken (no FETCHED): it stays PENDING on the server until this printer has room
+      return { outcome: "deferred", uuid: job.uuid, reason: `printer ${station.id} is full` };
     }
     const existing = this.journal.receive(job, now, source);
     if (existing && existing.server_id !== String(job.id) && existing.source === "server") {
@@ -518,7 +522,7 @@ export class Agent {
     let fresh = 0;
     let slice = this.clock.now();
     for (const item of items) {
-      if (this.#stopping || this.queueDepth >= this.config.limits.queue) break;
+      if (this.#stopping || this.#room() === 0) break;
       const r = this.accept(item);
       if (r.outcome === "queued" || (r.outcome === "rejected" && r.fresh)) fresh++;
       if (this.clock.now() - slice > INTAKE_SLICE_MS) {
@@ -527,6 +531,15 @@ export class Agent {
       }
     }
     return fresh;
+  }
+
+  /**
+   * Jobs the stations can still take: each station holds at most `limits.queue`, so a printer that
+   * is down and piling up jobs never stops the intake for the others.
+   */
+  #room(): number {
+    const max = this.config.limits.queue;
+    return this.stations.reduce((n, s) => n + Math.max(0, max - s.queue.length), 0);
   }
 
   /** Every role of every station, as the list request names them: `cashier,kitchen`. */
@@ -541,7 +554,7 @@ export class Agent {
     let failures = 0;
     while (!this.#stopping) {
       const limits = this.config.limits;
-      if (this.#storeBroken || this.queueDepth >= limits.queue) {
+      if (this.#storeBroken || this.#room() === 0) {
         await this.clock.sleep(s.poll_interval * 1000, signal); // do not take jobs we cannot hold
         continue;
       }
@@ -553,7 +566,7 @@ export class Agent {
           terminal: me.terminal_id,
           role: this.#roles(),
           waitS: s.long_poll_wait,
-          maxItems: limits.queue - this.queueDepth,
+          maxItems: this.#room(),
           maxPages: limits.pages_per_poll,
           signal,
         });

@@ -220,6 +220,54 @@ export const ConfigSchema = z.object({
   }
 });
 
+/** The keys the schema allows at a path of the file (`["server", "paths"]`, `["printers", 0]`). */
+function keysAt(path: PropertyKey[]): string[] {
+  const unwrap = (t: z.ZodType): z.ZodType => {
+    while (t instanceof z.ZodDefault || t instanceof z.ZodOptional || t instanceof z.ZodNullable) {
+      t = t.unwrap() as z.ZodType;
+    }
+    return t;
+  };
+  let t: z.ZodType = ConfigSchema;
+  for (const k of path) {
+    t = unwrap(t);
+    if (t instanceof z.ZodArray) t = t.element as z.ZodType;
+    else if (t instanceof z.ZodObject) t = t.shape[k as string];
+    else return [];
+    if (!t) return [];
+  }
+  t = unwrap(t);
+  if (t instanceof z.ZodArray) t = unwrap(t.element as z.ZodType);
+  return t instanceof z.ZodObject ? Object.keys(t.shape) : [];
+}
+
+/** The valid key closest to a misspelt one (by edits), if it is close enough to be a typo. */
+export function nearest(key: string, valid: string[]): string | null {
+  let best: string | null = null;
+  let bestD = Infinity;
+  for (const v of valid) {
+    const d = editDistance(key.toLowerCase(), v.toLowerCase());
+    if (d < bestD) [best, bestD] = [v, d];
+  }
+  return best !== null && bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : null;
+}
+
+/** Edits (insert, delete, replace, swap two neighbours) between two strings. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.length][b.length];
+}
+
 /** Validated configuration with absolute paths. */
 export type Config = z.output<typeof ConfigSchema> & {
   /** The stations: `printers`, or one made of the seed's `printer` and `printer_role`. */
@@ -280,7 +328,12 @@ export function parseConfig(raw: unknown, baseDir: string, source = "(inline)"):
       const key = i.path.length ? i.path.join(".") : "(top level)";
       if (i.code === "unrecognized_keys") {
         const where = i.path.length ? i.path.join(".") + "." : "";
-        return `${where}${i.keys.join(", ")}: unknown key (a typo?); remove it or fix its name`;
+        const valid = keysAt(i.path);
+        return i.keys.map((k) => {
+          const near = nearest(k, valid);
+          return `${where}${k}: unknown key` +
+            (near ? `; did you mean "${near}"?` : " (a typo?); remove it or fix its name");
+        }).join("\n  - ");
       }
       return `${key}: found ${describe(valueAt(raw, i.path))}; ${i.message}`;
     });
@@ -324,7 +377,9 @@ export async function loadConfig(path: string): Promise<Config> {
   try {
     text = await Deno.readTextFile(file);
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound ? "file not found" : String(e);
+    const why = e instanceof Deno.errors.NotFound
+      ? "file not found; create one with `agent init` (or pass --config PATH)"
+      : String(e);
     throw new ConfigError(file, [`cannot read the config file: ${why}`], { cause: e });
   }
   let raw: unknown;

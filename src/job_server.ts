@@ -185,9 +185,12 @@ export class JobServerClient implements JobServer {
       }
       if (signal?.aborted) throw e;
       const cause = (e as Error & { cause?: Error }).cause?.message;
+      // fetch repeats the URL in its message: say it once
+      const what = `${(e as Error).message}${cause ? ` (${cause})` : ""}`
+        .replace(/\s*for url \([^)]*\)/g, "");
       throw new ServerError(
         "unreachable",
-        `${method} ${url}: ${(e as Error).message}${cause ? ` (${cause})` : ""}`,
+        `${method} ${url}: ${what}`,
         undefined,
         { cause: e },
       );

@@ -6,7 +6,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import type { MiddlewareHandler } from "hono";
 import type { Agent } from "./agent.ts";
 import type { StationSnapshot } from "./station.ts";
 import { heartbeatBody } from "./protocol.ts";
@@ -148,6 +148,37 @@ function promLabel(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
+/**
+ * Refuses a request body over `max` bytes with 413, declared or streamed. (Hono's bodyLimit
+ * re-creates a chunked request from the original, which reads its `signal` and makes Deno.serve
+ * print its "legacy behavior" warning; this one builds the new request without it.)
+ */
+function cappedBody(max: number): MiddlewareHandler {
+  const tooLarge = { error: `request body larger than ${max} bytes` };
+  return async (c, next) => {
+    const raw = c.req.raw;
+    if (!raw.body) return await next();
+    const declared = Number(raw.headers.get("content-length") ?? NaN);
+    if (declared > max) return c.json(tooLarge, 413);
+    if (!Number.isNaN(declared)) return await next();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of raw.body) {
+      size += chunk.length;
+      if (size > max) return c.json(tooLarge, 413);
+      chunks.push(chunk);
+    }
+    const body = new Uint8Array(size);
+    let at = 0;
+    for (const ch of chunks) {
+      body.set(ch, at);
+      at += ch.length;
+    }
+    c.req.raw = new Request(raw.url, { method: raw.method, headers: raw.headers, body });
+    return await next();
+  };
+}
+
 /** Builds the local API for an agent. */
 export function createLocalApi(agent: Agent, o: LocalApiOptions): Hono {
   const app = new Hono();
@@ -193,11 +224,7 @@ export function createLocalApi(agent: Agent, o: LocalApiOptions): Hono {
     if (!timingSafeEqual(m[1], o.token)) return c.json({ error: "wrong token" }, 401);
     await next();
   };
-  const limit = bodyLimit({
-    maxSize: o.maxBody ?? 2 * 1024 * 1024,
-    onError: (c) =>
-      c.json({ error: `request body larger than ${o.maxBody ?? 2 * 1024 * 1024} bytes` }, 413),
-  });
+  const limit = cappedBody(o.maxBody ?? 2 * 1024 * 1024);
 
   const status = () => {
     const snap = agent.snapshot();

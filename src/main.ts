@@ -66,6 +66,30 @@ export async function defaultConfigPath(): Promise<string> {
   return besideExe;
 }
 
+/** A command-line error in plain words, with balanced quotes (node's own message has not). */
+function argsError(e: unknown): string {
+  const err = e as Error & { code?: string };
+  const option = err.message.match(/'(-[^']+)'/)?.[1];
+  if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) return `unknown option "${option}"`;
+  if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option) {
+    return `option "${option}" needs a value`;
+  }
+  return err.message;
+}
+
+/**
+ * The configuration as a file that loads back (`config --json > print_agent_config.json`):
+ * secrets masked, no derived keys, `printers` or `printer` as the original had.
+ */
+export function loadableConfig(c: Config): Record<string, unknown> {
+  const { source: _s, base_dir: _b, stations: _st, ...file } = maskedConfig(c) as
+    & Record<string, unknown>
+    & Pick<Config, "source" | "base_dir" | "stations">;
+  if (file.printers) delete file.printer;
+  else delete file.printers;
+  return file;
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   let parsed;
@@ -85,7 +109,7 @@ export async function main(args: string[]): Promise<number> {
       },
     });
   } catch (e) {
-    console.error(`agent: ${(e as Error).message} (see --help)`);
+    console.error(`agent: ${argsError(e)} (see --help)`);
     return 2;
   }
   const { values: f, positionals } = parsed;
@@ -127,7 +151,7 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   if (command === "config") {
-    const shown = maskedConfig(config);
+    const shown = f.json ? loadableConfig(config) : maskedConfig(config);
     console.log(
       f.json ? JSON.stringify(shown, null, 2) : `Configuration OK (${config.source})\n` +
         JSON.stringify(shown, null, 2),

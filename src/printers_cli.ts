@@ -8,18 +8,22 @@ import { PRINTER_ATTRIBUTE_NETWORK } from "../ffi/winspool.ts";
 
 /** Prints the list; returns the exit code. */
 export async function printersCommand(json: boolean): Promise<number> {
+  // --json answers JSON on every path, errors included, for the scripts that read it
+  const fail = (code: number, error: string, text: string) => {
+    if (json) console.log(JSON.stringify({ error, printers: [] }, null, 2));
+    else console.error(text);
+    return code;
+  };
   if (Deno.build.os !== "windows") {
-    console.error(
-      "agent printers: lists Windows printers; this is not Windows (use printer.transport tcp or file)",
-    );
-    return 2;
+    const why = `this is not Windows (${Deno.build.os}): use printer.transport tcp or file`;
+    return fail(2, why, `agent printers: lists Windows printers; ${why}`);
   }
   let r;
   try {
     r = await listSpoolerPrinters();
   } catch (e) {
-    console.error(`agent printers: cannot list printers: ${(e as Error).message}`);
-    return 1;
+    const why = `cannot list printers: ${(e as Error).message}`;
+    return fail(1, why, `agent printers: ${why}`);
   }
   const rows = r.printers.map((p) => ({
     name: p.name,

@@ -30,6 +30,79 @@ export interface Check {
     | "print";
   result: "PASS" | "WARN" | "FAIL";
   detail: string;
+  /** Stable code of a FAIL or WARN, for machines (`--json`). */
+  code?: string;
+  /** What a technician checks next, in their words. */
+  next?: string;
+}
+
+/** For each code: the likely causes and the next thing to check. */
+const NEXT_STEPS: Record<string, (c: Config | null) => string> = {
+  CONFIG_INVALID: () =>
+    "fix each key named above (`agent config` shows them); a new file: `agent init`",
+  STATE_UNWRITABLE: (c) =>
+    `the account the agent runs as (LocalSystem for the service) must be able to write ${c?.state.path}; is the disk full?`,
+  STATE_IN_USE: () => "nothing to do if the service is running; otherwise stop the other agent",
+  LOGS_UNWRITABLE: (c) =>
+    `the account the agent runs as must be able to write ${c?.logging.log_file}; is the disk full?`,
+  TEMPLATES_INVALID: () =>
+    "fix the template or profile file named above, or remove it to use the built-in one",
+  SERVER_UNREACHABLE: (c) =>
+    `is the POS server running? Is server.base_url (${c?.server.base_url}) right — does it open in a browser on this PC? Is a firewall or proxy blocking this PC?`,
+  SERVER_TIMEOUT: (c) =>
+    `the server did not answer in ${c?.server.request_timeout} s: is it overloaded, or is the network slow? (server.request_timeout)`,
+  SERVER_AUTH: (c) =>
+    `check server.token (or the ${c?.server.token_env} environment variable) against the token the POS server issued for this terminal`,
+  SERVER_NOT_FOUND: () =>
+    "the server answers but not at that path: check server.base_url (e.g. …/api) and server.paths",
+  SERVER_BAD_ANSWER: () =>
+    "server.base_url may point at a web page or a proxy, not the POS API: check the address",
+  SERVER_HTTP_ERROR: () =>
+    "the POS server reports an error: look at its own log; check server.paths and server.status_method",
+  SERVER_PATH: () =>
+    "check server.paths.status and server.status_method against the POS API (Django needs the trailing slash)",
+  SERVER_HEARTBEAT: () => "check server.paths.heartbeat against the POS API",
+  CLOCK_SKEW: () => "set this PC's clock (Windows time sync), or jobs may expire or look old",
+  PRINTER_OFFLINE: () =>
+    "is the printer switched on and connected (USB cable / network cable)? For a network printer: is printer.host right (print the printer's self-test page to see its IP address)? Is there paper?",
+  PRINTER_TIMEOUT: () =>
+    "the printer did not take the data in time: check the cable or network, and that it is not busy or jammed",
+  PRINTER_NOT_FOUND: () =>
+    "check printer.name against `agent printers`; a printer installed for one user only is not seen by the service (LocalSystem): install it for all users",
+  PRINTER_PAPER_OUT: () => "load paper (and close the cover)",
+  PRINTER_COVER_OPEN: () => "close the printer cover",
+  PRINTER_ERROR: () => "look at the printer's lights or display; switch it off and on",
+  PRINTER_ACCESS_DENIED: () =>
+    "the account the agent runs as may not use this printer: check the printer's security settings",
+  SPOOLER_UNAVAILABLE: () =>
+    'start the Windows "Print Spooler" service (services.msc), then try again',
+  PRINTER_UNKNOWN: () =>
+    "the printer cannot report its state over this connection; print a test page (--print) and look at the paper",
+  TEST_PAGE_FAILED: () => "see the printer line above: the same causes",
+  SERVICE_NOT_REGISTERED: () => "register it with `agent service install` (as Administrator)",
+};
+
+/** The code a printer status means (for a check line). */
+function printerCode(s: { status: string; code?: string }): string {
+  if (s.code) return s.code;
+  const byStatus: Record<string, string> = {
+    OFFLINE: "PRINTER_OFFLINE",
+    PAPER_OUT: "PRINTER_PAPER_OUT",
+    COVER_OPEN: "PRINTER_COVER_OPEN",
+    ERROR: "PRINTER_ERROR",
+    UNKNOWN: "PRINTER_UNKNOWN",
+  };
+  return byStatus[s.status] ?? "PRINTER_ERROR";
+}
+
+/** The code of a failed request to the job server. */
+function serverCode(e: unknown): string {
+  if (!(e instanceof ServerError)) return "SERVER_UNREACHABLE";
+  if (e.kind === "auth") return "SERVER_AUTH";
+  if (e.kind === "timeout") return "SERVER_TIMEOUT";
+  if (e.kind === "garbage") return "SERVER_BAD_ANSWER";
+  if (e.kind === "http") return e.status === 404 ? "SERVER_NOT_FOUND" : "SERVER_HTTP_ERROR";
+  return "SERVER_UNREACHABLE";
 }
 
 const EXIT_BITS: Partial<Record<Check["area"], number>> = {
@@ -73,6 +146,7 @@ async function checkState(c: Config): Promise<Check> {
       return {
         area: "state",
         result: "WARN",
+        code: "STATE_IN_USE",
         detail:
           `${c.state.path} is in use by a running agent (${who}): fine if that is the service`,
       };
@@ -80,6 +154,7 @@ async function checkState(c: Config): Promise<Check> {
     return {
       area: "state",
       result: "FAIL",
+      code: "STATE_UNWRITABLE",
       detail: `${c.state.path} cannot be written: ${(e as Error).message}`,
     };
   }
@@ -95,6 +170,7 @@ async function checkLogs(c: Config): Promise<Check> {
     return {
       area: "logs",
       result: "FAIL",
+      code: "LOGS_UNWRITABLE",
       detail: `${c.logging.log_file}: ${(e as Error).message}`,
     };
   }
@@ -139,6 +215,7 @@ async function checkServer(c: Config): Promise<Check[]> {
       out.push({
         area: "clock",
         result: Math.abs(skew) > 120 ? "WARN" : "PASS",
+        ...(Math.abs(skew) > 120 ? { code: "CLOCK_SKEW" } : {}),
         detail: Math.abs(skew) > 120
           ? `this PC's clock is ${skew} s off the server's: job expiry (jobs.max_age_seconds) and logs will be wrong`
           : `clock within ${Math.abs(skew)} s of the server`,
@@ -146,13 +223,17 @@ async function checkServer(c: Config): Promise<Check[]> {
     }
     return out;
   } catch (e) {
-    const what = e instanceof ServerError && e.kind === "auth"
-      ? `the server refused the token (HTTP ${e.status}${
-        e.status === 401 ? ": missing or wrong" : ": forbidden"
-      }); ` +
-        `check server.token or the ${c.server.token_env} variable`
+    const code = serverCode(e);
+    const what = code === "SERVER_AUTH"
+      ? `the server refused the token (HTTP ${(e as ServerError).status}${
+        (e as ServerError).status === 401 ? ": missing or wrong" : ": forbidden"
+      })`
+      : code === "SERVER_UNREACHABLE"
+      ? `cannot reach the POS server at ${c.server.base_url}: ${
+        (e as Error).message.replace(/^GET \S+: /, "")
+      }`
       : (e as Error).message;
-    return [{ area: "server", result: "FAIL", detail: what }];
+    return [{ area: "server", result: "FAIL", code, detail: what }];
   } finally {
     client.close();
   }
@@ -179,6 +260,7 @@ async function probeHeartbeat(c: Config, client: JobServerClient): Promise<Check
     return {
       area: "server",
       result: "FAIL",
+      code: "SERVER_HEARTBEAT",
       detail: `heartbeat to ${c.server.paths.heartbeat} failed: ${(e as Error).message}`,
     };
   }
@@ -208,6 +290,7 @@ async function probeStatus(c: Config, client: JobServerClient): Promise<Check> {
     return {
       area: "server",
       result: "FAIL",
+      code: "SERVER_PATH",
       detail: `status reports (${what}) would fail: ${(e as Error).message}${hint}`,
     };
   }
@@ -241,6 +324,7 @@ async function printTestPage(printer: Printer, renderer: Renderer, tag: string):
     return {
       area: "print",
       result: "FAIL",
+      code: "TEST_PAGE_FAILED",
       detail: `${tag}test page failed: ${(e as Error).message}`,
     };
   }
@@ -258,6 +342,7 @@ async function checkPrinter(st: StationConfig, printer: Printer): Promise<Check[
         out.push({
           area: "printer",
           result: "FAIL",
+          code: "PRINTER_NOT_FOUND",
           detail: `"${st.name}" is not visible to ${account}; visible: ${
             list.printers.map((p) => `"${p.name}"`).join(", ") || "none"
           }. A service running as LocalSystem does not see printers installed for one user only`,
@@ -276,6 +361,7 @@ async function checkPrinter(st: StationConfig, printer: Printer): Promise<Check[
       out.push({
         area: "printer",
         result: "FAIL",
+        code: "SPOOLER_UNAVAILABLE",
         detail: `cannot list printers: ${(e as Error).message}`,
       });
       return out;
@@ -286,6 +372,7 @@ async function checkPrinter(st: StationConfig, printer: Printer): Promise<Check[
   out.push({
     area: "printer",
     result,
+    ...(result === "PASS" ? {} : { code: printerCode(s) }),
     detail: `${printer.description}: ${s.status} (${s.detail})`,
   });
   return out;
@@ -305,6 +392,7 @@ async function checkService(name: string): Promise<Check | null> {
       return {
         area: "service",
         result: "WARN",
+        code: "SERVICE_NOT_REGISTERED",
         detail: `service ${name} is not registered (agent service install)`,
       };
     }
@@ -343,9 +431,10 @@ export async function runChecks(o: SelftestOptions): Promise<Check[]> {
     checks.push({
       area: "config",
       result: "FAIL",
+      code: "CONFIG_INVALID",
       detail: o.configError?.message ?? `cannot load ${o.configPath}`,
     });
-    return checks;
+    return advise(checks, null);
   }
   const c = o.config;
   checks.push({
@@ -369,7 +458,12 @@ export async function runChecks(o: SelftestOptions): Promise<Check[]> {
       });
     } catch (e) {
       renderers.push(null);
-      checks.push({ area: "templates", result: "FAIL", detail: `${tag}${(e as Error).message}` });
+      checks.push({
+        area: "templates",
+        result: "FAIL",
+        code: "TEMPLATES_INVALID",
+        detail: `${tag}${(e as Error).message}`,
+      });
     }
   }
   checks.push(...await checkServer(c));
@@ -385,13 +479,26 @@ export async function runChecks(o: SelftestOptions): Promise<Check[]> {
       const renderer = renderers[i];
       if (o.print && renderer) checks.push(await printTestPage(printer, renderer, tag));
     } catch (e) {
-      checks.push({ area: "printer", result: "FAIL", detail: `${tag}${(e as Error).message}` });
+      checks.push({
+        area: "printer",
+        result: "FAIL",
+        code: (e as { code?: string }).code ?? "PRINTER_ERROR",
+        detail: `${tag}${(e as Error).message}`,
+      });
     } finally {
       await printer?.close?.();
     }
   }
   const svc = await checkService(SERVICE_NAME);
   if (svc) checks.push(svc);
+  return advise(checks, c);
+}
+
+/** Adds the next step to every FAIL and WARN line that has a code. */
+function advise(checks: Check[], c: Config | null): Check[] {
+  for (const k of checks) {
+    if (k.result !== "PASS" && k.code && !k.next) k.next = NEXT_STEPS[k.code]?.(c);
+  }
   return checks;
 }
 
@@ -406,7 +513,10 @@ export async function selftest(o: SelftestOptions): Promise<number> {
     return code;
   }
   console.log(`Print Agent ${VERSION} selftest — config ${o.configPath}`);
-  for (const c of checks) console.log(`${c.result.padEnd(5)} ${c.area.padEnd(10)} ${c.detail}`);
+  for (const c of checks) {
+    console.log(`${c.result.padEnd(5)} ${c.area.padEnd(10)} ${c.detail}`);
+    if (c.next) console.log(`${" ".repeat(16)}→ ${c.next}`);
+  }
   const fails = checks.filter((c) => c.result === "FAIL").length;
   const warns = checks.filter((c) => c.result === "WARN").length;
   console.log(`Result: ${fails} FAIL, ${warns} WARN — exit code ${code}`);

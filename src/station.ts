@@ -172,6 +172,23 @@ export function statusError(s: PrinterStatus): ErrorCode | null {
   }
 }
 
+/** The printer status a failed print implies (shown until the printer is checked again). */
+function statusOf(code: ErrorCode): PrinterStatus {
+  switch (code) {
+    case "PRINTER_PAPER_OUT":
+      return "PAPER_OUT";
+    case "PRINTER_COVER_OPEN":
+      return "COVER_OPEN";
+    case "PRINTER_OFFLINE":
+    case "PRINTER_TIMEOUT":
+    case "PRINTER_NOT_FOUND":
+    case "SPOOLER_UNAVAILABLE":
+      return "OFFLINE";
+    default:
+      return "ERROR";
+  }
+}
+
 /**
  * Which station prints attempt `n` (1-based) of a job: its own for the first `failover_after`
  * attempts, then the backup and its own in turn (the backup first), so a job whose backup fails
@@ -299,6 +316,7 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
     if (!outcome.ok) {
       last = outcome.err;
       errors.set(target.id, last);
+      target.printerStatus = { status: statusOf(last.code), detail: last.message, code: last.code };
       if (!last.transient) {
         log.error(`${label} [FAILED] ${last.message}`, { code: last.code });
         return ctx.fail(job, station, last.code, last.message);

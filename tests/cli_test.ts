@@ -113,3 +113,103 @@ Deno.test("SIGTERM finishes cleanly: STOPPED heartbeat, the seed's stop lines, e
   assertEquals(hb[0].agent_status, "STOPPED");
   assert(hb.length >= 2);
 });
+
+Deno.test("the command line helps: nearest key, JSON everywhere, a config that loads back, balanced quotes", async (t) => {
+  await using dir = await withTmpDir();
+  const file = join(dir.path, "print_agent_config.json");
+  await t.step("an unknown key suggests the nearest valid one, at any depth", async () => {
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        terminal_identity: { terminal_id: "P" },
+        server: { poll_intervall: 2 },
+        printers: [{ id: "a", roles: ["x"], bakup: "b" }],
+      }),
+    );
+    const r = await agent(["config", "--config", file]);
+    assertEquals(r.code, 2);
+    assertMatch(r.stderr, /server\.poll_intervall: unknown key; did you mean "poll_interval"\?/);
+    assertMatch(r.stderr, /printers\.0\.bakup: unknown key; did you mean "backup"\?/);
+  });
+  await t.step(
+    "config --json writes a file that loads back as the same configuration",
+    async () => {
+      for (
+        const cfg of [
+          { terminal_identity: { terminal_id: "P" }, printer: { brand: "HRPT" } },
+          {
+            terminal_identity: { terminal_id: "P" },
+            printers: [{ id: "a", roles: ["x"] }, { id: "b", roles: ["y"], backup: "a" }],
+          },
+        ]
+      ) {
+        await Deno.writeTextFile(file, JSON.stringify(cfg));
+        const out = await agent(["config", "--json", "--config", file]);
+        assertEquals(out.code, 0, out.stderr);
+        const again = join(dir.path, "again.json");
+        await Deno.writeTextFile(again, out.stdout);
+        const back = await agent(["config", "--json", "--config", again]);
+        assertEquals(back.code, 0, back.stderr);
+        assertEquals(JSON.parse(back.stdout), JSON.parse(out.stdout));
+      }
+    },
+  );
+  await t.step("a missing config file says how to make one", async () => {
+    const r = await agent(["config", "--config", join(dir.path, "nope.json")]);
+    assertEquals(r.code, 2);
+    assertMatch(r.stderr, /agent init/);
+  });
+  await t.step("an unknown option: one message, quotes balanced", async () => {
+    const r = await agent(["--frobnicate"]);
+    assertEquals(r.code, 2);
+    assertEquals(r.stderr.trim(), 'agent: unknown option "--frobnicate" (see --help)');
+  });
+  await t.step("printers --json answers JSON off Windows too", async () => {
+    const r = await agent(["printers", "--json"]);
+    assertEquals(r.code, 2);
+    const j = JSON.parse(r.stdout);
+    assertMatch(j.error, /not Windows/);
+    assertEquals(j.printers, []);
+  });
+});
+
+Deno.test("no Deno.serve noise: a streamed POST to the local API prints no 'legacy behavior' warning", async () => {
+  await using dir = await withTmpDir();
+  const file = join(dir.path, "print_agent_config.json");
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      terminal_identity: { terminal_id: "POS-001" },
+      server: { base_url: "http://127.0.0.1:1/api" },
+      printer: { transport: "virtual", path: "out" },
+      local_api: { enabled: true, port, token: "t" },
+    }),
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "--config", file],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  await waitFor(
+    () =>
+      fetch(`http://127.0.0.1:${port}/health`).then(
+        (r) => r.body?.cancel().then(() => true),
+        () => false,
+      ),
+    "the local API",
+  );
+  const r = await fetch(`http://127.0.0.1:${port}/print`, {
+    method: "POST",
+    headers: { authorization: "Bearer t", "content-type": "application/json" },
+    body: new Blob([JSON.stringify({ uuid: "s-1", job_type: "test" })]).stream(), // chunked
+  });
+  assertEquals(r.status, 202, await r.text());
+  child.kill("SIGTERM");
+  const out = await child.output();
+  const all = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert(!/legacy behavior/.test(all), all);
+});

@@ -169,6 +169,15 @@ Deno.test("refusals: no token, wrong token, foreign Origin, rebinding Host, over
       }),
       413,
     ],
+    [
+      "oversized body, streamed without a length",
+      s.req("/print", {
+        method: "POST",
+        headers: s.auth,
+        body: new Blob([JSON.stringify({ ...job("r-3"), pad: "x".repeat(100_000) })]).stream(),
+      }),
+      413,
+    ],
     ["malformed JSON", s.req("/print", { method: "POST", headers: s.auth, body: "{nope" }), 400],
     [
       "a list instead of a job",

@@ -64,7 +64,25 @@ Deno.test("server down: FAIL server, exit bit 4", async () => {
     printer: { transport: "tcp", port: sim.port },
   });
   assertEquals(r.code, 4);
-  assertMatch(r.line("server").detail, /Connection refused|connect/i);
+  const line = r.line("server");
+  assertMatch(line.detail, /Connection refused|connect/i);
+  assertEquals(line.code, "SERVER_UNREACHABLE");
+  assertMatch(line.next, /is the POS server running\? Is server\.base_url .* firewall/);
+  const urls = line.detail.match(/http:\/\/127\.0\.0\.1:\d+/g) ?? [];
+  assertEquals(urls.length, 1, `the URL once: ${line.detail}`);
+});
+
+Deno.test("a dead network printer: FAIL printer with its code and what to check next", async () => {
+  await using dir = await withTmpDir();
+  await using server = withServer();
+  const r = await selftest(dir.path, {
+    server: { base_url: server.url },
+    printer: { transport: "tcp", port: closedPort(), timeout: 2 },
+  });
+  assertEquals(r.code, 8);
+  const line = r.line("printer");
+  assertEquals([line.result, line.code], ["FAIL", "PRINTER_OFFLINE"]);
+  assertMatch(line.next, /switched on.*cable.*IP address.*paper/);
 });
 
 Deno.test("bad token: FAIL server naming HTTP 401", async () => {

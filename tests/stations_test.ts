@@ -209,6 +209,8 @@ Deno.test("a kitchen ticket whose printer is down prints once on the backup, wit
       return p?.find((x) => x.id === "kitchen")?.failover_active ? p : null;
     }, "heartbeat shows the kitchen failed over");
     assertEquals(hb.length, 3);
+    const own = (hb as unknown as { id: string; status: string }[]).find((x) => x.id === "kitchen");
+    assertEquals(own?.status, "OFFLINE", "the kitchen printer shows why it failed over");
     assert(logs.find("[FAILOVER] Printing on the backup printer bar").length === 1);
   } finally {
     await stopAgent(agent);
@@ -341,6 +343,37 @@ Deno.test("the seed's single printer still works as one station, its heartbeat a
     const hb = await waitFor(async () => (await server.heartbeats())[0], "a heartbeat");
     assertEquals(hb.printer_role, "cashier");
     assertEquals((hb.printers as { id: string }[]).map((p) => p.id), ["cashier"]);
+  } finally {
+    await stopAgent(agent);
+  }
+});
+
+Deno.test("a printer whose queue is full never stops the intake for the others: its extra jobs stay PENDING", async () => {
+  await using dir = await withTmpDir();
+  await using server = withServer();
+  await new LogCapture().install();
+  const c = stationsConfig(dir.path, [
+    { id: "front", roles: ["cashier"], transport: "virtual", path: "front" },
+    { id: "kitchen", roles: ["kitchen"], transport: "virtual", path: "kitchen" },
+  ], {
+    server: { base_url: server.url },
+    limits: { queue: 2 },
+    error_handling: { max_retry: 20, backoff_seconds: [5] },
+  });
+  const front = new FakePrinter(), kitchen = new FakePrinter();
+  kitchen.failures = Array(100).fill("PRINTER_OFFLINE");
+  const agent = await startAgent(c, { keepLogging: true, printers: [front, kitchen] });
+  try {
+    const tickets: Record<string, unknown>[] = [];
+    for (let i = 0; i < 5; i++) tickets.push(await server.createJob(KITCHEN));
+    // one in hand, two waiting; the other two are left to the server
+    await waitFor(async () => {
+      const s = await Promise.all(tickets.map(async (t) => (await server.getJob(t.id)).status));
+      return s.filter((x) => x === "PENDING").length === 2 ? s : null;
+    }, "two kitchen tickets left PENDING");
+    const r = await server.createJob(RECEIPT);
+    await waitFor(async () => (await server.getJob(r.id)).status === "COMPLETED", "the receipt");
+    assertEquals(front.printed.length, 1);
   } finally {
     await stopAgent(agent);
   }

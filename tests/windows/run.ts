@@ -416,6 +416,12 @@ async function main(): Promise<number> {
       stderr: "null",
     }).spawn();
     await new Promise((r) => setTimeout(r, 500));
+    // Create the fresh prefix here, quietly: Wine's first start tries its 32-bit rundll32, which
+    // the 64-bit-only chroot does not have ("failed to open ... syswow64\rundll32.exe:
+    // c0000135"), harmless for a 64-bit deno.exe. Shown only if the prefix cannot be made.
+    const boot = await inChroot("wine wineboot --init");
+    if (boot.code !== 0) console.log(boot.out.trim());
+    say(`Wine prefix ready (wineboot exit ${boot.code}; its 32-bit rundll32 notice is expected)`);
 
     // The stuck-spooler test asks us (through files in the scratch folder) to freeze CUPS.
     const watch = (async () => {
