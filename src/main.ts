@@ -26,6 +26,10 @@ Usage: agent [command] [--config PATH] [--json]
 Commands:
   run                 run the agent (default); Ctrl+C stops it cleanly
   config              validate the configuration and print it with secrets masked
+  init                write a starter config beside agent.exe from what this PC can tell
+                      (Windows default printer, its driver, the computer name), then selftest;
+                      --terminal-id --server URL --token --printer NAME --brand --paper 58|80
+                      --transport winspool|tcp --host --port; --force to replace a file
   printers            list the printers this Windows account can see
   selftest            check config, state folder, server, printer, logs (also --selftest)
   service <action>    install | uninstall | start | stop | status (Windows service)
@@ -104,6 +108,16 @@ export async function main(args: string[]): Promise<number> {
         selftest: { type: "boolean", default: false },
         service: { type: "boolean", default: false },
         name: { type: "string" },
+        force: { type: "boolean", default: false },
+        "terminal-id": { type: "string" },
+        server: { type: "string" },
+        token: { type: "string" },
+        printer: { type: "string" },
+        brand: { type: "string" },
+        paper: { type: "string" },
+        transport: { type: "string" },
+        host: { type: "string" },
+        port: { type: "string" },
         version: { type: "boolean", short: "v", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -124,6 +138,27 @@ export async function main(args: string[]): Promise<number> {
   const command = f.selftest ? "selftest" : positionals[0] ?? "run";
   const configPath = f.config ?? await defaultConfigPath();
 
+  if (command === "init") {
+    const { initConfig } = await import("./init.ts");
+    const r = await initConfig(configPath, {
+      terminalId: f["terminal-id"],
+      server: f.server,
+      token: f.token,
+      printer: f.printer,
+      brand: f.brand,
+      paper: f.paper,
+      transport: f.transport,
+      host: f.host,
+      port: f.port,
+      force: f.force,
+    }).catch((e) => ({ code: 2, lines: [`agent init: ${(e as Error).message}`] }));
+    (r.code ? console.error : console.log)(r.lines.join("\n"));
+    if (r.code) return r.code;
+    console.log("\nNow the selftest (fix what it names, then run it again):\n");
+    const { selftest } = await import("./selftest.ts");
+    const config = await loadConfig(configPath);
+    return await selftest({ config, configError: null, configPath, json: false, print: false });
+  }
   if (command === "printers") {
     const { printersCommand } = await import("./printers_cli.ts");
     return await printersCommand(f.json);

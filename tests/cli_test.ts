@@ -3,6 +3,7 @@
  */
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { waitFor, withServer, withTmpDir } from "./helpers/env.ts";
+import { PrinterSim } from "./helpers/printer_sim.ts";
 import { join } from "node:path";
 import { VERSION } from "../src/version.ts";
 
@@ -212,4 +213,46 @@ Deno.test("no Deno.serve noise: a streamed POST to the local API prints no 'lega
   const out = await child.output();
   const all = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   assert(!/legacy behavior/.test(all), all);
+});
+
+Deno.test("agent init writes a starter config that loads, refuses to overwrite without --force, then runs the selftest", async () => {
+  await using dir = await withTmpDir();
+  await using server = withServer();
+  using sim = PrinterSim.start();
+  const file = join(dir.path, "print_agent_config.json");
+  const flags = [
+    "--server",
+    server.url,
+    "--transport",
+    "tcp",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(sim.port),
+  ];
+  const first = await agent(["init", "--config", file, "--terminal-id", "KASIR-1", ...flags]);
+  assertEquals(first.code, 0, first.stdout + first.stderr);
+  assertMatch(first.stdout, /Wrote .*print_agent_config\.json/);
+  assertMatch(first.stdout, /PASS +printer/);
+  const written = JSON.parse(await Deno.readTextFile(file));
+  assertEquals(written.terminal_identity.terminal_id, "KASIR-1");
+  assertEquals(written.printer.port, sim.port);
+  const again = await agent(["init", "--config", file, ...flags]);
+  assertEquals(again.code, 2);
+  assertMatch(again.stderr, /already exists; not overwritten \(use --force/);
+  assertEquals(JSON.parse(await Deno.readTextFile(file)).terminal_identity.terminal_id, "KASIR-1");
+  const forced = await agent(["init", "--config", file, "--force", ...flags]);
+  assertEquals(forced.code, 0, forced.stderr);
+  assert(JSON.parse(await Deno.readTextFile(file)).terminal_identity.terminal_id !== "KASIR-1");
+});
+
+Deno.test("agent init guesses the brand and paper from a Windows driver name", async () => {
+  const { brandFromDriver, paperFromDriver } = await import("../src/init.ts");
+  assertEquals(brandFromDriver("EPSON TM-T82 Receipt"), "EPSON");
+  assertEquals(brandFromDriver("XP-80C"), "XPRINTER");
+  assertEquals(brandFromDriver("HPRT TP808"), "HRPT");
+  assertEquals(brandFromDriver("POS-58 Printer"), "GENERIC");
+  assertEquals(paperFromDriver("POS-58 Printer"), 58);
+  assertEquals(paperFromDriver("XP-80C"), 80);
+  assertEquals(paperFromDriver("EPSON TM-T82 Receipt"), null);
 });
