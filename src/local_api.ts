@@ -8,11 +8,11 @@
 import { Hono } from "hono";
 import type { MiddlewareHandler } from "hono";
 import type { Agent } from "./agent.ts";
-import type { StationSnapshot } from "./station.ts";
 import { heartbeatBody } from "./protocol.ts";
 import type { JobState, JournalEntry } from "./journal.ts";
 import { log } from "./log.ts";
-import { escapeXml as esc, previewSvg } from "./render/preview_svg.ts";
+import { previewSvg } from "./render/preview_svg.ts";
+import { statusPageHtml } from "./status_page.ts";
 
 /** Options of {@link createLocalApi}. */
 export interface LocalApiOptions {
@@ -39,7 +39,17 @@ function timingSafeEqual(a: string, b: string): boolean {
 }
 
 function entryView(e: JournalEntry) {
+  let data: { receipt_data?: { bill_number?: unknown }; raw_base64?: unknown } = {};
+  try {
+    data = e.payload ? JSON.parse(e.payload) : {};
+  } catch { /* shown without its details */ }
+  const bill = data.receipt_data?.bill_number;
   return {
+    bill_number: typeof bill === "string" || typeof bill === "number" ? String(bill) : null,
+    printer: e.printer,
+    has_preview: !!e.preview,
+    // what "Reprint" / "Print again" can send again
+    has_data: !!(data.receipt_data || data.raw_base64) && !["test", "drawer"].includes(e.job_type),
     uuid: e.uuid,
     id: e.server_id,
     job_type: e.job_type,
@@ -177,6 +187,28 @@ function cappedBody(max: number): MiddlewareHandler {
     c.req.raw = new Request(raw.url, { method: raw.method, headers: raw.headers, body });
     return await next();
   };
+}
+
+/** The last `n` lines of a text file (reads at most its last 1 MiB). */
+async function logTail(path: string, n: number): Promise<string> {
+  const f = await Deno.open(path, { read: true });
+  try {
+    const size = (await f.stat()).size;
+    const start = Math.max(0, size - 1024 * 1024);
+    await f.seek(start, Deno.SeekMode.Start);
+    const buf = new Uint8Array(size - start);
+    let at = 0;
+    while (at < buf.length) {
+      const k = await f.read(buf.subarray(at));
+      if (k === null) break;
+      at += k;
+    }
+    const lines = new TextDecoder().decode(buf.subarray(0, at)).split("\n");
+    if (lines.at(-1) === "") lines.pop();
+    return lines.slice(-n).join("\n") + "\n";
+  } finally {
+    f.close();
+  }
 }
 
 /** Builds the local API for an agent. */
@@ -358,97 +390,49 @@ export function createLocalApi(agent: Agent, o: LocalApiOptions): Hono {
     return c.json(r.body, r.code);
   });
 
-  app.get("/", (c) => c.html(statusPage(status(), agent.journal.recent(20))));
-  return app;
-}
+  app.get("/", (c) =>
+    c.html(statusPageHtml({
+      terminalId: agent.config.terminal_identity.terminal_id,
+      locale: agent.config.render.locale,
+      timeZone: agent.config.render.time_zone,
+    })));
 
-function statusPage(s: ReturnType<typeof Object>, jobs: JournalEntry[]): string {
-  const st = s as {
-    terminal_id: string;
-    agent_status: string;
-    printer: { status: string; detail: string; description: string; profile: string };
-    server: { base_url: string; reachable: boolean };
-    queue_depth: number;
-    outbox_depth: number;
-    oldest_report_age_seconds: number;
-    printers: StationSnapshot[];
-    version: string;
-    uptime_seconds: number;
-  };
-  const badge = (v: string, good: boolean) => `<b class="${good ? "ok" : "bad"}">${esc(v)}</b>`;
-  const rows = jobs.map((j) =>
-    `<tr><td>${esc(j.server_id)}</td><td>${esc(j.job_type)}</td><td>${
-      badge(j.state, j.state === "PRINTED")
-    }</td>` +
-    `<td>${esc(new Date(j.received_at).toLocaleString())}</td><td>${esc(j.error_code ?? "")}</td>` +
-    `<td>${
-      j.preview
-        ? `<details><summary>preview</summary><pre class="paper">${esc(j.preview)}</pre></details>`
-        : ""
-    }</td>` +
-    `<td>${
-      j.payload && j.job_type !== "test"
-        ? `<button data-reprint="${esc(j.uuid)}">Reprint</button>`
-        : ""
-    }</td></tr>`
-  ).join("");
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Print Agent ${esc(st.terminal_id)}</title><style>
-body{font:15px system-ui,sans-serif;margin:12px;color:#222}h1{font-size:20px;margin:0 0 8px}
-.card{border:1px solid #ccc;border-radius:8px;padding:10px;margin:8px 0}.cards{display:flex;flex-wrap:wrap;gap:8px}.cards .card{flex:1 1 14em;margin:0}.ok{color:#176b2c}.bad{color:#b3261e}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;padding:4px;text-align:left;vertical-align:top}
-pre.paper{background:#fff;border:1px dashed #aaa;padding:6px;font:13px monospace;overflow:auto;max-width:100%}
-button{padding:6px 12px;margin:2px}#msg{min-height:1.2em}input{padding:5px;width:14em}
-</style></head><body>
-<h1>Print Agent — ${esc(st.terminal_id)}</h1>
-<div class="card">Agent: ${
-    badge(st.agent_status, st.agent_status === "READY" || st.agent_status === "PRINTING")
-  }
- · Printer: <span id="printer-status">${
-    badge(st.printer.status, st.printer.status === "OK")
-  }</span> ${esc(st.printer.description)} (${esc(st.printer.profile)}) <small>${
-    esc(st.printer.detail)
-  }</small>
- · Server: ${
-    badge(st.server.reachable ? "reachable" : "unreachable", st.server.reachable)
-  } <small>${esc(st.server.base_url)}</small>
- · Queue ${st.queue_depth} · Reports waiting ${st.outbox_depth}${
-    st.oldest_report_age_seconds > 60
-      ? ` <b class="bad">(oldest ${Math.round(st.oldest_report_age_seconds / 60)} min)</b>`
-      : ""
-  } · v${esc(st.version)} · up ${st.uptime_seconds}s</div>
-${
-    st.printers.length > 1
-      ? `<div class="cards">${
-        st.printers.map((p) =>
-          `<div class="card printer" data-printer="${esc(p.id)}"><b>${esc(p.id)}</b> <small>${
-            esc(p.roles.join(", "))
-          }</small><br>${badge(p.status, p.status === "OK")} ${esc(p.name)} <small>${
-            esc(p.detail)
-          }</small><br>Queue ${p.queue_depth}${p.backup ? ` · backup ${esc(p.backup)}` : ""}${
-            p.failover_active ? ` · <b class="bad">FAILED OVER to ${esc(p.backup ?? "?")}</b>` : ""
-          }</div>`
-        ).join("")
-      }</div>`
-      : ""
-  }
-<div class="card"><label>Token <input id="token" type="password" autocomplete="off" placeholder="local_api.token"></label>
-<button id="test-page">Print test page</button> <span id="msg"></span></div>
-<table><thead><tr><th>Job</th><th>Type</th><th>State</th><th>Received</th><th>Error</th><th></th><th></th></tr></thead>
-<tbody id="jobs">${rows || '<tr><td colspan="7">No jobs yet.</td></tr>'}</tbody></table>
-<script>
-const tok = document.getElementById("token");
-tok.value = sessionStorage.getItem("pa-token") || "";
-async function post(path) {
-  sessionStorage.setItem("pa-token", tok.value);
-  const r = await fetch(path, { method: "POST", headers: { authorization: "Bearer " + tok.value } });
-  const b = await r.json().catch(() => ({}));
-  document.getElementById("msg").textContent = r.ok ? "Sent (" + (b.outcome || "ok") + ")" : "Refused: " + (b.error || r.status);
-  if (r.ok) setTimeout(() => location.reload(), 800);
-}
-document.getElementById("test-page").onclick = () => post("/test-page");
-for (const b of document.querySelectorAll("[data-reprint]")) b.onclick = () => post("/jobs/" + b.dataset.reprint + "/reprint");
-</script></body></html>`;
+  // the tail of the log, for remote support: the token, as for anything that could leak data
+  app.get("/log", requireToken, async (c) => {
+    const n = Math.min(2000, Math.max(1, Number(c.req.query("lines") ?? 200) || 200));
+    const file = agent.config.logging.log_file;
+    try {
+      return c.text(await logTail(file, n));
+    } catch (e) {
+      return c.json({ error: `cannot read ${file}: ${(e as Error).message}` }, 404);
+    }
+  });
+
+  // a failed job sent again as a new job (same content, same printer); a reprint is for printed ones
+  app.post("/jobs/:uuid/print-again", requireToken, limit, (c) => {
+    const e = agent.journal.get(c.req.param("uuid"));
+    if (!e) return c.json({ error: "no such job in the journal" }, 404);
+    if (e.state !== "FAILED") {
+      return c.json({ error: `only a FAILED job is printed again; this one is ${e.state}` }, 409);
+    }
+    const original = e.payload ? JSON.parse(e.payload) : null;
+    if (!original?.receipt_data && !original?.raw_base64) {
+      return c.json({ error: "that job has nothing to print again" }, 422);
+    }
+    const uuid = crypto.randomUUID();
+    const r = submit({
+      ...original,
+      id: `again-${e.server_id}-${uuid.slice(0, 8)}`,
+      uuid,
+      created_at: new Date(agent.clock.now()).toISOString(),
+    });
+    log.warn(
+      `[API] Job ${e.server_id} (FAILED ${e.error_code}) sent again locally as ${uuid}`,
+      { code: e.error_code ?? undefined },
+    );
+    return c.json(r.body, r.code);
+  });
+  return app;
 }
 
 /** Starts the local API server; returns a stop function, or null when disabled or refused. */

@@ -252,3 +252,28 @@ Deno.test("/metrics parses as Prometheus text format", async () => {
     assert(f(n), `${n} present`);
   }
 });
+
+Deno.test("print-again sends a FAILED job again as a new job, and only a FAILED one; the log needs the token", async () => {
+  await using dir = await withTmpDir();
+  await using s = await setup(dir.path);
+  s.printer.failures = ["PRINTER_OFFLINE", "PRINTER_OFFLINE", "PRINTER_OFFLINE"];
+  await s.req("/print", { method: "POST", headers: s.auth, body: JSON.stringify(job("f-1")) });
+  await waitFor(() => s.agent.journal.get("f-1")?.state === "FAILED", "FAILED");
+  const again = await s.req("/jobs/f-1/print-again", { method: "POST", headers: s.auth });
+  assertEquals(again.status, 202);
+  const body = await again.json();
+  assert(body.uuid !== "f-1");
+  await waitFor(() => s.agent.journal.get(body.uuid)?.state === "PRINTED", "printed again");
+  const printedOne = await s.req(`/jobs/${body.uuid}/print-again`, {
+    method: "POST",
+    headers: s.auth,
+  });
+  assertEquals(printedOne.status, 409);
+  assertEquals((await s.req("/log")).status, 401);
+  await Deno.writeTextFile(
+    s.agent.config.logging.log_file,
+    Array.from({ length: 10 }, (_, i) => `line ${i + 1}`).join("\n") + "\n",
+  );
+  const log = await s.req("/log?lines=5", { headers: s.auth });
+  assertEquals(await log.text(), "line 6\nline 7\nline 8\nline 9\nline 10\n");
+});

@@ -1,10 +1,13 @@
 /**
  * The status page in headless Chromium (Debian's package; `.ci/run` installs it) against a
- * running agent: it shows a printed job and its preview, and its test-page button prints through
- * the TCP printer simulator. The screenshot is saved to tests/out/status-page.png.
+ * running agent with two printers: it updates by itself (a job printed while it is open appears
+ * within 2 s), shows each error's code and message, offers Reprint for printed jobs and "Print
+ * again" for failed ones (none where the job's content is the problem), keeps the agent's health
+ * apart from a failed job, shows times in the store's locale, filters by bill number, shows a card
+ * per printer and, with the token, the log's tail. The screenshot goes to tests/out/.
  */
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
-import { testConfig, waitFor, withServer, withTmpDir } from "./helpers/env.ts";
+import { stationsConfig, waitFor, withServer, withTmpDir } from "./helpers/env.ts";
 import { PrinterSim } from "./helpers/printer_sim.ts";
 import { Browser } from "./helpers/cdp.ts";
 import { localApiUrl, startAgent, stopAgent } from "../src/run.ts";
@@ -13,52 +16,128 @@ const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
 
 Deno.test({
-  name: "the status page shows the printed job and its preview, and its button prints a test page",
+  name:
+    "the status page is live: new jobs within 2 s, errors with messages, actions by state, locale times, filter, printer cards, log tail",
   ignore: !hasChromium, // CI installs chromium; elsewhere: apt-get install chromium
   async fn() {
     await using dir = await withTmpDir();
     await using server = withServer();
     using sim = PrinterSim.start();
-    const config = testConfig(dir.path, {
+    const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const deadPort = (dead.addr as Deno.NetAddr).port;
+    dead.close();
+    const tcp = { transport: "tcp", brand: "EPSON", paper_width: 42 };
+    const config = stationsConfig(dir.path, [
+      { id: "cashier", roles: ["cashier"], ...tcp, port: sim.port },
+      { id: "kitchen", roles: ["kitchen"], ...tcp, port: deadPort, timeout: 1 },
+    ], {
       server: { base_url: server.url },
-      printer: { transport: "tcp", port: sim.port, brand: "EPSON", paper_width: 42 },
+      error_handling: { max_retry: 1, backoff_seconds: [0.1] },
+      render: { locale: "id-ID", time_zone: "Asia/Jakarta" },
+      logging: { level: "INFO", log_file: "agent.log" },
       local_api: { enabled: true, port: 0, token: "page-token" },
     });
-    const agent = await startAgent(config, { keepLogging: true });
+    const agent = await startAgent(config, { console: false });
+    const final = async (id: unknown) => {
+      await waitFor(
+        async () => ["COMPLETED", "FAILED"].includes(String((await server.getJob(id)).status)),
+        `job ${id} final`,
+      );
+    };
     try {
       const url = localApiUrl(agent)!;
-      const job = await server.createJob({
+      const printed = await server.createJob({
         job_type: "receipt",
         receipt_data: { store_name: "Toko Browser", bill_number: "INV-B-1", total: 75000 },
       });
-      await waitFor(async () => (await server.getJob(job.id)).status === "COMPLETED", "printed");
+      const bad = await server.createJob({
+        job_type: "receipt",
+        receipt_data: { bill_number: "INV-BAD", items: [{ name: null }] },
+      });
+      const kitchen = await server.createJob({
+        job_type: "kitchen",
+        printer_role: "kitchen",
+        receipt_data: { bill_number: "INV-K-1", table: "4", items: [{ name: "Nasi", qty: 1 }] },
+      });
+      for (const j of [printed, bad, kitchen]) await final(j.id);
       await using browser = await Browser.launch(CHROMIUM);
       await browser.goto(url);
-      const text = await browser.eval<string>("document.body.innerText");
-      assertMatch(text, /Print Agent — POS-001/);
-      assertMatch(text, /PRINTED/);
-      const preview = await browser.eval<string>(
-        "document.querySelector('details').open = true, document.querySelector('pre.paper').textContent",
+      const text = () => browser.eval<string>("document.body.innerText");
+      await waitFor(async () => /INV-K-1/.test(await text()), "the jobs drawn");
+      const page = await text();
+      assertMatch(page, /Print Agent — POS-001/);
+      assertMatch(page, /Agent: running/, "a failed job does not make the agent look broken");
+      assertMatch(page, /BAD_PAYLOAD\s+receipt_data\.items\.0\.name/, "code and message");
+      assertMatch(page, /\d{1,2} [A-Z][a-z]{2} \d{4}/, "dates in id-ID");
+      assert(!/\b(AM|PM)\b/.test(page), "no US times");
+      const cards = await browser.eval<string[]>(
+        "[...document.querySelectorAll('.printer')].map((c) => c.dataset.printer)",
       );
-      assertMatch(preview, /TOTAL +Rp 75\.000/);
-      // the button without a token is refused, with the token it prints
-      await browser.eval("document.getElementById('test-page').click()");
+      assertEquals(cards, ["cashier", "kitchen"]);
+      const buttons = await browser.eval<Record<string, string>>(
+        `Object.fromEntries([...document.querySelectorAll('#jobs tr')].map((tr) =>
+          [tr.children[1].textContent, tr.children[8].textContent]))`,
+      );
+      assertEquals(buttons["INV-B-1"], "Reprint");
+      assertEquals(buttons["INV-K-1"], "Print again");
+      assertEquals(buttons["INV-BAD"], "", "printing again cannot mend bad content");
+      // the preview of the printed receipt
+      await browser.eval(
+        `document.querySelector('tr[data-uuid="${printed.uuid}"] details').open = true`,
+      );
       await waitFor(
         () =>
-          browser.eval<string>("document.getElementById('msg').textContent").then((t) =>
-            t.includes("Refused")
-          ),
-        "refusal shown",
+          browser.eval<string>(
+            `document.querySelector('tr[data-uuid="${printed.uuid}"] pre.paper').textContent`,
+          ).then((t) => /TOTAL +Rp 75\.000/.test(t)),
+        "the preview",
       );
-      assertEquals(sim.jobs.length, 1);
+      // live: a job printed while the page is open appears within 2 s, without a reload
+      const live = await server.createJob({
+        job_type: "receipt",
+        receipt_data: { store_name: "Toko", bill_number: "INV-LIVE", total: 1000 },
+      });
+      await final(live.id);
+      const t0 = Date.now();
+      await waitFor(async () => /INV-LIVE/.test(await text()), "the new job on the page", 2500);
+      console.log(`  appeared ${Date.now() - t0} ms after COMPLETED`);
+      // the filter
       await browser.eval(
-        "document.getElementById('token').value = 'page-token'; document.getElementById('test-page').click()",
+        "const f = document.getElementById('f-bill'); f.value = 'live'; f.dispatchEvent(new Event('input'))",
       );
-      await sim.waitForJobs(2, 10_000);
-      assertMatch(new TextDecoder("latin1").decode(sim.jobs[1].bytes), /TEST PAGE|T E S T/);
-      await new Promise((r) => setTimeout(r, 1200)); // the page reloads to show the new job
-      await browser.goto(url);
-      assertMatch(await browser.eval<string>("document.body.innerText"), /test/);
+      const rows = await browser.eval<number>("document.querySelectorAll('#jobs tr').length");
+      assertEquals(rows, 1);
+      // the log needs the token
+      await browser.eval("document.getElementById('show-log').click()");
+      await waitFor(
+        () =>
+          browser.eval<string>("document.getElementById('log').textContent").then((t) =>
+            /Refused/.test(t)
+          ),
+        "log refused without the token",
+      );
+      await browser.eval(
+        "document.getElementById('token').value = 'page-token'; document.getElementById('show-log').click()",
+      );
+      await waitFor(
+        () =>
+          browser.eval<string>("document.getElementById('log').textContent").then((t) =>
+            /Print Agent .* starting/.test(t)
+          ),
+        "the log's tail",
+      );
+      // Print again on the failed kitchen ticket: a new job
+      const before = (await agent.journal.recent(100)).length;
+      await browser.eval(
+        "document.getElementById('f-bill').value = ''; document.getElementById('f-bill').dispatchEvent(new Event('input'))",
+      );
+      await browser.eval(
+        `document.querySelector('tr[data-uuid="${kitchen.uuid}"] button').click()`,
+      );
+      await waitFor(() => agent.journal.recent(100).length === before + 1, "printed again");
+      // the test page button with the token
+      await browser.eval("document.getElementById('test-page').click()");
+      await sim.waitForJobs(3, 10_000);
       const png = await browser.screenshot();
       assertEquals([...png.slice(1, 4)], [0x50, 0x4e, 0x47]);
       await Deno.mkdir(new URL("./out/", import.meta.url), { recursive: true });

@@ -1,0 +1,177 @@
+/**
+ * The status page a technician opens on the terminal (or remotely, with the token): live — it
+ * asks `/status` and `/jobs` every 2 s and redraws only what changed — with a card per printer,
+ * the agent's health apart from "the last job failed", each job's error code and message, actions
+ * that fit the job's state, times in the store's locale, a filter by bill number and state, and
+ * the tail of the log for remote support (token).
+ * @module
+ */
+
+/** What the page needs to know when it is served. */
+export interface PageOptions {
+  terminalId: string;
+  /** The store's locale and time zone (render.locale, render.time_zone) for times. */
+  locale: string;
+  timeZone: string | null;
+}
+
+/** Failures that printing again cannot mend (the job's content is the problem): no button. */
+export const NOT_AGAIN = [
+  "BAD_PAYLOAD",
+  "INVALID_BASE64",
+  "JOB_TOO_LARGE",
+  "UNSUPPORTED_JOB_TYPE",
+  "DUPLICATE_UUID",
+];
+
+/** Error codes of jobs that may already be on paper: "Print again" asks first. */
+export const MAY_BE_ON_PAPER = [
+  "INTERRUPTED_MAY_HAVE_PRINTED",
+  "JOURNAL_RESET_MAY_HAVE_PRINTED",
+  "PRINT_STUCK_IN_QUEUE",
+];
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The page: a shell the script fills in, and fills in again every 2 seconds. */
+export function statusPageHtml(o: PageOptions): string {
+  const config = JSON.stringify({
+    locale: o.locale,
+    timeZone: o.timeZone,
+    mayBeOnPaper: MAY_BE_ON_PAPER,
+    notAgain: NOT_AGAIN,
+  }).replace(/</g, "\\u003c");
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Print Agent ${escapeHtml(o.terminalId)}</title><style>
+body{font:15px system-ui,sans-serif;margin:12px;color:#222}h1{font-size:20px;margin:0 0 8px}
+.card{border:1px solid #ccc;border-radius:8px;padding:10px;margin:8px 0}.ok{color:#176b2c}.bad{color:#b3261e}.warn{color:#8a5a00}
+.cards{display:flex;flex-wrap:wrap;gap:8px}.cards .card{flex:1 1 14em;margin:0}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;padding:4px;text-align:left;vertical-align:top}
+td.err small{color:#555}
+pre.paper{background:#fff;border:1px dashed #aaa;padding:6px;font:13px monospace;overflow:auto;max-width:100%}
+pre.log{background:#111;color:#ddd;padding:6px;font:12px monospace;max-height:24em;overflow:auto}
+button{padding:6px 12px;margin:2px}#msg{min-height:1.2em}input,select{padding:5px}
+</style></head><body>
+<h1>Print Agent — ${escapeHtml(o.terminalId)}</h1>
+<div class="card" id="health">Loading…</div>
+<div class="cards" id="printers"></div>
+<div class="card"><label>Token <input id="token" type="password" autocomplete="off" placeholder="local_api.token"></label>
+<button id="test-page">Print test page</button> <button id="show-log">Show log</button> <span id="msg"></span>
+<pre class="log" id="log" hidden></pre></div>
+<div class="card"><label>Bill <input id="f-bill" placeholder="bill number"></label>
+<label>State <select id="f-state"><option value="">all</option><option>PRINTED</option><option>FAILED</option><option>PRINTING</option><option>RECEIVED</option></select></label>
+<small id="updated"></small></div>
+<table><thead><tr><th>Job</th><th>Bill</th><th>Type</th><th>Printer</th><th>State</th><th>Received</th><th>Error</th><th></th><th></th></tr></thead>
+<tbody id="jobs"><tr><td colspan="9">Loading…</td></tr></tbody></table>
+<script>
+const CFG = ${config};
+const $ = (id) => document.getElementById(id);
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => "&#" + c.charCodeAt(0) + ";");
+const when = new Intl.DateTimeFormat(CFG.locale, { dateStyle: "medium", timeStyle: "medium", ...(CFG.timeZone ? { timeZone: CFG.timeZone } : {}) });
+const fmt = (iso) => iso ? when.format(new Date(iso)) : "";
+const badge = (v, good) => '<b class="' + (good ? "ok" : "bad") + '">' + esc(v) + "</b>";
+const tok = $("token");
+tok.value = sessionStorage.getItem("pa-token") || "";
+let jobs = [], last = "", lastStatus = "";
+const open = new Set();
+
+function health(st) {
+  // the agent's own health, apart from "the last job failed" (that is each printer's business)
+  const h = st.state_store === "UNWRITABLE" ? badge("cannot write its state folder", false)
+    : st.agent_status === "STOPPED" ? badge("stopped", false)
+    : badge(st.agent_status === "PRINTING" ? "printing" : "running", true);
+  const server = st.server.reachable ? badge("reachable", true) : badge("unreachable", false);
+  const age = st.oldest_report_age_seconds > 60 ? ' <b class="bad">(oldest ' + Math.round(st.oldest_report_age_seconds / 60) + " min)</b>" : "";
+  return "Agent: " + h + " · Server: " + server + " <small>" + esc(st.server.base_url) + "</small> · Queue " + st.queue_depth +
+    " · Reports waiting " + st.outbox_depth + age + " · v" + esc(st.version) + " · up " + st.uptime_seconds + " s";
+}
+
+function printerCard(p) {
+  const last = p.consecutive_errors > 0 ? '<br><span class="warn">last ' + p.consecutive_errors + " job(s) failed</span>" : "";
+  const fo = p.failover_active ? ' · <b class="bad">FAILED OVER to ' + esc(p.backup) + "</b>" : "";
+  return '<div class="card printer" data-printer="' + esc(p.id) + '"><b>' + esc(p.id) + "</b> <small>" + esc(p.roles.join(", ")) +
+    "</small><br>" + badge(p.status, p.status === "OK") + " " + esc(p.name) + " <small>" + esc(p.detail) + "</small><br>Queue " +
+    p.queue_depth + (p.backup ? " · backup " + esc(p.backup) : "") + fo + last + "</div>";
+}
+
+function action(j) {
+  if (!j.has_data) return "";
+  if (j.state === "PRINTED") return '<button data-act="reprint" data-uuid="' + esc(j.uuid) + '">Reprint</button>';
+  if (j.state === "FAILED" && !CFG.notAgain.includes(j.error_code)) {
+    const risky = CFG.mayBeOnPaper.includes(j.error_code) ? ' data-risky="1"' : "";
+    return '<button data-act="print-again" data-uuid="' + esc(j.uuid) + '"' + risky + ">Print again</button>";
+  }
+  return "";
+}
+
+function row(j) {
+  const err = j.error_code ? "<b>" + esc(j.error_code) + "</b><br><small>" + esc(j.error_message) + "</small>" : "";
+  const prev = j.has_preview ? '<details data-uuid="' + esc(j.uuid) + '"' + (open.has(j.uuid) ? " open" : "") + '><summary>preview</summary><pre class="paper"></pre></details>' : "";
+  return '<tr data-uuid="' + esc(j.uuid) + '"><td>' + esc(j.id) + "</td><td>" + esc(j.bill_number) + "</td><td>" + esc(j.job_type) +
+    "</td><td>" + esc(j.printer) + "</td><td>" + badge(j.state, j.state === "PRINTED") + "</td><td>" + esc(fmt(j.received_at)) +
+    '</td><td class="err">' + err + "</td><td>" + prev + "</td><td>" + action(j) + "</td></tr>";
+}
+
+function drawJobs() {
+  const bill = $("f-bill").value.trim().toLowerCase(), state = $("f-state").value;
+  const shown = jobs.filter((j) => (!state || j.state === state) && (!bill || String(j.bill_number ?? "").toLowerCase().includes(bill)));
+  $("jobs").innerHTML = shown.map(row).join("") || '<tr><td colspan="9">No jobs' + (jobs.length ? " match the filter" : " yet") + ".</td></tr>";
+  for (const d of document.querySelectorAll("details[open]")) loadPreview(d);
+}
+
+async function loadPreview(d) {
+  const pre = d.querySelector("pre");
+  if (pre.textContent) return;
+  pre.textContent = await (await fetch("/jobs/" + encodeURIComponent(d.dataset.uuid) + "/preview")).text();
+}
+
+async function refresh() {
+  try {
+    const [st, js] = await Promise.all([fetch("/status").then((r) => r.json()), fetch("/jobs?limit=200").then((r) => r.json())]);
+    const s = JSON.stringify(st.printers) + st.agent_status + st.state_store + st.server.reachable + st.queue_depth + st.outbox_depth;
+    if (s !== lastStatus) {
+      lastStatus = s;
+      $("printers").innerHTML = st.printers.map(printerCard).join("");
+    }
+    $("health").innerHTML = health(st);
+    const k = JSON.stringify(js);
+    if (k !== last) { last = k; jobs = js; drawJobs(); }
+    $("updated").textContent = "updated " + fmt(new Date().toISOString());
+  } catch (e) {
+    $("updated").textContent = "cannot reach the agent: " + e;
+  }
+}
+
+async function post(path) {
+  sessionStorage.setItem("pa-token", tok.value);
+  const r = await fetch(path, { method: "POST", headers: { authorization: "Bearer " + tok.value } });
+  const b = await r.json().catch(() => ({}));
+  $("msg").textContent = r.ok ? "Sent (" + (b.outcome || "ok") + ")" : "Refused: " + (b.error || r.status);
+  refresh();
+}
+
+document.addEventListener("click", (e) => {
+  const b = e.target.closest("button[data-act]");
+  if (!b) return;
+  if (b.dataset.risky && !confirm("This job may already be on paper. Check the printer first. Print it again?")) return;
+  post("/jobs/" + encodeURIComponent(b.dataset.uuid) + "/" + b.dataset.act);
+});
+document.addEventListener("toggle", (e) => {
+  const d = e.target;
+  if (d.tagName !== "DETAILS") return;
+  if (d.open) { open.add(d.dataset.uuid); loadPreview(d); } else open.delete(d.dataset.uuid);
+}, true);
+$("test-page").onclick = () => post("/test-page");
+$("show-log").onclick = async () => {
+  sessionStorage.setItem("pa-token", tok.value);
+  const r = await fetch("/log?lines=200", { headers: { authorization: "Bearer " + tok.value } });
+  $("log").hidden = false;
+  $("log").textContent = r.ok ? await r.text() : "Refused: " + ((await r.json().catch(() => ({}))).error || r.status);
+};
+$("f-bill").oninput = drawJobs;
+$("f-state").onchange = drawJobs;
+refresh();
+setInterval(refresh, 2000);
+</script></body></html>`;
+}
