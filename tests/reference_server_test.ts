@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "./helpers/assert.ts";
+import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { createServerApp } from "../src/reference_server/app.ts";
 
 function app(o: { token?: string; paginate?: boolean; noLongPoll?: boolean } = {}) {
@@ -146,4 +146,29 @@ Deno.test("heartbeats are stored and the last one per terminal is listed", async
     (await s.req("/api/print-agents/heartbeat/", { method: "POST", json: {} })).status,
     400,
   );
+});
+
+Deno.test("deno task server: a bad option is a clear message and exit 2; `--` before the flags works", async () => {
+  const main = new URL("../src/reference_server/main.ts", import.meta.url).pathname;
+  const run = async (...args: string[]) => {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", main, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return {
+      code: r.code,
+      out: new TextDecoder().decode(r.stdout),
+      err: new TextDecoder().decode(r.stderr),
+    };
+  };
+  const bad = await run("--frobnicate");
+  assertEquals(bad.code, 2);
+  assertMatch(bad.err, /Unknown option '--frobnicate'[\s\S]*Usage: deno task server/);
+  assert(!/at .*\.ts:\d+/.test(bad.err), `no stack trace: ${bad.err}`);
+  const port = await run("--port", "99999");
+  assertEquals(port.code, 2);
+  const help = await run("--", "--help");
+  assertEquals(help.code, 0);
+  assertMatch(help.out, /--drf/);
 });
