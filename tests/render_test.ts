@@ -299,3 +299,107 @@ Deno.test("a receipt of several encoder pieces decodes to its preview, bold and 
   const big = doc.commands.filter((c) => c === "size:11").length;
   assert(big >= 1200, `${big} size changes for 1,200 big item lines`);
 });
+
+Deno.test("receipts a store signs off: every receipt_data field prints, one thank-you, no double rule, centred banner, underline, no feed after the cut", async (t) => {
+  const r = await pinnedRenderer("epson", 48);
+  const decoded = async (job: ReturnType<typeof receiptJob>) => {
+    const out = await r.render(job);
+    return { out, doc: readEscPos(out.bytes), text: readEscPos(out.bytes).lines.join("\n") };
+  };
+  await t.step("every field of docs/protocol.md's receipt_data appears", async () => {
+    const { doc, text } = await decoded(receiptJob("receipt", {
+      store_name: "F-STORE",
+      header_lines: ["F-HEADER"],
+      table: "F-TABLE",
+      customer: "F-CUSTOMER",
+      order_type: "Bungkus",
+      bill_number: "F-BILL",
+      items: [{ name: "F-ITEM", qty: 1, price: 1000, notes: "F-NOTE", modifiers: ["F-MOD"] }],
+      discounts: [{ label: "F-DISC", amount: 100 }],
+      taxes: [{ label: "F-TAX", amount: 90 }],
+      service_charge: 50,
+      total: 1040,
+      payments: [{ method: "F-PAY", amount: 2000 }],
+      change: 960,
+      note: "F-RNOTE",
+      footer_lines: ["F-FOOTER"],
+      qr: "F-QR",
+      barcode: "F-BARCODE",
+    }));
+    for (
+      const want of [
+        "F-STORE",
+        "F-HEADER",
+        "F-TABLE",
+        "F-CUSTOMER",
+        "Bungkus",
+        "F-BILL",
+        "F-ITEM",
+        "F-NOTE",
+        "F-MOD",
+        "F-DISC",
+        "F-TAX",
+        "Service",
+        "F-PAY",
+        "Change",
+        "F-RNOTE",
+        "F-FOOTER",
+      ]
+    ) assertMatch(text, new RegExp(want), want);
+    assertEquals(doc.codes.map((c) => c.value), ["F-QR", "F-BARCODE"]);
+  });
+  await t.step("the store's footer replaces the built-in thank-you, not doubles it", async () => {
+    const own = await decoded(receiptJob("receipt", { total: 1, footer_lines: ["Sampai jumpa"] }));
+    assert(!/Terima kasih/.test(own.text));
+    const none = await decoded(receiptJob("receipt", { total: 1 }));
+    assertEquals(none.text.match(/Terima kasih/g)?.length, 1);
+  });
+  await t.step("a receipt without items has no two rules in a row", async () => {
+    const { doc } = await decoded(receiptJob("receipt", { total: 1 }));
+    const rules = doc.lines.map((l) => /^-{10,}$/.test(l.trim()));
+    assert(!rules.some((x, i) => x && rules[i + 1]), doc.lines.join("\n"));
+  });
+  await t.step("the REPRINT bar is centred: as much inverted padding left as right", async () => {
+    const { out } = await decoded(receiptJob("reprint"));
+    const text = new TextDecoder("latin1").decode(out.bytes);
+    const bar = text.match(/\x1dB\x01\x1d!\x11(?:\x1bt[\s\S])?( *)REPRINT \/ COPY( *)\x1b/);
+    assert(bar, "the inverted banner");
+    assert(Math.abs(bar[1].length - bar[2].length) <= 1, `${bar[1].length} vs ${bar[2].length}`);
+  });
+  await t.step("{% underline %} sends ESC -", async () => {
+    const { doc, text } = await decoded(receiptJob("test", null));
+    assert(doc.commands.includes("underline:1"), doc.commands.join(" "));
+    assertMatch(text, /^Underline/m);
+  });
+  await t.step(
+    "paper is fed before the cut, never after it (the next receipt starts at once)",
+    async () => {
+      for (const data of [{ total: 1 }, { total: 1, open_drawer: true }]) {
+        const { out, doc } = await decoded(receiptJob("receipt", data));
+        const b = out.bytes;
+        const cut = b.findLastIndex((x, i) => x === 0x1d && b[i + 1] === 0x56);
+        assert(cut > 0);
+        assert(b[cut + 3] !== 0x0a, "no line feed after the cut");
+        assertEquals(doc.commands.filter((c) => c === "pulse").length, data.open_drawer ? 1 : 0);
+      }
+    },
+  );
+});
+
+Deno.test("money for the neighbours: IDR, MYR, THB, PHP, VND, SGD print right on every code page", async () => {
+  const cases: [string, string, RegExp][] = [
+    ["id-ID", "IDR", /TOTAL +Rp 1\.235$/m],
+    ["ms-MY", "MYR", /TOTAL +RM 1,234\.50$/m],
+    ["th-TH", "THB", /TOTAL +THB1,234\.50$/m],
+    ["en-PH", "PHP", /TOTAL +PHP1,234\.50$/m],
+    ["vi-VN", "VND", /TOTAL +1\.235 VND$/m],
+    ["en-SG", "SGD", /TOTAL +\$1,234\.50$/m],
+  ];
+  for (const brand of ["EPSON", "GENERIC"]) {
+    for (const [locale, currency, want] of cases) {
+      const r = await Renderer.create(rendererOptions({ brand, locale, currency }));
+      const out = await r.render(receiptJob("receipt", { total: 1234.5 }));
+      assertMatch(readEscPos(out.bytes).lines.join("\n"), want, `${brand} ${locale}`);
+    }
+  }
+});

@@ -35,7 +35,9 @@ export function encodeBlocks(
   columns: number,
   logo: Logo | null = null,
 ): Encoded {
-  if (blocks.length <= ENCODE_CHUNK) return encodePiece(blocks, profile, columns, logo, true);
+  if (blocks.length <= ENCODE_CHUNK) {
+    return noFeedAfterCut(encodePiece(blocks, profile, columns, logo, true));
+  }
   const parts: Uint8Array[] = [];
   let replaced = 0;
   for (let i = 0; i < blocks.length; i += ENCODE_CHUNK) {
@@ -49,7 +51,25 @@ export function encodeBlocks(
     bytes.set(p, at);
     at += p.length;
   }
-  return { bytes, replaced };
+  return noFeedAfterCut({ bytes, replaced });
+}
+
+/**
+ * The encoder ends the cut's line with a line feed, which lands at the top of the *next* receipt
+ * as a blank line. Paper is fed before the cut (`feed_before_cut`), never after: the feed right
+ * after the final cut (before a drawer pulse, if one follows) is dropped.
+ */
+function noFeedAfterCut(e: Encoded): Encoded {
+  const b = e.bytes;
+  const at = (i: number, ...want: number[]) => want.every((w, k) => b[i + k] === w);
+  const cutEndsAt = (i: number) =>
+    i >= 3 && b[i] === 0x0a && at(i - 3, 0x1d, 0x56) && b[i - 1] <= 1 // GS V 0|1, then LF
+      ? i
+      : -1;
+  let lf = cutEndsAt(b.length - 1);
+  if (lf < 0 && b.length >= 9 && at(b.length - 5, 0x1b, 0x70)) lf = cutEndsAt(b.length - 6);
+  if (lf < 0) return e;
+  return { ...e, bytes: new Uint8Array([...b.subarray(0, lf), ...b.subarray(lf + 1)]) };
 }
 
 /**
@@ -123,7 +143,8 @@ function encodePiece(
       if (b.underline !== underline) e.underline(underline = b.underline);
       if (b.invert !== invert) e.invert(invert = b.invert);
       if (b.size !== size) e.size(size = b.size, b.size);
-      const t = b.text.trimEnd();
+      // an inverted bar keeps its right padding: trimmed, the bar would sit off centre
+      const t = b.invert ? b.text : b.text.trimEnd();
       if (t) text(t);
       e.newline();
       continue;

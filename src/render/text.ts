@@ -79,6 +79,9 @@ const TRANSLIT: Record<string, string> = {
   "\u2665": "<3", // ♥
   "\u00d7": "x",
   "\u20ac": "EUR",
+  "\u0e3f": "THB", // ฿ (not in the code pages thermal printers carry)
+  "\u20b1": "PHP", // ₱
+  "\u20ab": "VND", // ₫
   "\u2116": "No",
   "\u00df": "ss",
   "\u00e6": "ae",
