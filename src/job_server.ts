@@ -6,6 +6,7 @@
  */
 import { parseJobPage, type StatusReport } from "./protocol.ts";
 import type { Config } from "./config.ts";
+import { readAtMost } from "./bytes.ts";
 
 /** What went wrong talking to the server. */
 export type ServerErrorKind = "unreachable" | "timeout" | "http" | "garbage" | "auth";
@@ -330,22 +331,11 @@ async function readCapped(res: Response, max: number): Promise<string> {
     );
   }
   if (!res.body) return "";
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of res.body) {
-    n += c.length;
-    if (n > max) {
-      throw new ServerError("garbage", `answer larger than ${max} bytes (limits.list_bytes)`);
-    }
-    chunks.push(c);
+  const bytes = await readAtMost(res.body, max);
+  if (!bytes) {
+    throw new ServerError("garbage", `answer larger than ${max} bytes (limits.list_bytes)`);
   }
-  const all = new Uint8Array(n);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return new TextDecoder().decode(all);
+  return new TextDecoder().decode(bytes);
 }
 
 /**

@@ -13,6 +13,7 @@ import type { JobState, JournalEntry } from "./journal.ts";
 import { log } from "./log.ts";
 import { previewSvg } from "./render/preview_svg.ts";
 import { statusPageHtml } from "./status_page.ts";
+import { readAtMost } from "./bytes.ts";
 
 /** Options of {@link createLocalApi}. */
 export interface LocalApiOptions {
@@ -171,19 +172,8 @@ function cappedBody(max: number): MiddlewareHandler {
     const declared = Number(raw.headers.get("content-length") ?? NaN);
     if (declared > max) return c.json(tooLarge, 413);
     if (!Number.isNaN(declared)) return await next();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of raw.body) {
-      size += chunk.length;
-      if (size > max) return c.json(tooLarge, 413);
-      chunks.push(chunk);
-    }
-    const body = new Uint8Array(size);
-    let at = 0;
-    for (const ch of chunks) {
-      body.set(ch, at);
-      at += ch.length;
-    }
+    const body = await readAtMost(raw.body, max);
+    if (!body) return c.json(tooLarge, 413);
     c.req.raw = new Request(raw.url, { method: raw.method, headers: raw.headers, body });
     return await next();
   };

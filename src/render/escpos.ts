@@ -10,6 +10,7 @@ import type { Block } from "./layout.ts";
 import type { Profile } from "./profile.ts";
 import type { Logo } from "./logo.ts";
 import "./codepage.ts"; // the encoder's tables without control-byte positions
+import { concatBytes } from "../bytes.ts";
 
 /** Encoded bytes, and the characters the last gate had to replace (0 when layout fitted all). */
 export interface Encoded {
@@ -45,13 +46,7 @@ export function encodeBlocks(
     parts.push(piece.bytes);
     replaced += piece.replaced;
   }
-  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    bytes.set(p, at);
-    at += p.length;
-  }
-  return noFeedAfterCut({ bytes, replaced });
+  return noFeedAfterCut({ bytes: concatBytes(parts), replaced });
 }
 
 /**
@@ -69,7 +64,7 @@ function noFeedAfterCut(e: Encoded): Encoded {
   let lf = cutEndsAt(b.length - 1);
   if (lf < 0 && b.length >= 9 && at(b.length - 5, 0x1b, 0x70)) lf = cutEndsAt(b.length - 6);
   if (lf < 0) return e;
-  return { ...e, bytes: new Uint8Array([...b.subarray(0, lf), ...b.subarray(lf + 1)]) };
+  return { ...e, bytes: concatBytes([b.subarray(0, lf), b.subarray(lf + 1)]) };
 }
 
 /**

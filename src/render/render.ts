@@ -13,6 +13,7 @@ import { columnsFor, findProfile, loadProfiles, type Profile } from "./profile.t
 import { parseReceiptData } from "./receipt_data.ts";
 import { TemplateEngine } from "./template.ts";
 import { align, fitText, wrap } from "./text.ts";
+import { concatBytes } from "../bytes.ts";
 import { dotsFor, loadLogo, type Logo } from "./logo.ts";
 
 /** A rendered job. */
@@ -96,10 +97,11 @@ export class Renderer {
     if (!r.blocks) {
       // a raw job: the banner's own bytes go before the server's
       const b = this.#finish(banner, 0, 0);
-      const bytes = new Uint8Array(b.bytes.length + r.bytes.length);
-      bytes.set(b.bytes);
-      bytes.set(r.bytes, b.bytes.length);
-      return { ...r, bytes, preview: `${b.preview}\n${r.preview}` };
+      return {
+        ...r,
+        bytes: concatBytes([b.bytes, r.bytes]),
+        preview: `${b.preview}\n${r.preview}`,
+      };
     }
     return this.#finish(
       [...banner, ...r.blocks],

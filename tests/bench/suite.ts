@@ -13,7 +13,8 @@ import { createServerApp } from "../../src/reference_server/app.ts";
 import { PrinterSim } from "../helpers/printer_sim.ts";
 import { Journal } from "../../src/journal.ts";
 import { V8_FLAGS } from "../../src/version.ts";
-import { Renderer, type RendererOptions } from "../../src/render/render.ts";
+import { Renderer } from "../../src/render/render.ts";
+import { rendererOptions } from "../helpers/receipts.ts";
 import { type Job, overLimit } from "../../src/job.ts";
 import { DEFAULT_LIMITS } from "../../src/config.ts";
 
@@ -40,19 +41,6 @@ function freePort(): number {
   const p = (l.addr as Deno.NetAddr).port;
   l.close();
   return p;
-}
-
-function benchRendererOptions(): RendererOptions {
-  return {
-    brand: "EPSON",
-    paperWidth: 48,
-    profilesPath: null,
-    templatesPath: null,
-    locale: "id-ID",
-    currency: "IDR",
-    timeZone: "UTC",
-    agent: { version: "bench", terminal_id: "B", printer_role: "cashier", location_id: null },
-  };
 }
 
 function renderJob(receipt_data: Record<string, unknown>): Job {
@@ -482,7 +470,7 @@ try {
   // 2c. render time against the size of one text field (linear), in process
   {
     const r = await Renderer.create({
-      ...benchRendererOptions(),
+      ...rendererOptions(),
       maxBytes: 64 * 2 ** 20,
       maxLines: 1_000_000,
     });
@@ -524,7 +512,7 @@ try {
     const bytes = new TextEncoder().encode(JSON.stringify(worst)).length;
     const over = overLimit(worst, DEFAULT_LIMITS);
     if (over) throw new Error(`bench: the "largest admitted job" is not admitted: ${over}`);
-    const dr = await Renderer.create(benchRendererOptions());
+    const dr = await Renderer.create(rendererOptions());
     await dr.render(worst).catch(() => {});
     const w: number[] = [];
     for (let i = 0; i < 3; i++) {
