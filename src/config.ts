@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { LABEL_KEYS } from "./render/labels.ts";
 
 /** Columns per line for each accepted `printer.paper_width` (columns, or millimetres). */
 export const PAPER_COLUMNS: Record<number, number> = { 32: 32, 42: 42, 48: 48, 58: 32, 80: 48 };
@@ -166,6 +167,10 @@ const Render = z.object({
   locale: z.string().default("id-ID"),
   currency: z.string().length(3).default("IDR"),
   time_zone: z.string().nullable().default(null),
+  /** `id`, `en`, or a pair `id/en` (both, as "Antrian / Queue"); null: from the locale. */
+  language: z.enum(["id", "en", "id/en", "en/id"]).nullable().default(null),
+  /** The store's own words for any built-in label, e.g. {"thanks": "Sampai jumpa"}. */
+  labels: z.partialRecord(z.enum(LABEL_KEYS), z.string().max(60)).default({}),
 }).strict();
 
 const LocalApi = z.object({

@@ -155,6 +155,8 @@ export function rendererFor(
     currency: c.render.currency,
     timeZone: c.render.time_zone,
     maxBytes: c.limits.rendered_bytes,
+    language: c.render.language,
+    labels: c.render.labels,
     agent: { version: VERSION, ...c.terminal_identity, printer_role: station.roles[0] },
   });
 }

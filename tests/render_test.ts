@@ -10,7 +10,7 @@ import {
   rendererOptions,
   TYPICAL_RECEIPT,
 } from "./helpers/receipts.ts";
-import { Renderer } from "../src/render/render.ts";
+import { Renderer, type RendererOptions } from "../src/render/render.ts";
 import { fitToCharset, stripControls, wrap } from "../src/render/text.ts";
 import { join } from "node:path";
 
@@ -339,9 +339,9 @@ Deno.test("receipts a store signs off: every receipt_data field prints, one than
         "F-MOD",
         "F-DISC",
         "F-TAX",
-        "Service",
+        "Biaya layanan", // service charge, in the store's language (id-ID)
         "F-PAY",
-        "Change",
+        "Kembali", // change
         "F-RNOTE",
         "F-FOOTER",
       ]
@@ -402,4 +402,26 @@ Deno.test("money for the neighbours: IDR, MYR, THB, PHP, VND, SGD print right on
       assertMatch(readEscPos(out.bytes).lines.join("\n"), want, `${brand} ${locale}`);
     }
   }
+});
+
+Deno.test("labels: one table per language, from the locale by default, pairs where asked, the store's own words over them", async () => {
+  const text = async (over: Partial<RendererOptions>) => {
+    const r = await Renderer.create(rendererOptions(over));
+    const out = await r.render(receiptJob("receipt", { ...TYPICAL_RECEIPT, footer_lines: [] }));
+    return readEscPos(out.bytes).lines.join("\n");
+  };
+  const id = await text({ locale: "id-ID" });
+  for (const w of ["Antrian", "Kasir", "Meja", "Diskon", "Kembali", "Terima kasih"]) {
+    assertMatch(id, new RegExp(w), w);
+  }
+  assert(!/Cashier|Change|Thank you/.test(id), "no English on an Indonesian receipt");
+  const en = await text({ locale: "en-SG", currency: "SGD" });
+  for (const w of ["Queue", "Cashier", "Change", "Thank you"]) assertMatch(en, new RegExp(w), w);
+  assert(!/Kasir|Kembali/.test(en));
+  const pair = await text({ language: "id/en" });
+  assertMatch(pair, /Antrian \/ Queue/);
+  assertMatch(pair, /Kasir \/ Cashier/);
+  const own = await text({ labels: { thanks: "Sampai jumpa lagi", cashier: "Pramuniaga" } });
+  assertMatch(own, /Sampai jumpa lagi/);
+  assertMatch(own, /Pramuniaga +Siti/);
 });

@@ -14,6 +14,7 @@ import { parseReceiptData } from "./receipt_data.ts";
 import { TemplateEngine } from "./template.ts";
 import { align, fitText, wrap } from "./text.ts";
 import { concatBytes } from "../bytes.ts";
+import { type LabelKey, labelsFor } from "./labels.ts";
 import { dotsFor, loadLogo, type Logo } from "./logo.ts";
 
 /** A rendered job. */
@@ -34,6 +35,9 @@ export interface RendererOptions {
   locale: string;
   currency: string;
   timeZone: string | null;
+  /** Label language (`render.language`; null: from the locale) and the store's own labels. */
+  language?: string | null;
+  labels?: Partial<Record<LabelKey, string>>;
   /** Bytes one job may send to the printer (config `limits.rendered_bytes`); default 1 MiB. */
   maxBytes?: number;
   /** Printed lines one job may have (default 20,000: metres of paper). */
@@ -248,6 +252,7 @@ export class Renderer {
     const sample = "àáâäçèéêëìíîïñòóôöùúûü ÀÉÑÖÜ ß €";
     return {
       receipt,
+      label: labelsFor(this.#o.language ?? null, this.#o.locale, this.#o.labels),
       job: {
         id: job.id,
         uuid: job.uuid,

@@ -1,0 +1,95 @@
+/**
+ * The words a receipt prints around the store's data, one table per language. `render.language`
+ * picks one (default: Indonesian for an `id-*` locale, else English), `"id/en"` prints pairs
+ * ("Antrian / Queue") where a store serves both, and `render.labels` overrides any entry.
+ * @module
+ */
+
+/** Every label the built-in templates use. */
+export const LABEL_KEYS = [
+  "queue",
+  "bill",
+  "table",
+  "order",
+  "cashier",
+  "customer",
+  "date",
+  "time",
+  "discount",
+  "subtotal",
+  "service",
+  "total",
+  "change",
+  "note",
+  "scan_to_pay",
+  "thanks",
+  "kitchen",
+] as const;
+
+/** One of {@link LABEL_KEYS}. */
+export type LabelKey = typeof LABEL_KEYS[number];
+
+/** The languages with a table. */
+export const LANGUAGES = ["id", "en"] as const;
+
+const TABLES: Record<typeof LANGUAGES[number], Record<LabelKey, string>> = {
+  en: {
+    queue: "Queue",
+    bill: "Bill",
+    table: "Table",
+    order: "Order",
+    cashier: "Cashier",
+    customer: "Customer",
+    date: "Date",
+    time: "Time",
+    discount: "Discount",
+    subtotal: "Subtotal",
+    service: "Service",
+    total: "TOTAL",
+    change: "Change",
+    note: "Note",
+    scan_to_pay: "Scan to pay (QRIS)",
+    thanks: "Thank you",
+    kitchen: "KITCHEN",
+  },
+  // as Indonesian receipts print them (Kasir, Kembali, Diskon, Antrian, Terima kasih …)
+  id: {
+    queue: "Antrian",
+    bill: "No. Nota",
+    table: "Meja",
+    order: "Pesanan",
+    cashier: "Kasir",
+    customer: "Pelanggan",
+    date: "Tanggal",
+    time: "Waktu",
+    discount: "Diskon",
+    subtotal: "Subtotal",
+    service: "Biaya layanan",
+    total: "TOTAL",
+    change: "Kembali",
+    note: "Catatan",
+    scan_to_pay: "Scan untuk bayar (QRIS)",
+    thanks: "Terima kasih",
+    kitchen: "DAPUR",
+  },
+};
+
+/**
+ * The labels for a language (`id`, `en`, or a pair such as `id/en`; `null` follows the locale),
+ * with the store's own words over them.
+ */
+export function labelsFor(
+  language: string | null,
+  locale: string,
+  overrides: Partial<Record<LabelKey, string>> = {},
+): Record<LabelKey, string> {
+  const lang = language ?? (/^id\b/i.test(locale) ? "id" : "en");
+  const [first, second] = lang.split("/") as (keyof typeof TABLES)[];
+  const out = {} as Record<LabelKey, string>;
+  for (const k of LABEL_KEYS) {
+    const a = TABLES[first][k];
+    const b = second ? TABLES[second][k] : a;
+    out[k] = overrides[k] ?? (a === b ? a : `${a} / ${b}`);
+  }
+  return out;
+}
