@@ -161,7 +161,7 @@ export async function main(args: string[]): Promise<number> {
   }
   if (command === "printers") {
     const { printersCommand } = await import("./printers_cli.ts");
-    return await printersCommand(f.json);
+    return await printersCommand(f.json, configPath);
   }
   if (command === "service") {
     const { serviceCommand } = await import("./service.ts");

@@ -4,13 +4,47 @@
  * @module
  */
 import { listSpoolerPrinters, spoolerStatus } from "./printers/winspool.ts";
+import { loadConfig } from "./config.ts";
 import { PRINTER_ATTRIBUTE_NETWORK } from "../ffi/winspool.ts";
 
+/** A configured station and whether this account sees its Windows printer. */
+interface StationView {
+  id: string;
+  roles: string[];
+  transport: string;
+  name: string;
+  backup: string | null;
+  /** For a winspool station: whether the spooler lists it; null where that cannot be told. */
+  visible: boolean | null;
+}
+
+/** The configuration's stations, if it loads (the list is useful without it too). */
+async function stationsOf(configPath: string | null): Promise<StationView[]> {
+  if (!configPath) return [];
+  try {
+    const c = await loadConfig(configPath);
+    return c.stations.map((st) => ({
+      id: st.id,
+      roles: st.roles,
+      transport: st.transport,
+      name: st.transport === "winspool" ? st.name : `${st.host}:${st.port}`,
+      backup: st.backup,
+      visible: null,
+    }));
+  } catch {
+    return [];
+  }
+}
+
 /** Prints the list; returns the exit code. */
-export async function printersCommand(json: boolean): Promise<number> {
+export async function printersCommand(
+  json: boolean,
+  configPath: string | null = null,
+): Promise<number> {
+  const stations = await stationsOf(configPath);
   // --json answers JSON on every path, errors included, for the scripts that read it
   const fail = (code: number, error: string, text: string) => {
-    if (json) console.log(JSON.stringify({ error, printers: [] }, null, 2));
+    if (json) console.log(JSON.stringify({ error, printers: [], stations }, null, 2));
     else console.error(text);
     return code;
   };
@@ -35,9 +69,17 @@ export async function printersCommand(json: boolean): Promise<number> {
     status: spoolerStatus(p.status, p.attributes, true).status,
     jobs_in_queue: p.jobs,
   }));
+  for (const st of stations) {
+    if (st.transport !== "winspool") continue;
+    st.visible = rows.some((p) => p.name.toLowerCase() === st.name.toLowerCase());
+  }
   if (json) {
     console.log(
-      JSON.stringify({ account: Deno.env.get("USERNAME") ?? null, printers: rows }, null, 2),
+      JSON.stringify(
+        { account: Deno.env.get("USERNAME") ?? null, printers: rows, stations },
+        null,
+        2,
+      ),
     );
     return 0;
   }
@@ -54,6 +96,16 @@ export async function printersCommand(json: boolean): Promise<number> {
   }
   if (rows.length === 0) {
     console.log("  (none) — install the printer for this account, or run as the user who has it");
+  }
+  if (stations.length) {
+    console.log(`\nThis agent's printers (stations) in ${configPath}:`);
+    for (const st of stations) {
+      const seen = st.visible === null ? "" : st.visible ? " — visible" : " — NOT visible here";
+      console.log(
+        `  ${st.id} [${st.roles.join(", ")}]: ${st.transport} "${st.name}"${seen}` +
+          (st.backup ? ` (backup: ${st.backup})` : ""),
+      );
+    }
   }
   console.log(
     "A service running as LocalSystem does not see printers installed for one user only.",

@@ -166,11 +166,25 @@ Deno.test("the command line helps: nearest key, JSON everywhere, a config that l
     assertEquals(r.stderr.trim(), 'agent: unknown option "--frobnicate" (see --help)');
   });
   await t.step("printers --json answers JSON off Windows too", async () => {
-    const r = await agent(["printers", "--json"]);
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        terminal_identity: { terminal_id: "P" },
+        printers: [
+          { id: "kasir", roles: ["cashier"], transport: "winspool", name: "TP808" },
+          { id: "dapur", roles: ["kitchen"], transport: "tcp", host: "10.0.0.9", backup: "kasir" },
+        ],
+      }),
+    );
+    const r = await agent(["printers", "--json", "--config", file]);
     assertEquals(r.code, 2);
     const j = JSON.parse(r.stdout);
     assertMatch(j.error, /not Windows/);
     assertEquals(j.printers, []);
+    assertEquals(j.stations.map((s: { id: string; name: string }) => `${s.id}=${s.name}`), [
+      "kasir=TP808",
+      "dapur=10.0.0.9:9100",
+    ]);
   });
 });
 

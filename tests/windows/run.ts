@@ -306,6 +306,15 @@ async function initTest(
     expect(/Now the selftest/.test(first.out) && /PASS +server/.test(first.out), first.out);
     const again = await wine(args);
     expect(again.code === 2 && /already exists/.test(again.out), `no overwrite: ${again.out}`);
+    // `agent printers` shows the configured station and that the spooler lists its printer
+    const list = await wine([...AGENT_UNDER_WINE, "printers", "--json", "--config", cfg]);
+    const listed = JSON.parse(
+      list.out.slice(list.out.indexOf("{"), list.out.lastIndexOf("\n}") + 2),
+    );
+    expect(
+      listed.stations?.[0]?.visible === true && listed.stations[0].name === file.printer.name,
+      `printers --json names the station as visible: ${list.out}`,
+    );
     say(
       `init: wrote printer "${file.printer.name}" (brand ${file.printer.brand}), terminal ` +
         `${file.terminal_identity.terminal_id}; selftest exit ${first.code}; a second init refused`,
