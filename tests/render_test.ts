@@ -362,6 +362,7 @@ Deno.test("receipts a store signs off: every receipt_data field prints, one than
   await t.step("the REPRINT bar is centred: as much inverted padding left as right", async () => {
     const { out } = await decoded(receiptJob("reprint"));
     const text = new TextDecoder("latin1").decode(out.bytes);
+    // deno-lint-ignore no-control-regex
     const bar = text.match(/\x1dB\x01\x1d!\x11(?:\x1bt[\s\S])?( *)REPRINT \/ COPY( *)\x1b/);
     assert(bar, "the inverted banner");
     assert(Math.abs(bar[1].length - bar[2].length) <= 1, `${bar[1].length} vs ${bar[2].length}`);
