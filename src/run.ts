@@ -144,7 +144,7 @@ export async function importSeedHistory(
  */
 export function rendererFor(
   c: Config,
-  station: Pick<StationConfig, "brand" | "paper_width" | "roles"> = c.stations[0],
+  station: Pick<StationConfig, "brand" | "paper_width" | "roles" | "name" | "id"> = c.stations[0],
 ): Promise<Renderer> {
   return Renderer.create({
     brand: station.brand,
@@ -157,7 +157,12 @@ export function rendererFor(
     maxBytes: c.limits.rendered_bytes,
     language: c.render.language,
     labels: c.render.labels,
-    agent: { version: VERSION, ...c.terminal_identity, printer_role: station.roles[0] },
+    agent: {
+      version: VERSION,
+      ...c.terminal_identity,
+      printer_role: station.roles[0],
+      station: c.printers ? station.name || station.id : "",
+    },
   });
 }
 

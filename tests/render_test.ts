@@ -426,3 +426,44 @@ Deno.test("labels: one table per language, from the locale by default, pairs whe
   assertMatch(own, /Sampai jumpa lagi/);
   assertMatch(own, /Pramuniaga +Siti/);
 });
+
+Deno.test("kitchen tickets: station name on top, order type and time large, new items marked, voids inverted", async () => {
+  const r = await Renderer.create(
+    rendererOptions({
+      agent: {
+        version: "t",
+        terminal_id: "P",
+        printer_role: "kitchen",
+        location_id: null,
+        station: "Bar",
+      },
+    }),
+  );
+  const out = await r.render(receiptJob("kitchen", {
+    table: "9",
+    order_type: "Bungkus",
+    created_at: "2026-01-23T09:07:28Z",
+    items: [
+      { name: "Es teh", qty: 2, status: "new" },
+      { name: "Kopi", qty: 1, status: "void" },
+      { name: "Roti", qty: 1, modifiers: ["keju"], notes: "hangat" },
+    ],
+  }));
+  const doc = readEscPos(out.bytes);
+  // big text is letter-spaced in the preview: it says what is large
+  const lines = out.preview.split("\n").map((l) => l.trim());
+  assertEquals(lines[0], "DAPUR - BAR");
+  assert(lines.some((l) => /^B u n g k u s$/.test(l)), "order type big");
+  assert(lines.some((l) => /^\d \d \. \d \d$/.test(l)), "time big");
+  assert(lines.some((l) => /^B A R U {3}2 {3}E s {3}t e h$/.test(l)), "a new item marked");
+  const voided = lines.findIndex((l) => /BATAL: 1 Kopi/.test(l));
+  assert(voided >= 0, lines.join("\n"));
+  assertMatch(lines.join("\n"), /\+ keju\n\*\* hangat \*\*/);
+  // the void line is printed inverted (GS B 1 … GS B 0 around it)
+  const inv = doc.commands.indexOf("invert:1");
+  assert(inv >= 0 && doc.commands.indexOf("invert:0", inv) > inv, doc.commands.join(" "));
+  await assertRejects(
+    () => r.render(receiptJob("kitchen", { items: [{ name: "x", qty: 1, status: "maybe" }] })),
+    /items\.0\.status/,
+  );
+});

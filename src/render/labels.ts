@@ -24,6 +24,8 @@ export const LABEL_KEYS = [
   "scan_to_pay",
   "thanks",
   "kitchen",
+  "new",
+  "void",
 ] as const;
 
 /** One of {@link LABEL_KEYS}. */
@@ -51,6 +53,8 @@ const TABLES: Record<typeof LANGUAGES[number], Record<LabelKey, string>> = {
     scan_to_pay: "Scan to pay (QRIS)",
     thanks: "Thank you",
     kitchen: "KITCHEN",
+    new: "NEW",
+    void: "VOID",
   },
   // as Indonesian receipts print them (Kasir, Kembali, Diskon, Antrian, Terima kasih …)
   id: {
@@ -71,6 +75,8 @@ const TABLES: Record<typeof LANGUAGES[number], Record<LabelKey, string>> = {
     scan_to_pay: "Scan untuk bayar (QRIS)",
     thanks: "Terima kasih",
     kitchen: "DAPUR",
+    new: "BARU",
+    void: "BATAL",
   },
 };
 

@@ -19,6 +19,8 @@ const Line = z.looseObject({
   discount: optMoney,
   notes: optText,
   modifiers: z.array(text).nullish().transform((v) => v ?? []),
+  /** On a kitchen ticket: an addition (`new`) or a cancellation (`void`) of an earlier order. */
+  status: z.enum(["new", "void"]).nullish().transform((v) => v ?? ""),
 });
 
 const Amount = z.looseObject({ label: text, amount: money });

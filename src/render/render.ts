@@ -45,7 +45,14 @@ export interface RendererOptions {
   /** The clock for `now` in templates (tests pin it). */
   now?: () => number;
   /** Shown on test pages and available to templates as `agent`. */
-  agent: { version: string; terminal_id: string; printer_role: string; location_id: unknown };
+  agent: {
+    version: string;
+    terminal_id: string;
+    printer_role: string;
+    location_id: unknown;
+    /** The station's name (a kitchen ticket prints it); "" for the seed's single printer. */
+    station?: string;
+  };
 }
 
 const REPRINT_BANNER = "REPRINT / COPY";
@@ -261,7 +268,7 @@ export class Renderer {
         created_at: job.created_at ?? new Date((this.#o.now ?? Date.now)()).toISOString(),
         is_reprint: job.job_type === "reprint",
       },
-      agent: this.#o.agent,
+      agent: { station: "", ...this.#o.agent },
       printer: {
         profile: `${p.id} (${p.name})`,
         paper_width: this.#o.paperWidth,

@@ -90,6 +90,14 @@ export class TemplateEngine {
     });
     liquid.registerFilter("money", (v: unknown) => typeof v === "number" ? money.format(v) : "");
     liquid.registerFilter("number", (v: unknown) => typeof v === "number" ? num.format(v) : "");
+    const tm = new Intl.DateTimeFormat(o.locale, {
+      timeStyle: "short",
+      timeZone: o.timeZone ?? undefined,
+    });
+    liquid.registerFilter("time", (v: unknown) => {
+      const d = v === "now" || v === undefined || v === "" ? new Date(now()) : new Date(String(v));
+      return isNaN(d.getTime()) ? toSafeText(v) : tm.format(d);
+    });
     liquid.registerFilter("datetime", (v: unknown) => {
       const d = v === "now" || v === undefined || v === "" ? new Date(now()) : new Date(String(v));
       return isNaN(d.getTime()) ? toSafeText(v) : dt.format(d);
