@@ -197,6 +197,7 @@ Deno.test("a kitchen ticket whose printer is down prints once on the backup, wit
     const text = doc.lines.join("\n");
     assertMatch(text, /B A C K U P|BACKUP/);
     assertMatch(text, /FROM DAPUR/);
+    assertMatch(text, /DAPUR - DAPUR|KITCHEN - DAPUR/, "the ticket names its own station");
     assert(doc.lines.every((l) => [...l].length <= 48), "rendered for the backup's 48 columns");
     const done = (await server.reports(k.id)).find((x) => x.status === "COMPLETED")!;
     assertEquals([done.body.printed_on, done.body.failover_from], ["bar", "kitchen"]);

@@ -101,7 +101,8 @@ export class Renderer {
    * `BACKUP FROM <station>` banner goes on top, so the kitchen knows where it belongs.
    */
   async render(job: Job, o: { backupFrom?: string } = {}): Promise<Rendered> {
-    const r = await this.#render(job);
+    // on a backup printer the ticket still names the station it belongs to
+    const r = await this.#render(job, o.backupFrom);
     if (!o.backupFrom) return r;
     const from = fitText(o.backupFrom, this.profile.charset);
     const banner = this.#backupBanner(from.text);
@@ -142,7 +143,7 @@ export class Renderer {
     }];
   }
 
-  async #render(job: Job): Promise<Rendered & { blocks: Block[] | null }> {
+  async #render(job: Job, station?: string): Promise<Rendered & { blocks: Block[] | null }> {
     if (job.job_type === "raw") {
       if (!job.raw_base64) throw new AgentError("BAD_PAYLOAD", "raw job without raw_base64");
       const bytes = decodeRawBase64(job.raw_base64);
@@ -174,7 +175,7 @@ export class Renderer {
     }
     const data = parseReceiptData(job.receipt_data ?? {});
     if (!data.ok) throw new AgentError("BAD_PAYLOAD", data.reason);
-    const marked = await this.#engine.render(name, this.#context(job, data.data));
+    const marked = await this.#engine.render(name, this.#context(job, data.data, station));
     const l = layout(
       marked,
       this.#engine.nonce,
@@ -254,7 +255,7 @@ export class Renderer {
     return [banner, ...refLine, ...body, banner, ...tail];
   }
 
-  #context(job: Job, receipt: unknown): Record<string, unknown> {
+  #context(job: Job, receipt: unknown, station?: string): Record<string, unknown> {
     const p = this.profile;
     const sample = "àáâäçèéêëìíîïñòóôöùúûü ÀÉÑÖÜ ß €";
     return {
@@ -268,7 +269,7 @@ export class Renderer {
         created_at: job.created_at ?? new Date((this.#o.now ?? Date.now)()).toISOString(),
         is_reprint: job.job_type === "reprint",
       },
-      agent: { station: "", ...this.#o.agent },
+      agent: { station: "", ...this.#o.agent, ...(station ? { station } : {}) },
       printer: {
         profile: `${p.id} (${p.name})`,
         paper_width: this.#o.paperWidth,
