@@ -243,6 +243,9 @@ function keysAt(path: PropertyKey[]): string[] {
   }
   t = unwrap(t);
   if (t instanceof z.ZodArray) t = unwrap(t.element as z.ZodType);
+  if (t instanceof z.ZodRecord && t.keyType instanceof z.ZodEnum) {
+    return t.keyType.options.map(String); // e.g. render.labels
+  }
   return t instanceof z.ZodObject ? Object.keys(t.shape) : [];
 }
 

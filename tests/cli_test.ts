@@ -124,6 +124,7 @@ Deno.test("the command line helps: nearest key, JSON everywhere, a config that l
       JSON.stringify({
         terminal_identity: { terminal_id: "P" },
         server: { poll_intervall: 2 },
+        render: { labels: { thanx: "Sampai jumpa" } },
         printers: [{ id: "a", roles: ["x"], bakup: "b" }],
       }),
     );
@@ -131,6 +132,7 @@ Deno.test("the command line helps: nearest key, JSON everywhere, a config that l
     assertEquals(r.code, 2);
     assertMatch(r.stderr, /server\.poll_intervall: unknown key; did you mean "poll_interval"\?/);
     assertMatch(r.stderr, /printers\.0\.bakup: unknown key; did you mean "backup"\?/);
+    assertMatch(r.stderr, /render\.labels\.thanx: unknown key; did you mean "thanks"\?/);
   });
   await t.step(
     "config --json writes a file that loads back as the same configuration",
