@@ -49,8 +49,9 @@ function entryView(e: JournalEntry) {
     bill_number: typeof bill === "string" || typeof bill === "number" ? String(bill) : null,
     printer: e.printer,
     has_preview: !!e.preview,
-    // what "Reprint" / "Print again" can send again
-    has_data: !!(data.receipt_data || data.raw_base64) && !["test", "drawer"].includes(e.job_type),
+    // what "Reprint" (a REPRINT / COPY receipt: needs receipt_data) and "Print again" can send
+    can_reprint: !!data.receipt_data && !["test", "drawer"].includes(e.job_type),
+    can_print_again: !!(data.receipt_data || data.raw_base64) && e.job_type !== "drawer",
     uuid: e.uuid,
     id: e.server_id,
     job_type: e.job_type,

@@ -238,6 +238,13 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
       return r;
     } catch (e) {
       const err = toAgentError(e, "RENDER_ERROR");
+      if (target !== station) {
+        // the backup cannot print it (its profile, its paper): the job's own printer goes on
+        log.warn(`${label} The backup printer ${target.id} cannot print it: ${err.message}`, {
+          code: err.code,
+        });
+        return null;
+      }
       log.error(`${label} [FAILED] Cannot render: ${err.message}`, { code: err.code });
       ctx.fail(job, station, err.code, err.message);
       return null;
@@ -289,7 +296,16 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
       }
     }
     const rendered = target === station ? renders.get(station)! : await renderFor(target);
-    if (!rendered) return;
+    if (!rendered) {
+      // counted as a try on the backup that could not be made
+      last = new AgentError(
+        "RENDER_ERROR",
+        `the backup printer ${target.id} cannot print this job`,
+      );
+      errors.set(target.id, last);
+      ctx.journal.markRetrying(job.uuid, attempt, last.code, last.message);
+      continue;
+    }
     if (target !== station) {
       station.failoverActive = true;
       log.warn(`${label} [FAILOVER] Printing on the backup printer ${target.id}`, {

@@ -96,9 +96,8 @@ function printerCard(p) {
 }
 
 function action(j) {
-  if (!j.has_data) return "";
-  if (j.state === "PRINTED") return '<button data-act="reprint" data-uuid="' + esc(j.uuid) + '">Reprint</button>';
-  if (j.state === "FAILED" && !CFG.notAgain.includes(j.error_code)) {
+  if (j.state === "PRINTED" && j.can_reprint) return '<button data-act="reprint" data-uuid="' + esc(j.uuid) + '">Reprint</button>';
+  if (j.state === "FAILED" && j.can_print_again && !CFG.notAgain.includes(j.error_code)) {
     const risky = CFG.mayBeOnPaper.includes(j.error_code) ? ' data-risky="1"' : "";
     return '<button data-act="print-again" data-uuid="' + esc(j.uuid) + '"' + risky + ">Print again</button>";
   }

@@ -277,3 +277,13 @@ Deno.test("print-again sends a FAILED job again as a new job, and only a FAILED 
   const log = await s.req("/log?lines=5", { headers: s.auth });
   assertEquals(await log.text(), "line 6\nline 7\nline 8\nline 9\nline 10\n");
 });
+
+Deno.test("the page is offered only the actions that can work: no Reprint for a raw job", async () => {
+  await using dir = await withTmpDir();
+  await using s = await setup(dir.path);
+  const raw = { uuid: "raw-1", id: "raw-1", job_type: "raw", raw_base64: btoa("\x1b@RAW\n") };
+  await s.req("/print", { method: "POST", headers: s.auth, body: JSON.stringify(raw) });
+  await waitFor(() => s.agent.journal.get("raw-1")?.state === "PRINTED", "printed");
+  const [view] = await (await s.req("/jobs?limit=1")).json();
+  assertEquals([view.can_reprint, view.can_print_again], [false, true]);
+});

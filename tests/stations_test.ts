@@ -18,6 +18,12 @@ import { readEscPos } from "./helpers/escpos_reader.ts";
 import { localApiUrl, startAgent, stopAgent } from "../src/run.ts";
 import { parseConfig } from "../src/config.ts";
 import { JobQueue } from "../src/station.ts";
+import { Agent } from "../src/agent.ts";
+import { AgentError } from "../src/errors.ts";
+import { Journal } from "../src/journal.ts";
+import { JobServerClient } from "../src/job_server.ts";
+import { Renderer } from "../src/render/render.ts";
+import { rendererOptions } from "./helpers/receipts.ts";
 import type { Job } from "../src/job.ts";
 
 const KITCHEN = {
@@ -376,5 +382,52 @@ Deno.test("a printer whose queue is full never stops the intake for the others: 
     assertEquals(front.printed.length, 1);
   } finally {
     await stopAgent(agent);
+  }
+});
+
+Deno.test("a backup that cannot render the job is skipped, and the job's own printer goes on", async () => {
+  await using dir = await withTmpDir();
+  const logs = new LogCapture();
+  await logs.install();
+  const c = stationsConfig(dir.path, [
+    { id: "kitchen", roles: ["kitchen"], transport: "virtual", backup: "bar" },
+    { id: "bar", roles: ["bar"], transport: "virtual" },
+  ], {
+    server: { base_url: "http://127.0.0.1:1/api" },
+    error_handling: { max_retry: 3, backoff_seconds: [0.01] },
+  });
+  const own = new FakePrinter(), backup = new FakePrinter();
+  own.failures = ["PRINTER_OFFLINE"];
+  const real = await Renderer.create(rendererOptions());
+  const cannot = {
+    profile: real.profile,
+    columns: real.columns,
+    render: () => Promise.reject(new AgentError("RENDER_ERROR", "too wide for this paper")),
+  } as unknown as Renderer;
+  const journal = Journal.open(`${dir.path}/journal.db`);
+  const server = new JobServerClient({
+    baseUrl: "http://127.0.0.1:1/api",
+    token: "",
+    authScheme: "Token",
+    paths: c.server.paths,
+    timeoutMs: 100,
+  });
+  const agent = new Agent({
+    config: c,
+    journal,
+    server,
+    stations: [{ printer: own, renderer: real }, { printer: backup, renderer: cannot }],
+    version: "t",
+  });
+  try {
+    agent.accept({ ...KITCHEN, id: 5, uuid: "k-5", priority: 0 }, "local");
+    await agent.processJob({ ...KITCHEN, id: 5, uuid: "k-5", priority: 0 } as Job);
+    const e = journal.get("k-5")!;
+    assertEquals([e.state, e.attempts, e.printer], ["PRINTED", 3, "kitchen"]);
+    assertEquals(backup.calls.filter((x) => x === "print").length, 0);
+    assertEquals(own.printed.length, 1);
+    assert(logs.find("The backup printer bar cannot print it").length === 1);
+  } finally {
+    journal.close();
   }
 });
