@@ -7,6 +7,7 @@
  * States: RECEIVED → PRINTING (committed before the first byte leaves) → PRINTED | FAILED.
  * @module
  */
+import type { PaperOptions } from "./render/paper.ts";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { AgentError } from "./errors.ts";
 import type { Job } from "./job.ts";
@@ -90,7 +91,23 @@ CREATE TABLE IF NOT EXISTS outbox (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS outbox_job ON outbox(job_uuid);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS papers (
+  uuid TEXT PRIMARY KEY,
+  bytes BLOB NOT NULL,
+  reader TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER IF NOT EXISTS papers_follow_jobs AFTER DELETE ON jobs
+  BEGIN DELETE FROM papers WHERE uuid = old.uuid; END;
 `;
+
+/** The printer bytes of a job kept for its picture (larger jobs keep the text preview only). */
+export const PAPER_KEEP_MAX = 256 * 1024;
+
+/** A job's printer bytes and how to read them (its printer's code pages and paper width). */
+export interface KeptPaper {
+  bytes: Uint8Array;
+  reader: PaperOptions;
+}
 
 /** Brings a journal written by an older version up to this schema. */
 function migrate(db: DatabaseSync): void {
@@ -135,7 +152,8 @@ export interface JobStore {
   markRetrying(uuid: string, attempt: number, code: string, message: string): void;
   markPrinted(uuid: string, now: number, where?: PrintedWhere): void;
   markFailed(uuid: string, code: string, message: string, now: number): void;
-  setPreview(uuid: string, preview: string): void;
+  setPreview(uuid: string, preview: string, paper?: KeptPaper): void;
+  paper(uuid: string): KeptPaper | undefined;
   openJobs(): JournalEntry[];
   recent(limit?: number, state?: JobState): JournalEntry[];
   outboxPeek(limit?: number): OutboxEntry[];
@@ -174,6 +192,8 @@ export class Journal implements JobStore {
            printing_at = COALESCE(?, printing_at), finished_at = ? WHERE uuid = ?`,
       ),
       setPreview: p("UPDATE jobs SET preview = ? WHERE uuid = ?"),
+      setPaper: p("INSERT OR REPLACE INTO papers (uuid, bytes, reader) VALUES (?, ?, ?)"),
+      getPaper: p("SELECT bytes, reader FROM papers WHERE uuid = ?"),
       setTaken: p("UPDATE jobs SET taken = ? WHERE uuid = ?"),
       setPrinter: p("UPDATE jobs SET printer = ? WHERE uuid = ?"),
       oldestReport: p("SELECT MIN(created_at) AS t FROM outbox"),
@@ -426,11 +446,25 @@ export class Journal implements JobStore {
     this.#st.dropReport.run(seq);
   }
 
-  /** Saves the text preview of a rendered job (not part of the promise; best effort). */
-  setPreview(uuid: string, preview: string): void {
+  /**
+   * Saves the text preview of a rendered job and, up to {@link PAPER_KEEP_MAX}, its printer bytes
+   * for the picture (not part of the promise; best effort).
+   */
+  setPreview(uuid: string, preview: string, paper?: KeptPaper): void {
     try {
-      this.#relaxed(() => this.#st.setPreview.run(preview, uuid));
+      this.#relaxed(() => {
+        this.#st.setPreview.run(preview, uuid);
+        if (paper && paper.bytes.length <= PAPER_KEEP_MAX) {
+          this.#st.setPaper.run(uuid, paper.bytes, JSON.stringify(paper.reader));
+        }
+      });
     } catch { /* a preview is a convenience, never a reason to stop */ }
+  }
+
+  /** The printer bytes kept for a job's picture, if any. */
+  paper(uuid: string): KeptPaper | undefined {
+    const r = this.#st.getPaper.get(uuid) as { bytes: Uint8Array; reader: string } | undefined;
+    return r ? { bytes: new Uint8Array(r.bytes), reader: JSON.parse(r.reader) } : undefined;
   }
 
   /**

@@ -11,7 +11,8 @@ import type { Agent } from "./agent.ts";
 import { heartbeatBody } from "./protocol.ts";
 import type { JobState, JournalEntry } from "./journal.ts";
 import { log } from "./log.ts";
-import { previewSvg } from "./render/preview_svg.ts";
+import { paperSvg, previewSvg } from "./render/preview_svg.ts";
+import { readPaper } from "./render/paper.ts";
 import { statusPageHtml } from "./status_page.ts";
 import { readAtMost } from "./bytes.ts";
 
@@ -299,7 +300,10 @@ export function createLocalApi(agent: Agent, o: LocalApiOptions): Hono {
     if (!e) return c.json({ error: "no such job in the journal" }, 404);
     if (!e.preview) return c.json({ error: "no preview for this job (not rendered)" }, 404);
     if (c.req.query("format") === "svg") {
-      return c.body(previewSvg(e.preview), 200, { "content-type": "image/svg+xml" });
+      // drawn from the bytes the printer got where they were kept, else from the text
+      const kept = agent.journal.paper(e.uuid);
+      const svg = kept ? paperSvg(readPaper(kept.bytes, kept.reader)) : previewSvg(e.preview);
+      return c.body(svg, 200, { "content-type": "image/svg+xml" });
     }
     return c.text(e.preview);
   });

@@ -234,7 +234,12 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
         );
       }
       renders.set(target, r);
-      if (target === station) ctx.journal.setPreview(job.uuid, r.preview);
+      if (target === station) {
+        ctx.journal.setPreview(job.uuid, r.preview, {
+          bytes: r.bytes,
+          reader: target.renderer.paper,
+        });
+      }
       return r;
     } catch (e) {
       const err = toAgentError(e, "RENDER_ERROR");
@@ -316,6 +321,7 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
       title: `${ctx.config.terminal_identity.terminal_id} job ${job.id}`,
       jobId: String(job.id),
       preview: rendered.preview,
+      paper: target.renderer.paper,
     };
     const outcome = await target.exclusive(async () => {
       ctx.journal.markPrinting(job.uuid, attempt, ctx.clock.now(), target.id); // durable first

@@ -49,7 +49,7 @@ body{font:15px system-ui,sans-serif;margin:12px;color:#222}h1{font-size:20px;mar
 .cards{display:flex;flex-wrap:wrap;gap:8px}.cards .card{flex:1 1 14em;margin:0}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;padding:4px;text-align:left;vertical-align:top}
 td.err small{color:#555}
-pre.paper{background:#fff;border:1px dashed #aaa;padding:6px;font:13px monospace;overflow:auto;max-width:100%}
+dialog#paper{max-height:92vh;overflow:auto;padding:8px}dialog#paper img{display:block;background:#fff;border:1px dashed #aaa;max-width:100%}
 pre.log{background:#111;color:#ddd;padding:6px;font:12px monospace;max-height:24em;overflow:auto}
 button{padding:6px 12px;margin:2px}#msg{min-height:1.2em}input,select{padding:5px}
 </style></head><body>
@@ -64,6 +64,8 @@ button{padding:6px 12px;margin:2px}#msg{min-height:1.2em}input,select{padding:5p
 <small id="updated"></small></div>
 <table><thead><tr><th>Job</th><th>Bill</th><th>Type</th><th>Printer</th><th>State</th><th>Received</th><th>Error</th><th></th><th></th></tr></thead>
 <tbody id="jobs"><tr><td colspan="9">Loading…</td></tr></tbody></table>
+<dialog id="paper"><form method="dialog"><button>Close</button> <a id="paper-text" target="_blank">as text</a></form>
+<img id="paper-img" alt="the receipt as it prints"></dialog>
 <script>
 const CFG = ${config};
 const $ = (id) => document.getElementById(id);
@@ -74,7 +76,6 @@ const badge = (v, good) => '<b class="' + (good ? "ok" : "bad") + '">' + esc(v) 
 const tok = $("token");
 tok.value = sessionStorage.getItem("pa-token") || "";
 let jobs = [], last = "", lastStatus = "";
-const open = new Set();
 
 function health(st) {
   // the agent's own health, apart from "the last job failed" (that is each printer's business)
@@ -106,7 +107,7 @@ function action(j) {
 
 function row(j) {
   const err = j.error_code ? "<b>" + esc(j.error_code) + "</b><br><small>" + esc(j.error_message) + "</small>" : "";
-  const prev = j.has_preview ? '<details data-uuid="' + esc(j.uuid) + '"' + (open.has(j.uuid) ? " open" : "") + '><summary>preview</summary><pre class="paper"></pre></details>' : "";
+  const prev = j.has_preview ? '<button data-paper="' + esc(j.uuid) + '">Preview</button>' : "";
   return '<tr data-uuid="' + esc(j.uuid) + '"><td>' + esc(j.id) + "</td><td>" + esc(j.bill_number) + "</td><td>" + esc(j.job_type) +
     "</td><td>" + esc(j.printer) + "</td><td>" + badge(j.state, j.state === "PRINTED") + "</td><td>" + esc(fmt(j.received_at)) +
     '</td><td class="err">' + err + "</td><td>" + prev + "</td><td>" + action(j) + "</td></tr>";
@@ -116,13 +117,14 @@ function drawJobs() {
   const bill = $("f-bill").value.trim().toLowerCase(), state = $("f-state").value;
   const shown = jobs.filter((j) => (!state || j.state === state) && (!bill || String(j.bill_number ?? "").toLowerCase().includes(bill)));
   $("jobs").innerHTML = shown.map(row).join("") || '<tr><td colspan="9">No jobs' + (jobs.length ? " match the filter" : " yet") + ".</td></tr>";
-  for (const d of document.querySelectorAll("details[open]")) loadPreview(d);
 }
 
-async function loadPreview(d) {
-  const pre = d.querySelector("pre");
-  if (pre.textContent) return;
-  pre.textContent = await (await fetch("/jobs/" + encodeURIComponent(d.dataset.uuid) + "/preview")).text();
+/** The receipt as it prints, drawn from the printer's bytes: full size, so a phone scans its QR. */
+function showPaper(uuid) {
+  const path = "/jobs/" + encodeURIComponent(uuid) + "/preview";
+  $("paper-img").src = path + "?format=svg";
+  $("paper-text").href = path;
+  $("paper").showModal();
 }
 
 async function refresh() {
@@ -151,16 +153,13 @@ async function post(path) {
 }
 
 document.addEventListener("click", (e) => {
+  const p = e.target.closest("button[data-paper]");
+  if (p) return showPaper(p.dataset.paper);
   const b = e.target.closest("button[data-act]");
   if (!b) return;
   if (b.dataset.risky && !confirm("This job may already be on paper. Check the printer first. Print it again?")) return;
   post("/jobs/" + encodeURIComponent(b.dataset.uuid) + "/" + b.dataset.act);
 });
-document.addEventListener("toggle", (e) => {
-  const d = e.target;
-  if (d.tagName !== "DETAILS") return;
-  if (d.open) { open.add(d.dataset.uuid); loadPreview(d); } else open.delete(d.dataset.uuid);
-}, true);
 $("test-page").onclick = () => post("/test-page");
 $("show-log").onclick = async () => {
   sessionStorage.setItem("pa-token", tok.value);

@@ -62,7 +62,14 @@ Deno.test("every BMP code point through every code page: text bytes hold no comm
   for (const cp of knownCodepages()) {
     await t.step(cp, () => {
       const profile = buildProfile(
-        { ...generic, id: "p", codepages: [cp], codepage_mapping: { [cp]: 0 } },
+        {
+          ...generic,
+          id: "p",
+          capabilities: {
+            ...generic.capabilities,
+            codepages: { value: { [cp]: 0 }, source: "(test) one code page at ESC t 0" },
+          },
+        },
         `(test) ${cp}`,
       );
       const { bytes, replaced } = renderAll(profile);
@@ -86,15 +93,7 @@ Deno.test("every BMP code point through every built-in profile: fitted, counted,
           `U+${c.toString(16)} passed layout but ${profile.id} cannot print it`,
         );
       }
-      const mapping = Object.fromEntries(
-        Object.entries(profile.codepage_mapping as Record<string, number>).map(([k, v]) => [v, k]),
-      );
-      const commands = textCommands(
-        bytes,
-        typeof profile.codepage_mapping === "string"
-          ? { 0: "cp437", 19: "cp858", 16: "windows1252" }
-          : mapping,
-      );
+      const commands = textCommands(bytes, profile.escT);
       for (const c of commands) {
         assert(/^(init|cancel-kanji|font:0|codepage:\d+)$/.test(c), `${profile.id}: ${c}`);
       }

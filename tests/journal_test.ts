@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
 import { withTmpDir } from "./helpers/env.ts";
-import { Journal, StateLockedError } from "../src/journal.ts";
+import { Journal, PAPER_KEEP_MAX, StateLockedError } from "../src/journal.ts";
 import type { Job } from "../src/job.ts";
 import { join } from "node:path";
 
@@ -111,14 +111,24 @@ Deno.test("pruning removes old, final, acknowledged rows only, in small batches,
     assertEquals(j.prune(now, 14 * day, 100_000, 500), 0);
     assert(j.get("unacked"), "a row with a report still waiting is kept");
     assert(j.get("open"), "an open job is kept");
+    // the bytes kept for a job's picture go with the job; too large ones are never kept
+    const reader = { escT: { 0: "cp437" }, width: 576 };
+    j.setPreview("unacked", "text", { bytes: new Uint8Array([0x41, 0x0a]), reader });
+    j.setPreview("open", "text", { bytes: new Uint8Array(PAPER_KEEP_MAX + 1), reader });
+    assertEquals(j.paper("unacked"), { bytes: new Uint8Array([0x41, 0x0a]), reader });
+    assertEquals(j.paper("open"), undefined);
+    assertEquals(j.get("open")!.preview, "text", "the text preview is kept anyway");
     for (let i = 0; i < 300; i++) {
       j.receive(job(`new${i}`), now);
       j.markPrinting(`new${i}`, 1, now);
       j.markPrinted(`new${i}`, now);
     }
     for (const o of j.outboxPeek(5000)) if (o.job_uuid !== "unacked") j.outboxDone(o.seq);
+    for (const o of j.outboxPeek(5000)) j.outboxDone(o.seq);
     j.prune(now, 14 * day, 200, 500);
     assertEquals(j.count(), 200);
+    assertEquals(j.get("unacked"), undefined);
+    assertEquals(j.paper("unacked"), undefined, "pruned with its job");
   } finally {
     j.close();
   }

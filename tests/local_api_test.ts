@@ -108,7 +108,11 @@ Deno.test("GET /jobs, /jobs/:uuid, previews as text and SVG; POST reprint makes 
   assertMatch(await (await s.req("/jobs/p-1/preview")).text(), /TOTAL +Rp 150\.315/);
   const svg = await s.req("/jobs/p-1/preview?format=svg");
   assertEquals(svg.headers.get("content-type"), "image/svg+xml");
-  assertMatch(await svg.text(), /^<svg [^>]*>.*TOTAL/s);
+  // the picture is the paper read from the printer's bytes: styles and the real QR code
+  const picture = await svg.text();
+  assertMatch(picture, /^<svg [^>]*>.*font-weight="bold">TOTAL<\/text>/s);
+  assertMatch(picture, /<path (data-qr="[^"]+" )?d="M/); // the QR, native or raster
+  assert(s.agent.journal.paper("p-1")!.bytes.length > 100, "the bytes are kept for it");
   const rp = await s.req("/jobs/p-1/reprint", { method: "POST", headers: s.auth });
   assertEquals(rp.status, 202);
   const uuid = (await rp.json()).uuid;

@@ -79,4 +79,17 @@ Deno.test("virtual: writes the bytes and a readable preview per job", async () =
   assertMatch(await Deno.readTextFile(join(dir.path, "v", names[1])), /^<svg .*>hello<\/text>/);
   assertEquals([...await Deno.readFile(join(dir.path, "v", names[0]))], [1, 2, 3]);
   assertMatch(await Deno.readTextFile(join(dir.path, "v", names[2])), /POS-001 job 1\nhello/);
+  // with the printer's code pages and paper, the picture is read from the bytes themselves
+  await p.print(new Uint8Array([0x1b, 0x45, 1, 0x48, 0x69, 0x0a]), {
+    ...doc,
+    jobId: "2",
+    paper: { escT: { 0: "cp437" }, width: 576 },
+  });
+  const svg2 = (await Array.fromAsync(Deno.readDir(join(dir.path, "v")))).find((e) =>
+    e.name.endsWith("-job-2.svg")
+  )!;
+  assertMatch(
+    await Deno.readTextFile(join(dir.path, "v", svg2.name)),
+    /font-weight="bold">Hi<\/text>/,
+  );
 });

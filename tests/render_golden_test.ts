@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { readEscPos } from "./helpers/escpos_reader.ts";
 import { pinnedRenderer, receiptJob } from "./helpers/receipts.ts";
+import { scanPaper } from "./helpers/scan.ts";
 
 const PROFILES = ["hrpt", "epson", "xprinter", "generic"];
 const WIDTHS = [32, 42, 48];
@@ -36,7 +37,18 @@ for (const profile of PROFILES) {
           assertEquals(out.preview + "\n", goldenText, `${base.pathname}.txt differs`);
           assertEquals(out.bytes, goldenBytes, `${base.pathname}.bin differs`);
           // decode the bytes back: the text lines are the preview's text lines
-          const doc = readEscPos(out.bytes);
+          const doc = readEscPos(out.bytes, r.profile.escT);
+          // only what the profile declares reaches the printer
+          const caps = r.profile.capabilities;
+          const has = (c: string) => doc.commands.includes(c);
+          if (!caps.qr_native.value) assert(!has("qr"), "no GS ( k without capabilities.qr_native");
+          if (!caps.inverse.value) assert(!has("invert:1"), "no GS B without capabilities.inverse");
+          if (!caps.cancel_kanji.value) assert(!has("cancel-kanji"), "no FS . undeclared");
+          if (!caps.raster_image.value) assert(!has("image"), "no GS v 0 undeclared");
+          if (!caps.barcodes.value.includes("code128")) assert(!has("barcode"), "no GS k");
+          for (const c of doc.commands.filter((c) => c.startsWith("codepage:"))) {
+            assert(r.profile.escT[Number(c.slice(9))], `${c} is in capabilities.codepages`);
+          }
           const previewText = out.preview.split("\n").filter((l) =>
             !/^\s*\[(QR|BARCODE|DRAWER)|-CUT-/.test(l)
           );
@@ -63,8 +75,11 @@ for (const profile of PROFILES) {
           }
           if (tpl === "receipt") {
             assertMatch(decoded.join("\n"), /TOTAL +Rp 150\.315/);
-            assertEquals(doc.codes.map((c) => c.kind), ["qr", "barcode"]);
-            assertEquals(doc.codes[1].value, "INV-2026-0001");
+            // the QR and the barcode scan, native or raster, read by ZXing from the paper
+            assertEquals(scanPaper(out.bytes, r.paper), [
+              { kind: "qr", text: String(receiptJob("receipt").receipt_data!.qr) },
+              { kind: "barcode", text: "INV-2026-0001" },
+            ]);
           }
           if (tpl === "reprint") {
             assertEquals(
@@ -78,7 +93,7 @@ for (const profile of PROFILES) {
           }
           if (tpl === "test") {
             assertMatch(decoded.join("\n"), new RegExp(`Columns +${width}`));
-            assertEquals(doc.codes.map((c) => c.kind), ["qr", "barcode"]);
+            assertEquals(scanPaper(out.bytes, r.paper).map((c) => c?.kind), ["qr", "barcode"]);
           }
         });
       }

@@ -203,37 +203,62 @@ Deno.test("profiles: a new brand is a file; an unknown key or bad value names th
   const base = JSON.parse(
     await Deno.readTextFile(new URL("../profiles/generic.json", import.meta.url)),
   );
+  const caps = base.capabilities;
   await Deno.writeTextFile(
     join(dir.path, "acme.json"),
-    JSON.stringify({ ...base, id: "acme", brands: ["ACME"], cut: "full" }),
+    JSON.stringify({
+      ...base,
+      id: "acme",
+      brands: ["ACME"],
+      cut: "full",
+      capabilities: { ...caps, cut: { value: ["full"], source: "ACME TP-1 manual, GS V 0" } },
+    }),
   );
   const opts = rendererOptions({ paperWidth: 80, profilesPath: dir.path });
   const r = await Renderer.create({ ...opts, brand: "acme" });
   assertEquals(r.profile.id, "acme");
   assertEquals(r.columns, 48);
-  await Deno.writeTextFile(
-    join(dir.path, "bad.json"),
-    JSON.stringify({ ...base, id: "bad", cutter: "yes" }),
+  const bad = async (profile: Record<string, unknown>, want: RegExp) => {
+    await Deno.writeTextFile(join(dir.path, "bad.json"), JSON.stringify({ ...base, ...profile }));
+    await assertRejects(() => Renderer.create({ ...opts, brand: "acme" }), want);
+  };
+  await bad({ id: "bad", cutter: "yes" }, /bad\.json: unknown key cutter/);
+  await bad(
+    {
+      id: "bad",
+      capabilities: { ...caps, codepages: { value: { cp9999: 0 }, source: "x".repeat(12) } },
+    },
+    /bad\.json: capabilities\.codepages\.value\.cp9999: a code page name/,
   );
-  await assertRejects(
-    () => Renderer.create({ ...opts, brand: "acme" }),
-    /bad\.json: unknown key cutter/,
-  );
-  await Deno.writeTextFile(
-    join(dir.path, "bad.json"),
-    JSON.stringify({ ...base, id: "bad", codepages: ["cp9999"] }),
-  );
-  await assertRejects(
-    () => Renderer.create({ ...opts, brand: "acme" }),
-    /bad\.json: codepages\.0: a code page name/,
-  );
-  await Deno.writeTextFile(
-    join(dir.path, "bad.json"),
-    JSON.stringify({ ...base, id: "bad", encoder_model: "epson-tm-9000" }),
-  );
-  await assertRejects(
-    () => Renderer.create({ ...opts, brand: "acme" }),
+  await bad(
+    { id: "bad", encoder_model: "epson-tm-9000" },
     /bad\.json: encoder_model: a printer model known to receipt-printer-encoder/,
+  );
+  // every capability names where it comes from
+  await bad(
+    { id: "bad", capabilities: { ...caps, inverse: { value: true, source: "" } } },
+    /bad\.json: capabilities\.inverse\.source: name the manual/,
+  );
+  await bad(
+    { id: "bad", capabilities: { ...caps, inverse: { value: true } } },
+    /bad\.json: capabilities\.inverse\.source/,
+  );
+  // what is sent must be declared
+  await bad(
+    { id: "bad", cut: "full" },
+    /bad\.json: cut: "full" is not a cut capabilities\.cut declares/,
+  );
+  await bad(
+    {
+      id: "bad",
+      capabilities: { ...caps, drawer_pulse: { value: false, source: "no drawer port" } },
+    },
+    /bad\.json: drawer: a drawer pulse needs capabilities\.drawer_pulse/,
+  );
+  // a profile in the 0.1 format says what replaced its keys
+  await bad(
+    { id: "bad", supports: { qr: true, barcode: true, image: false } },
+    /bad\.json: supports is the 0\.1 format, now capabilities/,
   );
 });
 
@@ -275,8 +300,22 @@ Deno.test("a logo.png beside the templates prints as a raster image, scaled to t
   const widthBytes = out.bytes[gs + 4] + out.bytes[gs + 5] * 256;
   assert(widthBytes * 8 <= 576, `image ${widthBytes * 8} dots wide fits 576`);
   assertMatch(out.preview, /\[LOGO\]/);
-  const g = await Renderer.create(opts("GENERIC")); // a profile without image support
-  const plain = await g.render(receiptJob("receipt", { store_name: "Logo Store", total: 1 }));
+  // Generic prints the logo as a raster image too (GS v 0 is in its clone-safe subset)
+  const g = await Renderer.create(opts("GENERIC"));
+  const generic = await g.render(receiptJob("receipt", { store_name: "Logo Store", total: 1 }));
+  assert(readEscPos(generic.bytes).commands.includes("image"), "Generic prints the logo");
+  // a profile that declares no raster images prints none
+  await using profiles = await withTmpDir();
+  const base = JSON.parse(
+    await Deno.readTextFile(new URL("../profiles/generic.json", import.meta.url)),
+  );
+  base.capabilities.raster_image = { value: false, source: "(test) a printer without images" };
+  await Deno.writeTextFile(
+    join(profiles.path, "noimg.json"),
+    JSON.stringify({ ...base, id: "noimg", brands: ["NOIMG"] }),
+  );
+  const n = await Renderer.create({ ...opts("NOIMG"), profilesPath: profiles.path });
+  const plain = await n.render(receiptJob("receipt", { store_name: "Logo Store", total: 1 }));
   assertEquals(readEscPos(plain.bytes).commands.includes("image"), false);
   await Deno.writeFile(join(dir.path, "logo.png"), new TextEncoder().encode("not a png"));
   await assertRejects(() => Renderer.create(opts("EPSON")), /logo\.png is not a PNG/);

@@ -4,15 +4,21 @@
  * within 2 s), shows each error's code and message, offers Reprint for printed jobs and "Print
  * again" for failed ones (none where the job's content is the problem), keeps the agent's health
  * apart from a failed job, shows times in the store's locale, filters by bill number, shows a card
- * per printer and, with the token, the log's tail. The screenshot goes to tests/out/.
+ * per printer and, with the token, the log's tail; a job's preview is the paper drawn from the
+ * printer's bytes, and ZXing reads its QR off a screenshot as a phone would. The screenshot goes
+ * to tests/out/.
  */
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { stationsConfig, waitFor, withServer, withTmpDir } from "./helpers/env.ts";
 import { PrinterSim } from "./helpers/printer_sim.ts";
 import { Browser } from "./helpers/cdp.ts";
+import { scanLuminance } from "./helpers/scan.ts";
+import { decode as decodePng } from "fast-png";
 import { localApiUrl, startAgent, stopAgent } from "../src/run.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
+/** A QRIS-like payload: the QR the status page must show as a code a phone can scan. */
+const QR = "00020101021126570011ID.DANA.WWW0118936009153022591481020902259148103";
 const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
 
 Deno.test({
@@ -48,7 +54,12 @@ Deno.test({
       const url = localApiUrl(agent)!;
       const printed = await server.createJob({
         job_type: "receipt",
-        receipt_data: { store_name: "Toko Browser", bill_number: "INV-B-1", total: 75000 },
+        receipt_data: {
+          store_name: "Toko Browser",
+          bill_number: "INV-B-1",
+          total: 75000,
+          qr: QR,
+        },
       });
       const bad = await server.createJob({
         job_type: "receipt",
@@ -81,17 +92,46 @@ Deno.test({
       assertEquals(buttons["INV-B-1"], "Reprint");
       assertEquals(buttons["INV-K-1"], "Print again");
       assertEquals(buttons["INV-BAD"], "", "printing again cannot mend bad content");
-      // the preview of the printed receipt
+      // the preview of the printed receipt: the paper drawn from the printer's bytes, full size
       await browser.eval(
-        `document.querySelector('tr[data-uuid="${printed.uuid}"] details').open = true`,
+        `document.querySelector('tr[data-uuid="${printed.uuid}"] button[data-paper]').click()`,
       );
       await waitFor(
         () =>
-          browser.eval<string>(
-            `document.querySelector('tr[data-uuid="${printed.uuid}"] pre.paper').textContent`,
-          ).then((t) => /TOTAL +Rp 75\.000/.test(t)),
+          browser.eval<boolean>(
+            "document.getElementById('paper').open && document.getElementById('paper-img').naturalWidth > 0",
+          ),
         "the preview",
       );
+      const asText = await browser.eval<string>(
+        "fetch(document.getElementById('paper-text').href).then((r) => r.text())",
+      );
+      assertMatch(asText, /TOTAL +Rp 75\.000/);
+      // a phone scans the QR off the screen: the page as shown, read by ZXing
+      await browser.send("Emulation.setDeviceMetricsOverride", {
+        width: 720,
+        height: 2000,
+        deviceScaleFactor: 1,
+        mobile: false,
+      });
+      const shot = decodePng(await browser.screenshot());
+      // framed as a phone frames it: the receipt picture on the screen
+      const box = await browser.eval<{ x: number; y: number; width: number; height: number }>(
+        "JSON.parse(JSON.stringify(document.getElementById('paper-img').getBoundingClientRect()))",
+      );
+      const [x0, y0] = [Math.round(box.x), Math.round(box.y)];
+      const [w, h] = [Math.round(box.width), Math.round(box.height)];
+      const lum = new Uint8ClampedArray(w * h);
+      const ch = shot.channels;
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const i = ((y + y0) * shot.width + x + x0) * ch;
+          lum[y * w + x] = (shot.data[i] + shot.data[i + 1] + shot.data[i + 2]) / 3;
+        }
+      }
+      assertEquals(scanLuminance(lum, w, h), { kind: "qr", text: QR });
+      await browser.send("Emulation.clearDeviceMetricsOverride");
+      await browser.eval("document.getElementById('paper').close()");
       // live: a job printed while the page is open appears within 2 s, without a reload
       const live = await server.createJob({
         job_type: "receipt",
@@ -132,7 +172,7 @@ Deno.test({
         "document.getElementById('f-bill').value = ''; document.getElementById('f-bill').dispatchEvent(new Event('input'))",
       );
       await browser.eval(
-        `document.querySelector('tr[data-uuid="${kitchen.uuid}"] button').click()`,
+        `document.querySelector('tr[data-uuid="${kitchen.uuid}"] button[data-act]').click()`,
       );
       await waitFor(() => agent.journal.recent(100).length === before + 1, "printed again");
       // the test page button with the token

@@ -5,7 +5,8 @@
  */
 import { join } from "node:path";
 import { AgentError } from "../errors.ts";
-import { previewSvg } from "../render/preview_svg.ts";
+import { paperSvg, previewSvg } from "../render/preview_svg.ts";
+import { readPaper } from "../render/paper.ts";
 import { type PrintDocument, type Printer, type PrinterStatusReport, writeAll } from "./printer.ts";
 
 function openError(path: string, e: unknown): AgentError {
@@ -75,7 +76,10 @@ export class VirtualPrinter implements Printer {
       await Deno.writeFile(base + ".bin", data);
       if (doc.preview !== undefined) {
         await Deno.writeTextFile(base + ".txt", `# ${doc.title}\n${doc.preview}\n`);
-        await Deno.writeTextFile(base + ".svg", previewSvg(doc.preview));
+        await Deno.writeTextFile(
+          base + ".svg",
+          doc.paper ? paperSvg(readPaper(data, doc.paper)) : previewSvg(doc.preview),
+        );
       }
     } catch (e) {
       throw openError(this.folder, e);

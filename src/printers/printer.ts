@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { PaperOptions } from "../render/paper.ts";
 import { faultArmed, faultPoint } from "../fault.ts";
 import type { ErrorCode } from "../errors.ts";
 
@@ -26,6 +27,8 @@ export interface PrintDocument {
   jobId: string;
   /** Human-readable text of what is printed, for the virtual printer. */
   preview?: string;
+  /** How to read the bytes back into a picture (the virtual printer's `.svg`). */
+  paper?: PaperOptions;
 }
 
 /** A printer transport. */

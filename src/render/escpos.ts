@@ -11,6 +11,21 @@ import type { Profile } from "./profile.ts";
 import type { Logo } from "./logo.ts";
 import "./codepage.ts"; // the encoder's tables without control-byte positions
 import { concatBytes } from "../bytes.ts";
+import {
+  type Bitmap,
+  bitmapToImage,
+  code128Bitmap,
+  code128Valid,
+  qrBitmap,
+  qrModuleFor,
+} from "./codes.ts";
+
+/** Dots per character of font A (12 × 24): a line of `columns` characters is this × columns. */
+export const DOTS_PER_COLUMN = 12;
+/** QR module size in dots (native `GS ( k` size 6, and the raster QR alike). */
+const QR_MODULE = 6;
+/** Barcode bar module in dots and height in dots (native `GS w`/`GS h`, and the raster bars). */
+const BAR_MODULE = 3, BAR_HEIGHT = 60;
 
 /** Encoded bytes, and the characters the last gate had to replace (0 when layout fitted all). */
 export interface Encoded {
@@ -85,13 +100,24 @@ function encodePiece(
     newline: "\n",
     feedBeforeCut: profile.feed_before_cut,
     imageMode: profile.image_mode,
-    codepageMapping: profile.codepage_mapping,
+    codepageMapping: profile.capabilities.codepages.value,
     codepageCandidates: profile.codepages,
   };
   const e = new ReceiptPrinterEncoder(options);
-  // ESC @ resets, FS . leaves Kanji mode, ESC M 0 selects font A: the only font some
-  // printers (HRPT TP808) have — they garble ESC ! 0x01 (condensed), so it is never sent.
-  if (first) e.initialize();
+  // ESC @ resets, FS . leaves Kanji mode (only where the profile declares it: clones without a
+  // Kanji mode may print it), ESC M 0 selects font A: the only font some printers (HRPT TP808)
+  // have — they garble ESC ! 0x01 (condensed), so it is never sent.
+  const caps = profile.capabilities;
+  if (first) {
+    if (caps.cancel_kanji.value) e.initialize();
+    else e.raw([0x1b, 0x40, 0x1b, 0x4d, 0x00]);
+  }
+  const dots = columns * DOTS_PER_COLUMN;
+  /** A picture centred on the paper (raster `GS v 0`, or the profile's image mode). */
+  const picture = (b: Bitmap) => {
+    const img = bitmapToImage(b);
+    e.align("center").image(img as never, img.width, img.height, "threshold", 128).align("left");
+  };
   // Code pages are chosen here, per run of text, from the profile's own table: the encoder's
   // "auto" mode looks every character up through a deep copy of its tables, which made a
   // 5,000-item receipt take seconds.
@@ -125,21 +151,28 @@ function encodePiece(
     }
     flush();
   };
+  let bold = false, underline = false, invert = false, size = 1;
   const textLine = (t: string, how: "center") => {
+    // plain text, whatever the line before it was
+    if (bold) e.bold(bold = false);
+    if (underline) e.underline(underline = false);
+    if (invert) e.invert(invert = false);
     e.align(how);
     text(t);
     e.newline();
     e.align("left");
   };
-  let bold = false, underline = false, invert = false, size = 1;
   for (const b of blocks) {
     if (b.kind === "text") {
-      if (b.bold !== bold) e.bold(bold = b.bold);
+      // without GS B an inverted line prints bold (its text says what it is: BATAL, REPRINT)
+      const inv = b.invert && caps.inverse.value;
+      const wantBold = b.bold || (b.invert && !inv);
+      if (wantBold !== bold) e.bold(bold = wantBold);
       if (b.underline !== underline) e.underline(underline = b.underline);
-      if (b.invert !== invert) e.invert(invert = b.invert);
+      if (inv !== invert) e.invert(invert = inv);
       if (b.size !== size) e.size(size = b.size, b.size);
       // an inverted bar keeps its right padding: trimmed, the bar would sit off centre
-      const t = b.invert ? b.text : b.text.trimEnd();
+      const t = inv ? b.text : b.text.trimEnd();
       if (t) text(t);
       e.newline();
       continue;
@@ -147,13 +180,25 @@ function encodePiece(
     if (size !== 1) e.size(size = 1, 1);
     switch (b.kind) {
       case "qr":
-        if (profile.supports.qr) {
-          e.align("center").qrcode(b.value, { model: 2, size: 6, errorlevel: "m" }).align("left");
-        } else textLine(b.value, "center");
+        if (caps.qr_native.value) {
+          // the symbol carries UTF-8, as the raster QR does (phones read UTF-8): the encoder
+          // writes QR data as ISO-8859-1, so it gets the UTF-8 bytes one character each
+          const bytes = new TextEncoder().encode(b.value);
+          const utf8 = String.fromCharCode(...bytes);
+          // a symbol wider than the paper is not printed at all: smaller modules where needed
+          const size = qrModuleFor(bytes, QR_MODULE, dots);
+          e.align("center").qrcode(utf8, { model: 2, size, errorlevel: "m" }).align("left");
+        } else if (caps.raster_image.value) picture(qrBitmap(b.value, QR_MODULE, dots));
+        else textLine(b.value, "center");
         break;
       case "barcode":
-        if (profile.supports.barcode) {
-          e.align("center").barcode(b.value, "code128", { height: 60, text: true }).align("left");
+        if (caps.barcodes.value.includes("code128")) {
+          // the encoder sends GS w 3 (BAR_MODULE) and GS h BAR_HEIGHT
+          e.align("center").barcode(b.value, "code128", { height: BAR_HEIGHT, text: true })
+            .align("left");
+        } else if (caps.raster_image.value && code128Valid(b.value)) {
+          picture(code128Bitmap(b.value, BAR_MODULE, BAR_HEIGHT, dots));
+          textLine(b.value, "center"); // the human-readable line the printer would add
         } else textLine(b.value, "center");
         break;
       case "feed":
@@ -168,7 +213,7 @@ function encodePiece(
         }
         break;
       case "logo":
-        if (logo && profile.supports.image) {
+        if (logo && caps.raster_image.value) {
           e.align("center").image(logo as never, logo.width, logo.height, "threshold", 128).align(
             "left",
           );

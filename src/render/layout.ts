@@ -50,10 +50,13 @@ function* segments(line: string, nonce: string): Generator<string | Op> {
   if (last < line.length) yield line.slice(last);
 }
 
-/** QR data as the encoder writes it (ISO 8859-1, no control characters). */
+/**
+ * QR data: carried as UTF-8 inside the symbol (escpos.ts), so any character but a control (C0,
+ * DEL, C1) or a lone surrogate stays itself; those become "?" and are counted.
+ */
 function qrData(v: string): { text: string; replaced: number } {
   let replaced = 0;
-  const text = stripControls(v).replace(/[^\x20-\x7e\xa0-\xff]/gu, () => {
+  const text = stripControls(v).replace(/\p{Cc}|\p{Cs}/gu, () => {
     replaced++;
     return "?";
   });

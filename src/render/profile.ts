@@ -23,6 +23,52 @@ const Codepage = z.string().refine((c) => CodepageEncoder.supports(c), {
   message: "a code page name known to the encoder (e.g. cp437, cp858, windows1252)",
 });
 
+/** Barcode symbologies a profile can declare (the encoder library's names). */
+export const SYMBOLOGIES = [
+  "upca",
+  "upce",
+  "ean13",
+  "ean8",
+  "code39",
+  "itf",
+  "codabar",
+  "code93",
+  "code128",
+] as const;
+
+/** One capability: what the printer does, and where that is written (a manual, a command set). */
+const cap = <T extends z.ZodType>(value: T) =>
+  z.object({
+    value,
+    source: z.string().trim().min(10, "name the manual or command reference this comes from"),
+  }).strict();
+
+/** What a printer model can do, each with its source. Whatever is not declared is not sent. */
+const Capabilities = z.object({
+  /** `GS ( k`: the printer draws QR codes itself; else the QR goes as a raster image. */
+  qr_native: cap(z.boolean()),
+  /** `GS k` symbologies; a barcode the printer lacks goes as a raster image. */
+  barcodes: cap(z.array(z.enum(SYMBOLOGIES))),
+  /** `GS v 0`: raster images (logo; QR and barcodes where not native). */
+  raster_image: cap(z.boolean()),
+  /** `GS B`: white on black. Without it, inverted lines print bold. */
+  inverse: cap(z.boolean()),
+  /** `FS .`: leave Kanji/Chinese mode at start. Without it, only `ESC @`. */
+  cancel_kanji: cap(z.boolean()),
+  /** Code pages and their `ESC t` numbers, in the order the agent prefers them. */
+  codepages: cap(
+    z.record(Codepage, z.number().int().min(0).max(255))
+      .refine((m) => Object.keys(m).length > 0, { message: "at least one code page" })
+      .refine((m) => new Set(Object.values(m)).size === Object.keys(m).length, {
+        message: "each code page has its own ESC t number",
+      }),
+  ),
+  /** `GS V` cuts the cutter makes. */
+  cut: cap(z.array(z.enum(["full", "partial"]))),
+  /** `ESC p`: a cash drawer port. */
+  drawer_pulse: cap(z.boolean()),
+}).strict();
+
 /** The schema of a profile file. */
 export const ProfileSchema = z.object({
   $schema: z.string().optional(),
@@ -40,24 +86,52 @@ export const ProfileSchema = z.object({
     .strict(),
   fonts: z.array(z.enum(["A", "B", "C"])).min(1),
   small_font: z.boolean(),
-  codepages: z.array(Codepage).min(1),
-  codepage_mapping: z.union([z.string(), z.record(z.string(), z.number().int().min(0).max(255))]),
+  /** The cut the agent sends: one the cutter makes (`capabilities.cut`), or none. */
   cut: z.enum(["full", "partial", "none"]),
   feed_before_cut: z.number().int().min(0).max(20),
+  /** Drawer pulse timing; needs `capabilities.drawer_pulse`. */
   drawer: z.object({
     pin: z.union([z.literal(0), z.literal(1)]),
     on_ms: z.number().int().min(0).max(510),
     off_ms: z.number().int().min(0).max(510),
   }).strict().nullable(),
-  supports: z.object({ qr: z.boolean(), barcode: z.boolean(), image: z.boolean() }).strict(),
   image_mode: z.enum(["raster", "column"]),
   notes: z.string().optional(),
-}).strict();
+  capabilities: Capabilities,
+}).strict().superRefine((p, ctx) => {
+  if (p.cut !== "none" && !p.capabilities.cut.value.includes(p.cut)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["cut"],
+      message: `"${p.cut}" is not a cut capabilities.cut declares (${
+        p.capabilities.cut.value.join(", ") || "none"
+      })`,
+    });
+  }
+  if (p.drawer && !p.capabilities.drawer_pulse.value) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["drawer"],
+      message: "a drawer pulse needs capabilities.drawer_pulse (else set drawer to null)",
+    });
+  }
+});
+
+/** Keys of the 0.1 profile format, replaced by `capabilities`. */
+const OLD_KEYS: Record<string, string> = {
+  supports: "capabilities.qr_native / barcodes / raster_image",
+  codepages: "capabilities.codepages (names with their ESC t numbers)",
+  codepage_mapping: "capabilities.codepages (names with their ESC t numbers)",
+};
 
 /** A validated printer profile. */
 export type Profile = z.output<typeof ProfileSchema> & {
   /** Where it came from: `(built-in)` or a file path. */
   source: string;
+  /** The code pages in the order the agent prefers them (`capabilities.codepages`). */
+  codepages: string[];
+  /** `ESC t` number → code page name (how a reader of the bytes decodes text). */
+  escT: Record<number, string>;
   /** Every code point the profile's code pages can print. */
   charset: ReadonlySet<number>;
   /**
@@ -77,24 +151,45 @@ export class ProfileError extends Error {
 
 /** Validates a profile's data (from a file or built in); errors name `source` and the key. */
 export function buildProfile(raw: unknown, source: string): Profile {
+  const old = raw && typeof raw === "object" ? Object.keys(OLD_KEYS).filter((k) => k in raw) : [];
+  if (old.length) {
+    throw new ProfileError(
+      `Invalid printer profile ${source}: ${
+        old.map((k) => `${k} is the 0.1 format, now ${OLD_KEYS[k]}`).join("; ")
+      } (docs/printing.md shows a profile with its capabilities and their sources)`,
+    );
+  }
   const r = ProfileSchema.safeParse(raw);
   if (!r.success) {
     const what = r.error.issues.map((i) =>
       i.code === "unrecognized_keys"
         ? `unknown key ${i.keys.join(", ")}${i.path.length ? ` in ${i.path.join(".")}` : ""}`
-        : `${i.path.join(".") || "(top level)"}: ${i.message}`
+        : `${i.path.join(".") || "(top level)"}: ${
+          // a bad record key (a code page name): say what the key must be
+          i.code === "invalid_key" ? i.issues.map((k) => k.message).join("; ") : i.message}`
     );
     throw new ProfileError(`Invalid printer profile ${source}: ${what.join("; ")}`);
   }
+  const codepages = Object.keys(r.data.capabilities.codepages.value);
+  const escT = Object.fromEntries(
+    Object.entries(r.data.capabilities.codepages.value).map(([name, n]) => [n, name]),
+  );
   const codepageOf = new Map<number, string>();
-  for (const cp of r.data.codepages) {
+  for (const cp of codepages) {
     // printable positions only: a glyph a code page keeps at a control byte (• at 0x07 in
     // CP437) is not in the charset, so layout transliterates or replaces it, and counts it
     for (const c of printableBytes(cp).keys()) {
       if (c >= 0xa0 && !codepageOf.has(c)) codepageOf.set(c, cp);
     }
   }
-  return { ...r.data, source, charset: new Set(codepageOf.keys()), codepageOf };
+  return {
+    ...r.data,
+    source,
+    codepages,
+    escT,
+    charset: new Set(codepageOf.keys()),
+    codepageOf,
+  };
 }
 
 /** The built-in profiles (embedded in the binary). */

@@ -7,7 +7,8 @@
 import { AgentError } from "../errors.ts";
 import { DEFAULT_LIMITS } from "../config.ts";
 import { decodeRawBase64, type Job } from "../job.ts";
-import { encodeBlocks } from "./escpos.ts";
+import { DOTS_PER_COLUMN, encodeBlocks } from "./escpos.ts";
+import type { PaperOptions } from "./paper.ts";
 import { type Block, layout, previewText } from "./layout.ts";
 import { columnsFor, findProfile, loadProfiles, type Profile } from "./profile.ts";
 import { parseReceiptData } from "./receipt_data.ts";
@@ -78,6 +79,11 @@ export class Renderer {
     this.#logo = logo;
   }
 
+  /** How to read this printer's bytes back into a picture (its `ESC t` table, its dots). */
+  get paper(): PaperOptions {
+    return { escT: this.profile.escT, width: this.columns * DOTS_PER_COLUMN };
+  }
+
   /** Loads profiles and templates; throws a clear error if either is broken. */
   static async create(o: RendererOptions): Promise<Renderer> {
     const profiles = await loadProfiles(o.profilesPath);
@@ -89,7 +95,7 @@ export class Renderer {
       timeZone: o.timeZone,
       now: o.now,
     });
-    const logo = profile.supports.image
+    const logo = profile.capabilities.raster_image.value
       ? await loadLogo(o.templatesPath, dotsFor(columnsFor(profile, o.paperWidth)))
       : null;
     return new Renderer(profile, engine, o, logo);

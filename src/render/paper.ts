@@ -1,0 +1,336 @@
+/**
+ * What a receipt looks like on paper, read from the ESC/POS bytes themselves — the bytes the
+ * printer gets, so the picture cannot drift from the print. Text keeps its style (bold, underline,
+ * white on black, double width and height) and alignment; QR codes and barcodes are drawn as the
+ * real symbols (a phone scans them on screen), raster images dot for dot. A command this reader
+ * does not know ends the picture with a note saying where, so a raw job from the server is shown
+ * as far as it can be.
+ * @module
+ */
+import CodepageEncoder from "@point-of-sale/codepage-encoder";
+import { type Bitmap, code128Bitmap, code128Valid, qrBitmap, type QrLevel } from "./codes.ts";
+
+/** A run of text in one style. */
+export interface Run {
+  text: string;
+  bold: boolean;
+  underline: boolean;
+  invert: boolean;
+  /** Character width and height multipliers (`GS !`). */
+  w: number;
+  h: number;
+}
+
+/** One row of the paper. */
+export type Row =
+  | { kind: "text"; align: Align; runs: Run[] }
+  | { kind: "image"; align: Align; bitmap: Bitmap; what: "image" | "qr" | "barcode"; data?: string }
+  | { kind: "feed"; dots: number }
+  | { kind: "cut"; partial: boolean }
+  | { kind: "pulse" }
+  | { kind: "note"; text: string };
+
+/** 0 left, 1 centre, 2 right (`ESC a`). */
+export type Align = 0 | 1 | 2;
+
+/** A receipt as rows, `width` dots wide. */
+export interface Paper {
+  width: number;
+  rows: Row[];
+}
+
+/** How to read bytes for a printer: its `ESC t` table and its paper width in dots. */
+export interface PaperOptions {
+  escT: Record<number, string>;
+  /** Printable width in dots (columns × 12 for font A). */
+  width: number;
+}
+
+const QR_LEVELS: Record<number, QrLevel> = { 48: "L", 49: "M", 50: "Q", 51: "H" };
+
+/** Reads ESC/POS bytes into rows of paper. */
+export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
+  const rows: Row[] = [];
+  const tables = new Map<string, number[]>();
+  const table = (name: string) => {
+    let t = tables.get(name);
+    if (!t) tables.set(name, t = CodepageEncoder.getCodepoints(name as never, true));
+    return t;
+  };
+  const style = { bold: false, underline: false, invert: false, w: 1, h: 1 };
+  let align: Align = 0;
+  let cp = table(o.escT[0] ?? "cp437");
+  let runs: Run[] = [];
+  let lineDots = 0;
+  let lineAlign: Align | null = null;
+  const qr = { size: 3, level: "L" as QrLevel, data: null as Uint8Array | null };
+  const bar = { height: 162, module: 3, hri: 0 };
+
+  const endLine = () => {
+    rows.push({ kind: "text", align: lineAlign ?? align, runs });
+    runs = [];
+    lineDots = 0;
+    lineAlign = null;
+  };
+  const put = (ch: string) => {
+    const dots = 12 * style.w;
+    if (lineDots + dots > o.width) endLine(); // the printer wraps a full line
+    if (lineAlign === null) lineAlign = align;
+    const last = runs.at(-1);
+    if (
+      last && last.bold === style.bold && last.underline === style.underline &&
+      last.invert === style.invert && last.w === style.w && last.h === style.h
+    ) last.text += ch;
+    else runs.push({ text: ch, ...style });
+    lineDots += dots;
+  };
+  /** A picture prints on its own: a pending line goes first. */
+  const image = (bitmap: Bitmap, what: "image" | "qr" | "barcode", data?: string) => {
+    if (runs.length) endLine();
+    const last = rows.at(-1);
+    if (
+      what === "image" && last?.kind === "image" && last.what === "image" &&
+      last.align === align && last.bitmap.width === bitmap.width
+    ) {
+      // an image sent in bands (GS v 0 has a height limit) is one picture on paper
+      const dark = new Uint8Array(last.bitmap.dark.length + bitmap.dark.length);
+      dark.set(last.bitmap.dark);
+      dark.set(bitmap.dark, last.bitmap.dark.length);
+      last.bitmap = { width: bitmap.width, height: last.bitmap.height + bitmap.height, dark };
+      return;
+    }
+    rows.push({ kind: "image", align, bitmap, what, data });
+  };
+  const reset = () => {
+    Object.assign(style, { bold: false, underline: false, invert: false, w: 1, h: 1 });
+    align = 0;
+    cp = table(o.escT[0] ?? "cp437");
+    Object.assign(qr, { size: 3, level: "L", data: null });
+    Object.assign(bar, { height: 162, module: 3, hri: 0 });
+  };
+  const latin1 = (from: number, to: number) => String.fromCharCode(...b.subarray(from, to));
+  const utf8 = new TextDecoder();
+
+  let i = 0;
+  const stop = (what: string) => {
+    if (runs.length) endLine();
+    rows.push({ kind: "note", text: `${what} at byte ${i}: the rest is not shown` });
+    i = b.length;
+  };
+  while (i < b.length) {
+    const c = b[i];
+    if (c >= 0x20 && c !== 0x7f) {
+      put(c < 0x80 ? String.fromCharCode(c) : String.fromCodePoint(cp[c] || 0xfffd));
+      i++;
+      continue;
+    }
+    if (c === 0x0a) {
+      endLine();
+      i++;
+      continue;
+    }
+    if (c === 0x0d) {
+      i++;
+      continue;
+    }
+    const n = (k: number) => (i + k < b.length ? b[i + k] : -1);
+    if (n(1) < 0) {
+      stop(`a command cut short (0x${c.toString(16)})`);
+      continue;
+    }
+    const b1 = n(1), b2 = n(2);
+    const need = (len: number) => {
+      if (i + len > b.length) {
+        stop("a command cut short");
+        return false;
+      }
+      return true;
+    };
+    if (c === 0x1b) {
+      if (b1 === 0x40) {
+        reset();
+        i += 2;
+        continue;
+      }
+      if (b1 === 0x32) { // ESC 2: default line spacing
+        i += 2;
+        continue;
+      }
+      if (b1 === 0x70) { // ESC p: drawer pulse
+        if (!need(5)) continue;
+        if (runs.length) endLine();
+        rows.push({ kind: "pulse" });
+        i += 5;
+        continue;
+      }
+      if (!need(3)) continue;
+      switch (b1) {
+        case 0x21: // ESC ! n
+          style.bold = !!(b2 & 0x08);
+          style.h = b2 & 0x10 ? 2 : 1;
+          style.w = b2 & 0x20 ? 2 : 1;
+          style.underline = !!(b2 & 0x80);
+          break;
+        case 0x45: // ESC E
+          style.bold = !!(b2 & 1);
+          break;
+        case 0x2d: // ESC -
+          style.underline = (b2 & 0x0f) > 0 || b2 === 0x31 || b2 === 0x32;
+          break;
+        case 0x61: // ESC a
+          align = (b2 % 48 <= 2 ? b2 % 48 : 0) as Align;
+          break;
+        case 0x74: { // ESC t
+          const name = o.escT[b2];
+          if (!name) {
+            stop(`code page ESC t ${b2}, which this printer's profile does not list,`);
+            continue;
+          }
+          cp = table(name);
+          break;
+        }
+        case 0x64: // ESC d n: print and feed n lines
+          if (runs.length) endLine();
+          for (let k = 0; k < b2; k++) endLine();
+          break;
+        case 0x4a: // ESC J n: feed n dots
+          if (runs.length) endLine();
+          rows.push({ kind: "feed", dots: b2 });
+          break;
+        case 0x4d: // ESC M: font (the picture shows font A)
+        case 0x33: // ESC 3: line spacing
+        case 0x52: // ESC R: international set
+        case 0x47: // ESC G: double strike
+          break;
+        default:
+          stop(`unknown command ESC 0x${b1.toString(16)}`);
+          continue;
+      }
+      i += 3;
+      continue;
+    }
+    if (c === 0x1c) { // FS . / FS &: leave / enter Kanji mode
+      if (b1 === 0x2e || b1 === 0x26) {
+        i += 2;
+        continue;
+      }
+      stop(`unknown command FS 0x${b1.toString(16)}`);
+      continue;
+    }
+    if (c === 0x1d) {
+      if (!need(3)) continue;
+      switch (b1) {
+        case 0x21: // GS ! n
+          style.w = (b2 >> 4) + 1;
+          style.h = (b2 & 0x0f) + 1;
+          i += 3;
+          continue;
+        case 0x42: // GS B
+          style.invert = !!(b2 & 1);
+          i += 3;
+          continue;
+        case 0x68: // GS h
+          bar.height = b2;
+          i += 3;
+          continue;
+        case 0x77: // GS w
+          bar.module = b2;
+          i += 3;
+          continue;
+        case 0x48: // GS H
+          bar.hri = b2 % 48;
+          i += 3;
+          continue;
+        case 0x66: // GS f
+          i += 3;
+          continue;
+        case 0x56: { // GS V m [n]
+          if (runs.length) endLine();
+          const m = b2;
+          rows.push({ kind: "cut", partial: m === 1 || m === 49 || m === 66 });
+          i += m === 65 || m === 66 ? 4 : 3;
+          continue;
+        }
+        case 0x28: { // GS ( k: QR code
+          if (!need(5)) continue;
+          const len = b[i + 3] + b[i + 4] * 256;
+          if (!need(5 + len)) continue;
+          const cn = b[i + 5], fn = b[i + 6], arg = b[i + 7];
+          if (b2 === 0x6b && cn === 0x31) {
+            if (fn === 0x43) qr.size = arg;
+            else if (fn === 0x45) qr.level = QR_LEVELS[arg] ?? "L";
+            else if (fn === 0x50) qr.data = b.slice(i + 8, i + 5 + len);
+            else if (fn === 0x51 && qr.data !== null) {
+              // drawn from the very bytes the printer encodes, at the size it was asked for
+              const bm = qrBitmap(qr.data, qr.size, Infinity, qr.level);
+              if (bm.width > o.width) {
+                if (runs.length) endLine();
+                rows.push({
+                  kind: "note",
+                  text: `a QR code ${bm.width} dots wide on ${o.width}-dot paper: not printed`,
+                });
+              } else image(bm, "qr", utf8.decode(qr.data));
+            }
+          } else if (b2 !== 0x6b) {
+            stop(`unknown command GS ( 0x${b2.toString(16)}`);
+            continue;
+          }
+          i += 5 + len;
+          continue;
+        }
+        case 0x6b: { // GS k m: barcode
+          let data: string;
+          if (b2 >= 65) {
+            if (!need(4) || !need(4 + b[i + 3])) continue;
+            data = latin1(i + 4, i + 4 + b[i + 3]);
+            i += 4 + b[i + 3];
+          } else {
+            const end = b.indexOf(0, i + 3);
+            if (end < 0) {
+              stop("a barcode without its end");
+              continue;
+            }
+            data = latin1(i + 3, end);
+            i = end + 1;
+          }
+          // CODE128 data starts with its code set ({A {B {C); the symbol drawn carries the text
+          const text = b2 === 73 ? data.replace(/^\{[ABC]/, "") : data;
+          if (code128Valid(text)) {
+            image(code128Bitmap(text, bar.module, bar.height, o.width), "barcode", text);
+          } else rows.push({ kind: "note", text: `barcode ${text}` });
+          if (bar.hri === 2 || bar.hri === 3) {
+            const saved = { ...style };
+            Object.assign(style, { bold: false, underline: false, invert: false, w: 1, h: 1 });
+            const keep = align;
+            align = 1;
+            for (const ch of text) put(ch);
+            endLine();
+            align = keep;
+            Object.assign(style, saved);
+          }
+          continue;
+        }
+        case 0x76: { // GS v 0 m xL xH yL yH d…
+          if (!need(8)) continue;
+          const wb = b[i + 4] + b[i + 5] * 256, h = b[i + 6] + b[i + 7] * 256;
+          if (!need(8 + wb * h)) continue;
+          const width = wb * 8;
+          const dark = new Uint8Array(width * h);
+          for (let y = 0; y < h; y++) {
+            for (let x = 0; x < width; x++) {
+              if (b[i + 8 + y * wb + (x >> 3)] & (0x80 >> (x & 7))) dark[y * width + x] = 1;
+            }
+          }
+          image({ width, height: h, dark }, "image");
+          i += 8 + wb * h;
+          continue;
+        }
+      }
+      stop(`unknown command GS 0x${b1.toString(16)}`);
+      continue;
+    }
+    stop(`control byte 0x${c.toString(16)}`);
+  }
+  if (runs.length) endLine();
+  return { width: o.width, rows };
+}
