@@ -201,3 +201,54 @@ Deno.test("text in the picture: every code page byte of every built-in profile, 
     }
   }
 });
+
+Deno.test("a raw job's common commands: tabs, positions, column images, real-time pulse, status requests", () => {
+  const t = (s: string) => [...new TextEncoder().encode(s)];
+  const bytes = new Uint8Array([
+    ...t("A"),
+    0x09,
+    ...t("B"),
+    0x0a,
+    0x1b,
+    0x24,
+    120,
+    0, // ESC $ 120 dots = column 10
+    ...t("C"),
+    0x0a,
+    0x10,
+    0x04,
+    1, // DLE EOT 1: a status request, nothing on paper
+    0x1b,
+    0x2a,
+    33,
+    2,
+    0,
+    0xff,
+    0,
+    0,
+    0,
+    0,
+    0xff, // ESC * 33: 2 columns, 24 dots tall (column 0 dark on top, column 1 at the bottom)
+    0x10,
+    0x14,
+    1,
+    0,
+    1, // DLE DC4 1: drawer pulse now
+    0x1d,
+    0x4c,
+    0,
+    0,
+    0x1b,
+    0x20,
+    0, // GS L, ESC SP
+    ...t("D"),
+    0x0a,
+  ]);
+  const p = readPaper(bytes, { escT: { 0: "cp437" }, width: 576 });
+  assertEquals(p.rows.filter((r) => r.kind === "note"), []);
+  assertEquals(textRows(p.rows).map((x) => x.text), ["A       B", "          C", "D"]);
+  const img = p.rows.find((r) => r.kind === "image");
+  assert(img?.kind === "image" && img.bitmap.width === 2 && img.bitmap.height === 24);
+  assertEquals([...img.bitmap.dark.slice(0, 2)], [1, 0], "top row: column 0 dark");
+  assert(p.rows.some((r) => r.kind === "pulse"));
+});

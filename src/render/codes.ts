@@ -109,18 +109,28 @@ export function code128Bitmap(
   return { width, height, dark };
 }
 
-/** A bitmap as the RGBA picture the encoder library takes (`image()`), width a multiple of 8. */
-export function bitmapToImage(
-  b: Bitmap,
-): { width: number; height: number; data: Uint8ClampedArray } {
-  const width = Math.ceil(b.width / 8) * 8;
-  const data = new Uint8ClampedArray(width * b.height * 4).fill(255);
-  for (let y = 0; y < b.height; y++) {
-    for (let x = 0; x < b.width; x++) {
-      if (!b.dark[y * b.width + x]) continue;
-      const i = (y * width + x) * 4;
-      data[i] = data[i + 1] = data[i + 2] = 0;
+/** Rows per `GS v 0` band: some clones read only yL, so no band is taller than 255 dots. */
+const BAND = 255;
+
+/**
+ * A bitmap as `GS v 0` raster commands (normal density), in bands of at most 255 rows, each row
+ * padded to whole bytes: the command every ESC/POS command set consulted keeps.
+ */
+export function rasterCommands(b: Bitmap): Uint8Array {
+  const wb = Math.ceil(b.width / 8);
+  const bands = Math.ceil(b.height / BAND);
+  const out = new Uint8Array(bands * 8 + wb * b.height);
+  let o = 0;
+  for (let y0 = 0; y0 < b.height; y0 += BAND) {
+    const h = Math.min(BAND, b.height - y0);
+    out.set([0x1d, 0x76, 0x30, 0, wb & 0xff, wb >> 8, h & 0xff, h >> 8], o);
+    o += 8;
+    for (let y = y0; y < y0 + h; y++) {
+      for (let x = 0; x < b.width; x++) {
+        if (b.dark[y * b.width + x]) out[o + (x >> 3)] |= 0x80 >> (x & 7);
+      }
+      o += wb;
     }
   }
-  return { width, height: b.height, data };
+  return out;
 }

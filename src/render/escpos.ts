@@ -13,11 +13,11 @@ import "./codepage.ts"; // the encoder's tables without control-byte positions
 import { concatBytes } from "../bytes.ts";
 import {
   type Bitmap,
-  bitmapToImage,
   code128Bitmap,
   code128Valid,
   qrBitmap,
   qrModuleFor,
+  rasterCommands,
 } from "./codes.ts";
 
 /** Dots per character of font A (12 × 24): a line of `columns` characters is this × columns. */
@@ -113,10 +113,19 @@ function encodePiece(
     else e.raw([0x1b, 0x40, 0x1b, 0x4d, 0x00]);
   }
   const dots = columns * DOTS_PER_COLUMN;
-  /** A picture centred on the paper (raster `GS v 0`, or the profile's image mode). */
+  /**
+   * A code drawn as dots, centred on the paper: `ESC a 1`, raster `GS v 0`, `ESC a 0` (GS v 0 leaves
+   * the position at the start of a line, where ESC a takes effect), then the encoder's line feed.
+   * Written directly: the encoder would put its alignment after raw bytes, and its image path
+   * costs more than the whole receipt.
+   */
   const picture = (b: Bitmap) => {
-    const img = bitmapToImage(b);
-    e.align("center").image(img as never, img.width, img.height, "threshold", 128).align("left");
+    const raster = rasterCommands(b);
+    const bytes = new Uint8Array(raster.length + 6);
+    bytes.set([0x1b, 0x61, 1]);
+    bytes.set(raster, 3);
+    bytes.set([0x1b, 0x61, 0], raster.length + 3);
+    e.raw(bytes as never).newline();
   };
   // Code pages are chosen here, per run of text, from the profile's own table: the encoder's
   // "auto" mode looks every character up through a deep copy of its tables, which made a

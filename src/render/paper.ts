@@ -119,6 +119,7 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
   };
   while (i < b.length) {
     const c = b[i];
+    const n = (k: number) => (i + k < b.length ? b[i + k] : -1);
     if (c >= 0x20 && c !== 0x7f) {
       put(c < 0x80 ? String.fromCharCode(c) : String.fromCodePoint(cp[c] || 0xfffd));
       i++;
@@ -133,7 +134,25 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
       i++;
       continue;
     }
-    const n = (k: number) => (i + k < b.length ? b[i + k] : -1);
+    if (c === 0x09) { // HT: to the next tab stop (every 8 characters, the power-on default)
+      do put(" "); while ((lineDots / 12) % 8 !== 0 && lineDots + 12 <= o.width);
+      i++;
+      continue;
+    }
+    if (c === 0x10) { // DLE EOT n / DLE ENQ n (status requests), DLE DC4 fn m t (real-time)
+      if (n(1) === 0x04 || n(1) === 0x05) {
+        i += 3;
+        continue;
+      }
+      if (n(1) === 0x14) {
+        if (n(2) === 1) {
+          if (runs.length) endLine();
+          rows.push({ kind: "pulse" });
+        }
+        i += 5;
+        continue;
+      }
+    }
     if (n(1) < 0) {
       stop(`a command cut short (0x${c.toString(16)})`);
       continue;
@@ -201,7 +220,38 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
         case 0x33: // ESC 3: line spacing
         case 0x52: // ESC R: international set
         case 0x47: // ESC G: double strike
+        case 0x20: // ESC SP: character spacing
+        case 0x55: // ESC U: unidirectional
+        case 0x56: // ESC V: 90° rotation
+        case 0x7b: // ESC {: upside down
+        case 0x63: // ESC c 3/4/5 n: panel and sensors (one more byte below)
+          if (b1 === 0x63) i++;
           break;
+        case 0x24: // ESC $ nL nH: absolute position (dots)
+        case 0x5c: { // ESC \ nL nH: relative position
+          if (!need(4)) continue;
+          const dots = b2 + b[i + 3] * 256;
+          const at = b1 === 0x24 ? dots : lineDots + (dots > 32767 ? dots - 65536 : dots);
+          while (lineDots + 12 <= Math.min(at, o.width)) put(" ");
+          i += 4;
+          continue;
+        }
+        case 0x2a: { // ESC * m nL nH d…: column bit image (8 or 24 dots tall)
+          if (!need(5)) continue;
+          const cols = b[i + 3] + b[i + 4] * 256, tall = b2 >= 32 ? 24 : 8;
+          const len = cols * (tall / 8);
+          if (!need(5 + len)) continue;
+          const dark = new Uint8Array(cols * tall);
+          for (let x = 0; x < cols; x++) {
+            for (let y = 0; y < tall; y++) {
+              const byte = b[i + 5 + x * (tall / 8) + (y >> 3)];
+              if (byte & (0x80 >> (y & 7))) dark[y * cols + x] = 1;
+            }
+          }
+          image({ width: cols, height: tall, dark }, "image");
+          i += 5 + len;
+          continue;
+        }
         default:
           stop(`unknown command ESC 0x${b1.toString(16)}`);
           continue;
@@ -241,8 +291,16 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
           bar.hri = b2 % 48;
           i += 3;
           continue;
-        case 0x66: // GS f
+        case 0x66: // GS f: HRI font
+        case 0x62: // GS b: smoothing
+        case 0x61: // GS a: automatic status back
           i += 3;
+          continue;
+        case 0x4c: // GS L nL nH: left margin
+        case 0x57: // GS W nL nH: print area width
+        case 0x50: // GS P x y: motion units
+          if (!need(4)) continue;
+          i += 4;
           continue;
         case 0x56: { // GS V m [n]
           if (runs.length) endLine();

@@ -281,6 +281,13 @@ export class Renderer {
         paper_width: this.#o.paperWidth,
         columns: this.columns,
         codepages: p.codepages.join(", "),
+        // what the profile declares, so a technician can check it on the unit itself
+        qr_mode: p.capabilities.qr_native.value
+          ? "native (GS ( k)"
+          : p.capabilities.raster_image.value
+          ? "raster image (GS v 0)"
+          : "text only",
+        inverse: p.capabilities.inverse.value ? "white on black (GS B)" : "bold (no GS B)",
         sample_text: sample,
         ruler: "1234567890".repeat(Math.ceil(this.columns / 10)).slice(0, this.columns),
         qr_text: `print-agent ${this.#o.agent.version} ${this.#o.agent.terminal_id}`,
