@@ -7,4 +7,4 @@ export const VERSION = "0.1.0";
  * V8's default semi-space growth under a burst of jobs left ~50 MB of committed heap behind
  * (measured by `deno task bench`).
  */
-export const V8_FLAGS = "--max-semi-space-size=2";
+export const V8_FLAGS = "--max-semi-space-size=2,--optimize-for-size";

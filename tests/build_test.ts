@@ -37,7 +37,10 @@ Deno.test("the Windows build targets x86_64-pc-windows-msvc with baked permissio
   );
   for (const inc of INCLUDES) assertEquals(a[a.indexOf(`${ROOT}/${inc}`) - 1], "--include", inc);
   assertEquals(a[a.indexOf("--icon") + 1], `${ROOT}/assets/agent.ico`);
-  assert(a.includes("--v8-flags=--max-semi-space-size=2"), "the V8 flags the bench measured with");
+  assert(
+    a.includes("--v8-flags=--max-semi-space-size=2,--optimize-for-size"),
+    "the V8 flags the bench measured with",
+  );
   assertEquals(a.at(-1), `${ROOT}/src/main.ts`);
   assertEquals(PERMISSIONS.length, 7);
 });

@@ -17,6 +17,7 @@ import { FakePrinter } from "./helpers/fake_printer.ts";
 import { startAgent, stopAgent } from "../src/run.ts";
 import { createServerApp } from "../src/reference_server/app.ts";
 import { join } from "node:path";
+import { V8_FLAGS } from "../src/version.ts";
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 
@@ -53,7 +54,7 @@ Deno.test("a 5 MB text field fails at once with JOB_TOO_LARGE naming field and l
   });
   const next = await server.createJob(RECEIPT);
   const agent = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--v8-flags=--max-semi-space-size=2", MAIN, "--config", config],
+    args: ["run", "-A", `--v8-flags=${V8_FLAGS}`, MAIN, "--config", config],
     stdout: "null",
     stderr: "null",
   }).spawn();
