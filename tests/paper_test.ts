@@ -5,7 +5,7 @@
  * widths, native or raster. One golden SVG per template pins the picture
  * (`UPDATE_GOLDEN=1` rewrites them).
  */
-import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "./helpers/assert.ts";
 import {
   pinnedRenderer,
   receiptJob,
@@ -15,7 +15,7 @@ import {
 import { scanBitmap, scanPaper } from "./helpers/scan.ts";
 import { readPaper, type Row } from "../src/render/paper.ts";
 import { paperSvg } from "../src/render/preview_svg.ts";
-import { code128Bitmap, qrBitmap } from "../src/render/codes.ts";
+import { code128Bitmap, qrBitmap, qrModules } from "../src/render/codes.ts";
 import { Renderer } from "../src/render/render.ts";
 import { withTmpDir } from "./helpers/env.ts";
 import { readEscPos } from "./helpers/escpos_reader.ts";
@@ -251,4 +251,89 @@ Deno.test("a raw job's common commands: tabs, positions, column images, real-tim
   assert(img?.kind === "image" && img.bitmap.width === 2 && img.bitmap.height === 24);
   assertEquals([...img.bitmap.dark.slice(0, 2)], [1, 0], "top row: column 0 dark");
   assert(p.rows.some((r) => r.kind === "pulse"));
+});
+
+Deno.test("a QR value no QR code can hold: refused with the reason, and a raw job's shows as a note", async () => {
+  // through a template, the layout's limit comes first and names itself
+  const r = await pinnedRenderer("generic", 48);
+  const err = await r.render(receiptJob("receipt", { ...TYPICAL_RECEIPT, qr: "😀".repeat(600) }))
+    .then(() => null, (e) => e);
+  assertEquals(err?.code, "RENDER_ERROR");
+  assertMatch(String(err?.message), /QR value is 1200 characters; at most 700/);
+  // 2,400 bytes of UTF-8: over the 2,331 a version-40 M symbol holds
+  assertThrows(
+    () => qrModules("😀".repeat(600)),
+    /2400 bytes \(UTF-8\); a QR code holds at most 2331/,
+  );
+  // a raw job storing such a QR: the picture says so instead of failing
+  const data = new TextEncoder().encode("x".repeat(2400));
+  const len = data.length + 3;
+  const bytes = new Uint8Array([
+    0x1d,
+    0x28,
+    0x6b,
+    3,
+    0,
+    0x31,
+    0x45,
+    49, // level M
+    0x1d,
+    0x28,
+    0x6b,
+    len & 0xff,
+    len >> 8,
+    0x31,
+    0x50,
+    0x30,
+    ...data,
+    0x1d,
+    0x28,
+    0x6b,
+    3,
+    0,
+    0x31,
+    0x51,
+    0x30, // print
+    0x41,
+    0x0a,
+  ]);
+  const p = readPaper(bytes, { escT: { 0: "cp437" }, width: 576 });
+  assertMatch(JSON.stringify(p.rows), /QR code not printable: .*at most 2331/);
+  assertEquals(textRows(p.rows).map((x) => x.text), ["A"], "reading goes on after it");
+});
+
+Deno.test("the reader never throws: every prefix of real receipts, and random bytes of every length", async () => {
+  const o = { escT: { 0: "cp437", 16: "windows1252", 19: "cp858" }, width: 576 };
+  // every prefix of a receipt of each kind (a job cut off mid-command by the server or a cable)
+  for (const f of ["epson-48-receipt.bin", "generic-48-receipt.bin", "xprinter-32-reprint.bin"]) {
+    const b = await Deno.readFile(new URL(`./golden/${f}`, import.meta.url));
+    for (let n = 0; n <= b.length; n += 7) paperSvg(readPaper(b.subarray(0, n), o));
+  }
+  let seed = 99;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let k = 0; k < 2000; k++) {
+    const n = Math.floor(rnd() ** 2 * 4000);
+    // biased toward command bytes, so that commands with odd arguments are tried
+    const b = Uint8Array.from(
+      { length: n },
+      () => rnd() < 0.3 ? [0x1b, 0x1d, 0x1c, 0x10, 0x0a][Math.floor(rnd() * 5)] : rnd() * 256,
+    );
+    const p = readPaper(b, o);
+    assert(typeof paperSvg(p) === "string");
+  }
+});
+
+Deno.test("a raw job's QR at module size 255 is reported too wide, without drawing it", () => {
+  const data = new TextEncoder().encode("hello");
+  const len = data.length + 3;
+  const bytes = new Uint8Array([
+    ...[0x1d, 0x28, 0x6b, 3, 0, 0x31, 0x43, 255], // module size 255 dots
+    ...[0x1d, 0x28, 0x6b, len, 0, 0x31, 0x50, 0x30, ...data],
+    ...[0x1d, 0x28, 0x6b, 3, 0, 0x31, 0x51, 0x30],
+  ]);
+  const p = readPaper(bytes, { escT: { 0: "cp437" }, width: 576 });
+  assertEquals(p.rows, [{
+    kind: "note",
+    text: "a QR code 7395 dots wide on 576-dot paper: not printed",
+  }]);
 });

@@ -18,12 +18,22 @@ export interface Bitmap {
 /** QR error correction, as ESC/POS numbers it (`GS ( k` function 169: 48–51). */
 export type QrLevel = "L" | "M" | "Q" | "H";
 
+/** Bytes a version-40 QR symbol holds in byte mode (ISO/IEC 18004, table 7). */
+const QR_MAX_BYTES: Record<QrLevel, number> = { L: 2953, M: 2331, Q: 1663, H: 1273 };
+
 /**
  * The QR symbol for `data`: `size × size` modules, `true` where dark (no quiet zone). Text is
  * carried as UTF-8 (what phones expect); bytes (a native `GS ( k` read back) as they are.
  */
 export function qrModules(data: string | Uint8Array, level: QrLevel = "M"): boolean[][] {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const max = QR_MAX_BYTES[level];
+  if (bytes.length > max) {
+    throw new Error(
+      `the QR code value is ${bytes.length} bytes (UTF-8); a QR code holds at most ${max} ` +
+        `at error correction ${level}`,
+    );
+  }
   const q = qrcode(0, level);
   // byte mode takes a string of 8-bit characters
   q.addData(String.fromCharCode(...bytes), "Byte");

@@ -8,7 +8,14 @@
  * @module
  */
 import CodepageEncoder from "@point-of-sale/codepage-encoder";
-import { type Bitmap, code128Bitmap, code128Valid, qrBitmap, type QrLevel } from "./codes.ts";
+import {
+  type Bitmap,
+  code128Bitmap,
+  code128Valid,
+  qrBitmap,
+  type QrLevel,
+  qrModules,
+} from "./codes.ts";
 
 /** A run of text in one style. */
 export interface Run {
@@ -320,14 +327,26 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
             else if (fn === 0x50) qr.data = b.slice(i + 8, i + 5 + len);
             else if (fn === 0x51 && qr.data !== null) {
               // drawn from the very bytes the printer encodes, at the size it was asked for
-              const bm = qrBitmap(qr.data, qr.size, Infinity, qr.level);
-              if (bm.width > o.width) {
+              let modules: number;
+              try {
+                modules = qrModules(qr.data, qr.level).length;
+              } catch (e) { // a raw job's QR no symbol can hold: the printer prints nothing
+                if (runs.length) endLine();
+                rows.push({ kind: "note", text: `QR code not printable: ${(e as Error).message}` });
+                i += 5 + len;
+                continue;
+              }
+              const width = (modules + 8) * qr.size; // checked before any dot is drawn
+              if (width > o.width) {
                 if (runs.length) endLine();
                 rows.push({
                   kind: "note",
-                  text: `a QR code ${bm.width} dots wide on ${o.width}-dot paper: not printed`,
+                  text: `a QR code ${width} dots wide on ${o.width}-dot paper: not printed`,
                 });
-              } else image(bm, "qr", utf8.decode(qr.data));
+              } else {
+                const bm = qrBitmap(qr.data, qr.size, Infinity, qr.level);
+                image(bm, "qr", utf8.decode(qr.data));
+              }
             }
           } else if (b2 !== 0x6b) {
             stop(`unknown command GS ( 0x${b2.toString(16)}`);
