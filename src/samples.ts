@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { SAMPLE_JOBS } from "./demo.ts";
 import { builtinProfiles, type Profile, ProfileSchema } from "./render/profile.ts";
 import { z } from "zod";
-import { Renderer } from "./render/render.ts";
+import { Renderer, type RendererOptions } from "./render/render.ts";
 import { readPaper } from "./render/paper.ts";
 import { paperSvg } from "./render/preview_svg.ts";
 import type { Job } from "./job.ts";
@@ -33,19 +33,27 @@ function sampleJob(): Job {
   } as Job;
 }
 
-/** One profile's sample picture. */
-async function sampleSvg(p: Profile): Promise<string> {
-  const r = await Renderer.create({
-    brand: p.id,
-    paperWidth: 80,
+/**
+ * Renderer options with everything pinned (clock, version, store locale and time zone): the same
+ * job renders to the same bytes on any machine, for the docs' pictures and the golden tests.
+ */
+export function pinnedOptions(brand: string, paperWidth: number, version: string): RendererOptions {
+  return {
+    brand,
+    paperWidth,
     profilesPath: null,
     templatesPath: null,
     locale: "id-ID",
     currency: "IDR",
     timeZone: "Asia/Jakarta",
     now: () => Date.parse("2026-01-23T09:07:28Z"),
-    agent: { version: "sample", terminal_id: "POS-001", printer_role: "cashier", location_id: 1 },
-  });
+    agent: { version, terminal_id: "POS-001", printer_role: "cashier", location_id: 1 },
+  };
+}
+
+/** One profile's sample picture. */
+async function sampleSvg(p: Profile): Promise<string> {
+  const r = await Renderer.create(pinnedOptions(p.id, 80, "sample"));
   const out = await r.render(sampleJob());
   return paperSvg(readPaper(out.bytes, r.paper));
 }

@@ -1,4 +1,5 @@
 /** Receipt data and a pinned renderer shared by the rendering tests and benches. */
+import { pinnedOptions } from "../../src/samples.ts";
 import { Renderer, type RendererOptions } from "../../src/render/render.ts";
 import type { Job } from "../../src/job.ts";
 
@@ -56,22 +57,7 @@ export function rendererOptions(over: Partial<RendererOptions> = {}): RendererOp
 
 /** A renderer with a pinned clock, version and time zone, so output is byte-stable. */
 export function pinnedRenderer(brand: string, paperWidth: number): Promise<Renderer> {
-  return Renderer.create({
-    brand,
-    paperWidth,
-    profilesPath: null,
-    templatesPath: null,
-    locale: "id-ID",
-    currency: "IDR",
-    timeZone: "Asia/Jakarta",
-    now: () => Date.parse("2026-01-23T09:07:28Z"),
-    agent: {
-      version: "0.0.0-test",
-      terminal_id: "POS-001",
-      printer_role: "cashier",
-      location_id: 1,
-    },
-  });
+  return Renderer.create(pinnedOptions(brand, paperWidth, "0.0.0-test"));
 }
 
 /** A job around receipt data. */
