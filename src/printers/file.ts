@@ -55,6 +55,18 @@ export class FilePrinter implements Printer {
   }
 }
 
+/**
+ * The paper picture of printed bytes. The bytes are already written: a picture that cannot be
+ * drawn must not turn a printed job into a failed one (a retry would print it again), so it
+ * falls back to the text preview.
+ */
+function picture(data: Uint8Array, doc: PrintDocument): string {
+  try {
+    if (doc.paper) return paperSvg(readPaper(data, doc.paper));
+  } catch { /* the text preview below */ }
+  return previewSvg(doc.preview ?? "");
+}
+
 /** The demo's printer: `<folder>/<seq>-job-<id>.bin` plus the preview as `.txt` and `.svg`. */
 export class VirtualPrinter implements Printer {
   readonly description: string;
@@ -76,10 +88,7 @@ export class VirtualPrinter implements Printer {
       await Deno.writeFile(base + ".bin", data);
       if (doc.preview !== undefined) {
         await Deno.writeTextFile(base + ".txt", `# ${doc.title}\n${doc.preview}\n`);
-        await Deno.writeTextFile(
-          base + ".svg",
-          doc.paper ? paperSvg(readPaper(data, doc.paper)) : previewSvg(doc.preview),
-        );
+        await Deno.writeTextFile(base + ".svg", picture(data, doc));
       }
     } catch (e) {
       throw openError(this.folder, e);
