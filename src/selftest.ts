@@ -5,6 +5,7 @@
  * templates, 64 test page.
  * @module
  */
+import type { Profile } from "./render/profile.ts";
 import { dirname, join } from "node:path";
 import { type Config, type ConfigError, serverToken, type StationConfig } from "./config.ts";
 import { JobServerClient, ServerError } from "./job_server.ts";
@@ -453,8 +454,8 @@ export async function runChecks(o: SelftestOptions): Promise<Check[]> {
       checks.push({
         area: "templates",
         result: "PASS",
-        detail:
-          `${tag}profile ${renderer.profile.id} (${renderer.profile.source}), ${renderer.columns} columns; templates compile`,
+        detail: `${tag}profile ${renderer.profile.id} (${renderer.profile.source}), ` +
+          `${renderer.columns} columns, ${capabilitySummary(renderer.profile)}; templates compile`,
       });
     } catch (e) {
       renderers.push(null);
@@ -503,6 +504,15 @@ function advise(checks: Check[], c: Config | null): Check[] {
 }
 
 /** `agent selftest`: prints the table or JSON; returns the exit code. */
+/** What the printer is asked to do, as the profile declares it (docs/printing.md has sources). */
+function capabilitySummary(p: Profile): string {
+  const c = p.capabilities;
+  const qr = c.qr_native.value ? "native QR" : c.raster_image.value ? "QR as image" : "QR as text";
+  return `${qr}, ${c.inverse.value ? "inverse" : "no inverse"}, code pages ${
+    p.codepages.join("/")
+  }`;
+}
+
 export async function selftest(o: SelftestOptions): Promise<number> {
   const checks = await runChecks(o);
   const code = exitCode(checks);

@@ -52,6 +52,11 @@ Deno.test("a healthy set-up passes, and --print sends a test page", async () => 
   ) {
     assertEquals(r.line(area)?.result, "PASS", area);
   }
+  // what the profile will ask of the printer, so the technician knows what the test page shows
+  assertMatch(
+    r.line("templates").detail,
+    /profile hrpt .*QR as image, no inverse, code pages cp437\/cp858/,
+  );
   await sim.waitForJobs(1);
   assertMatch(new TextDecoder("latin1").decode(sim.jobs[0].bytes), /TEST PAGE|T\s*E\s*S\s*T/);
 });
