@@ -114,7 +114,10 @@ Deno.test({
         deviceScaleFactor: 1,
         mobile: false,
       });
-      const shot = decodePng(await browser.screenshot());
+      const shotPng = await browser.screenshot();
+      await Deno.mkdir(new URL("./out/", import.meta.url), { recursive: true });
+      await Deno.writeFile(new URL("./out/status-page-preview.png", import.meta.url), shotPng);
+      const shot = decodePng(shotPng);
       // framed as a phone frames it: the receipt picture on the screen
       const box = await browser.eval<{ x: number; y: number; width: number; height: number }>(
         "JSON.parse(JSON.stringify(document.getElementById('paper-img').getBoundingClientRect()))",
