@@ -233,6 +233,7 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
             `with "?" to fit code pages ${target.renderer.profile.codepages.join("/")}`,
         );
       }
+      for (const note of r.notes) log.warn(`${label} ${note}`);
       renders.set(target, r);
       if (target === station) {
         ctx.journal.setPreview(job.uuid, r.preview, {

@@ -337,3 +337,34 @@ Deno.test("a raw job's QR at module size 255 is reported too wide, without drawi
     text: "a QR code 7395 dots wide on 576-dot paper: not printed",
   }]);
 });
+
+Deno.test("barcodes of every length the layout admits, on every profile and paper: scanned, or text with a note", async (t) => {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ-abcdefghijklmnopqrstuvwxyz./";
+  for (const brand of ["hrpt", "epson", "xprinter", "generic"]) {
+    for (const width of [32, 42, 48]) {
+      await t.step(`${brand} ${width}`, async () => {
+        const r = await pinnedRenderer(brand, width);
+        for (let n = 1; n <= 48; n++) {
+          for (const v of [alphabet.repeat(2).slice(0, n), "1234567890".repeat(5).slice(0, n)]) {
+            const out = await r.render(receiptJob("receipt", { ...TYPICAL_RECEIPT, barcode: v }));
+            const paper = readPaper(out.bytes, r.paper);
+            const where = `${brand} ${width} "${v}"`;
+            const notes = paper.rows.filter((x) => x.kind === "note");
+            assertEquals(notes, [], `${where}: the printer is never asked for what it skips`);
+            const bar = paper.rows.find((x) => x.kind === "image" && x.data === v);
+            if (bar?.kind === "image") {
+              // as wide as the printer draws it: the bars (quiet zones are blank paper)
+              assertEquals(scanBitmap(bar.bitmap)?.text, v, where);
+            } else {
+              // too wide at 2 dots a bar: the value as text, and the log says why
+              // (a value wider than the line wraps onto the next)
+              const all = textRows(paper.rows).map((x) => x.text.trim()).join("");
+              assert(all.includes(v), where);
+              assertMatch(out.notes.join("\n"), /needs \d+ dots at 2 dots per bar/, where);
+            }
+          }
+        }
+      });
+    }
+  }
+});

@@ -14,6 +14,7 @@ import { concatBytes } from "../bytes.ts";
 import {
   type Bitmap,
   code128Bitmap,
+  code128Modules,
   code128Valid,
   qrBitmap,
   qrModuleFor,
@@ -31,6 +32,8 @@ const BAR_MODULE = 3, BAR_HEIGHT = 60;
 export interface Encoded {
   bytes: Uint8Array;
   replaced: number;
+  /** What could not be printed as asked and how it was printed instead (logged as warnings). */
+  notes: string[];
 }
 
 /** Whether the profile can write `c` as a printable byte (printable ASCII, or in its code pages). */
@@ -56,12 +59,14 @@ export function encodeBlocks(
   }
   const parts: Uint8Array[] = [];
   let replaced = 0;
+  const notes: string[] = [];
   for (let i = 0; i < blocks.length; i += ENCODE_CHUNK) {
     const piece = encodePiece(blocks.slice(i, i + ENCODE_CHUNK), profile, columns, logo, i === 0);
     parts.push(piece.bytes);
     replaced += piece.replaced;
+    notes.push(...piece.notes);
   }
-  return noFeedAfterCut({ bytes: concatBytes(parts), replaced });
+  return noFeedAfterCut({ bytes: concatBytes(parts), replaced, notes });
 }
 
 /**
@@ -135,6 +140,7 @@ function encodePiece(
   // The last gate: text that did not come through layout's fitting (or a bug there) still
   // cannot become a command; what it catches is counted with the other replacements.
   let replaced = 0;
+  const notes: string[] = [];
   const text = (t: string) => {
     let run = "";
     let runCp = current || primary;
@@ -200,16 +206,33 @@ function encodePiece(
         } else if (caps.raster_image.value) picture(qrBitmap(b.value, QR_MODULE, dots));
         else textLine(b.value, "center");
         break;
-      case "barcode":
-        if (caps.barcodes.value.includes("code128")) {
-          // the encoder sends GS w 3 (BAR_MODULE) and GS h BAR_HEIGHT
-          e.align("center").barcode(b.value, "code128", { height: BAR_HEIGHT, text: true })
-            .align("left");
-        } else if (caps.raster_image.value && code128Valid(b.value)) {
-          picture(code128Bitmap(b.value, BAR_MODULE, BAR_HEIGHT, dots));
+      case "barcode": {
+        // a barcode wider than the paper is not printed at all: the widest bars (up to 3 dots)
+        // that fit with the 10-module quiet zones, and never under 2 dots (scanners lose them)
+        const n = code128Valid(b.value) ? code128Modules(b.value).length + 20 : Infinity;
+        const module = Math.min(BAR_MODULE, Math.floor(dots / n));
+        if (module >= 2 && caps.barcodes.value.includes("code128")) {
+          // the encoder sends GS w (width + 1) and GS h
+          e.align("center").barcode(b.value, "code128", {
+            height: BAR_HEIGHT,
+            width: module - 1,
+            text: true,
+          }).align("left");
+        } else if (module >= 2 && caps.raster_image.value) {
+          picture(code128Bitmap(b.value, module, BAR_HEIGHT, dots));
           textLine(b.value, "center"); // the human-readable line the printer would add
-        } else textLine(b.value, "center");
+        } else {
+          textLine(b.value, "center");
+          notes.push(
+            module < 2
+              ? `barcode "${b.value}" needs ${n * 2} dots at 2 dots per bar; the paper has ` +
+                `${dots}: printed as text`
+              : `profile ${profile.id} has neither CODE128 nor raster images: barcode ` +
+                `"${b.value}" printed as text`,
+          );
+        }
         break;
+      }
       case "feed":
         e.newline(b.lines);
         break;
@@ -234,5 +257,5 @@ function encodePiece(
   if (underline) e.underline(false);
   if (invert) e.invert(false);
   if (size !== 1) e.size(1, 1);
-  return { bytes: e.encode() as Uint8Array, replaced };
+  return { bytes: e.encode() as Uint8Array, replaced, notes };
 }

@@ -11,6 +11,7 @@ import CodepageEncoder from "@point-of-sale/codepage-encoder";
 import {
   type Bitmap,
   code128Bitmap,
+  code128Modules,
   code128Valid,
   qrBitmap,
   type QrLevel,
@@ -372,9 +373,16 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
           }
           // CODE128 data starts with its code set ({A {B {C); the symbol drawn carries the text
           const text = b2 === 73 ? data.replace(/^\{[ABC]/, "") : data;
-          if (code128Valid(text)) {
-            image(code128Bitmap(text, bar.module, bar.height, o.width), "barcode", text);
-          } else rows.push({ kind: "note", text: `barcode ${text}` });
+          const bars = code128Valid(text) ? code128Modules(text).length * bar.module : 0;
+          if (!bars) rows.push({ kind: "note", text: `barcode ${text}` });
+          else if (bars > o.width) { // as the printer asked: a barcode wider than paper is lost
+            if (runs.length) endLine();
+            rows.push({
+              kind: "note",
+              text: `a barcode ${bars} dots wide on ${o.width}-dot paper: not printed`,
+            });
+            continue;
+          } else image(code128Bitmap(text, bar.module, bar.height, Infinity), "barcode", text);
           if (bar.hri === 2 || bar.hri === 3) {
             const saved = { ...style };
             Object.assign(style, { bold: false, underline: false, invert: false, w: 1, h: 1 });

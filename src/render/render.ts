@@ -25,6 +25,8 @@ export interface Rendered {
   preview: string;
   transliterated: number;
   replaced: number;
+  /** What could not be printed as asked (a barcode too wide for the paper…): logged as warnings. */
+  notes: string[];
 }
 
 /** What the renderer needs to know. */
@@ -119,6 +121,7 @@ export class Renderer {
         ...r,
         bytes: concatBytes([b.bytes, r.bytes]),
         preview: `${b.preview}\n${r.preview}`,
+        notes: [...b.notes, ...r.notes],
       };
     }
     return this.#finish(
@@ -158,6 +161,7 @@ export class Renderer {
         preview: `[raw ESC/POS job from the server: ${bytes.length} bytes, not previewable]`,
         transliterated: 0,
         replaced: 0,
+        notes: [],
         blocks: null,
       };
     }
@@ -225,6 +229,7 @@ export class Renderer {
       ),
       transliterated,
       replaced: replaced + encoded.replaced,
+      notes: encoded.notes,
       blocks,
     };
   }
