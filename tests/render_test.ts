@@ -1,6 +1,7 @@
 /**
  * Rendering under hostile input, template and profile errors, previews.
  */
+import { readPaper } from "../src/render/paper.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./helpers/assert.ts";
 import { withTmpDir } from "./helpers/env.ts";
 import { readEscPos } from "./helpers/escpos_reader.ts";
@@ -271,6 +272,10 @@ Deno.test("raw jobs pass bytes through; drawer jobs are a pulse only", async () 
   const r = await pinnedRenderer("epson", 48);
   const raw = await r.render(receiptJob("raw", null, { raw_base64: btoa("\x1b@hi\n\x1dV\x00") }));
   assertEquals(new TextDecoder().decode(raw.bytes), "\x1b@hi\n\x1dV\x00");
+  // the server's own bytes, read back: the picture shows what they print
+  const paper = readPaper(raw.bytes, r.paper);
+  assertEquals(paper.rows.map((x) => x.kind), ["text", "cut"]);
+  assertMatch(raw.preview, /8 bytes; the picture/);
   const kick = await r.render(receiptJob("drawer", null));
   assertEquals(readEscPos(kick.bytes).commands.filter((c) => c === "pulse"), ["pulse"]);
 });

@@ -158,7 +158,8 @@ export class Renderer {
       const bytes = decodeRawBase64(job.raw_base64);
       return {
         bytes,
-        preview: `[raw ESC/POS job from the server: ${bytes.length} bytes, not previewable]`,
+        preview:
+          `[raw ESC/POS job from the server: ${bytes.length} bytes; the picture (.svg) shows them read back]`,
         transliterated: 0,
         replaced: 0,
         notes: [],
