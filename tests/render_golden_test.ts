@@ -7,6 +7,7 @@ import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { readEscPos } from "./helpers/escpos_reader.ts";
 import { pinnedRenderer, receiptJob } from "./helpers/receipts.ts";
 import { scanPaper } from "./helpers/scan.ts";
+import { readPaper } from "../src/render/paper.ts";
 
 const PROFILES = ["hrpt", "epson", "xprinter", "generic"];
 const WIDTHS = [32, 42, 48];
@@ -61,6 +62,17 @@ for (const profile of PROFILES) {
             l === want[i] ? l : [...l].join(" ")
           );
           assertEquals(got, want, "decoded bytes say what the preview says");
+          // and the picture's reader (src/render/paper.ts) reads the same lines, nothing skipped
+          const paper = readPaper(out.bytes, r.paper);
+          assertEquals(paper.rows.filter((x) => x.kind === "note"), [], "every byte understood");
+          const pictured = paper.rows.flatMap((x) =>
+            x.kind === "text" && !x.hri ? [x.runs.map((u) => u.text).join("").trimEnd()] : []
+          ).filter((l) => l !== "");
+          assertEquals(
+            pictured.map((l, i) => l === want[i] ? l : [...l].join(" ")),
+            want,
+            "the picture says what the preview says",
+          );
           for (const line of decoded) {
             assert([...line].length <= width, `line wider than ${width}: ${line}`);
           }

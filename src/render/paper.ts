@@ -31,7 +31,12 @@ export interface Run {
 
 /** One row of the paper. */
 export type Row =
-  | { kind: "text"; align: Align; runs: Run[] }
+  | {
+    kind: "text";
+    align: Align;
+    runs: Run[]; /** the printer's own line under a barcode */
+    hri?: true;
+  }
   | { kind: "image"; align: Align; bitmap: Bitmap; what: "image" | "qr" | "barcode"; data?: string }
   | { kind: "feed"; dots: number }
   | { kind: "cut"; partial: boolean }
@@ -74,8 +79,8 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
   const qr = { size: 3, level: "L" as QrLevel, data: null as Uint8Array | null };
   const bar = { height: 162, module: 3, hri: 0 };
 
-  const endLine = () => {
-    rows.push({ kind: "text", align: lineAlign ?? align, runs });
+  const endLine = (hri?: true) => {
+    rows.push({ kind: "text", align: lineAlign ?? align, runs, ...(hri ? { hri } : {}) });
     runs = [];
     lineDots = 0;
     lineAlign = null;
@@ -389,7 +394,7 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
             const keep = align;
             align = 1;
             for (const ch of text) put(ch);
-            endLine();
+            endLine(true);
             align = keep;
             Object.assign(style, saved);
           }
