@@ -247,6 +247,7 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
         `Paper: ${st.paper_width} (${r.columns} columns)` +
         (st.backup ? ` | Backup: ${st.backup}` : ""),
     );
+    if (r.profile.upgraded) log.warn(`[PROFILE] ${r.profile.upgraded}`);
   });
   log.info(`Job types: ${c.jobs.accepted_types.join(", ")}`);
   log.info(`Server: ${c.server.base_url} | State: ${c.state.path} | Config: ${c.source}`);

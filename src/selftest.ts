@@ -48,6 +48,8 @@ const NEXT_STEPS: Record<string, (c: Config | null) => string> = {
     `the account the agent runs as must be able to write ${c?.logging.log_file}; is the disk full?`,
   TEMPLATES_INVALID: () =>
     "fix the template or profile file named above, or remove it to use the built-in one",
+  PROFILE_OLD_FORMAT: () =>
+    "it prints as before; when convenient, replace supports/codepages/codepage_mapping in that file with capabilities and where each comes from (docs/printing.md, Adding a printer)",
   SERVER_UNREACHABLE: (c) =>
     `is the POS server running? Is server.base_url (${c?.server.base_url}) right — does it open in a browser on this PC? Is a firewall or proxy blocking this PC?`,
   SERVER_TIMEOUT: (c) =>
@@ -451,9 +453,11 @@ export async function runChecks(o: SelftestOptions): Promise<Check[]> {
     try {
       const renderer = await rendererFor(c, st);
       renderers.push(renderer);
+      const upgraded = renderer.profile.upgraded;
       checks.push({
         area: "templates",
-        result: "PASS",
+        result: upgraded ? "WARN" : "PASS",
+        ...(upgraded ? { code: "PROFILE_OLD_FORMAT" } : {}),
         detail: `${tag}profile ${renderer.profile.id} (${renderer.profile.source}), ` +
           `${renderer.columns} columns, ${capabilitySummary(renderer.profile)}; templates compile`,
       });

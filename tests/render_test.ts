@@ -256,10 +256,10 @@ Deno.test("profiles: a new brand is a file; an unknown key or bad value names th
     },
     /bad\.json: drawer: a drawer pulse needs capabilities\.drawer_pulse/,
   );
-  // a profile in the 0.1 format says what replaced its keys
+  // the 0.1 format next to capabilities: which one is meant?
   await bad(
     { id: "bad", supports: { qr: true, barcode: true, image: false } },
-    /bad\.json: supports is the 0\.1 format, now capabilities/,
+    /bad\.json: supports \(the 0\.1 format\) next to capabilities/,
   );
 });
 
@@ -509,5 +509,58 @@ Deno.test("kitchen tickets: station name on top, order type and time large, new 
   await assertRejects(
     () => r.render(receiptJob("kitchen", { items: [{ name: "x", qty: 1, status: "maybe" }] })),
     /items\.0\.status/,
+  );
+});
+
+Deno.test("a profile file in the 0.1 format prints as it did, and says what to change", async () => {
+  await using dir = await withTmpDir();
+  const old = {
+    id: "shop",
+    name: "The shop's printer",
+    brands: ["SHOP"],
+    encoder_model: null,
+    columns: { "58": 32, "80": 48 },
+    fonts: ["A"],
+    small_font: false,
+    codepages: ["cp437", "cp858"],
+    codepage_mapping: "epson",
+    cut: "partial",
+    feed_before_cut: 4,
+    drawer: { pin: 0, on_ms: 100, off_ms: 500 },
+    supports: { qr: true, barcode: true, image: false },
+    image_mode: "raster",
+  };
+  await Deno.writeTextFile(join(dir.path, "shop.json"), JSON.stringify(old));
+  const r = await Renderer.create(
+    rendererOptions({ brand: "SHOP", paperWidth: 80, profilesPath: dir.path }),
+  );
+  const p = r.profile;
+  assertMatch(
+    p.upgraded!,
+    /shop\.json is in the 0\.1 format \(supports, codepages, codepage_mapping\)/,
+  );
+  // the ESC t numbers come from the encoder's named table, as 0.1 sent them
+  assertEquals(p.capabilities.codepages.value, { cp437: 0, cp858: 19 });
+  assertEquals(
+    [
+      p.capabilities.qr_native.value,
+      p.capabilities.inverse.value,
+      p.capabilities.cancel_kanji.value,
+    ],
+    [true, true, true],
+  );
+  assertEquals(p.capabilities.raster_image.value, false);
+  assertMatch(p.capabilities.qr_native.source, /0\.1 profile file .*names no source/);
+  const out = await r.render(receiptJob("reprint"));
+  const cmds = readEscPos(out.bytes).commands;
+  assert(cmds.includes("qr") && cmds.includes("invert:1") && cmds.includes("cancel-kanji"));
+  // a file that mixes both formats is refused
+  await Deno.writeTextFile(
+    join(dir.path, "shop.json"),
+    JSON.stringify({ ...old, capabilities: {} }),
+  );
+  await assertRejects(
+    () => Renderer.create(rendererOptions({ brand: "SHOP", profilesPath: dir.path })),
+    /shop\.json: supports, codepages, codepage_mapping \(the 0\.1 format\) next to capabilities/,
   );
 });

@@ -200,3 +200,33 @@ Deno.test("selftest exercises every configured path: a stock DRF backend passes,
   const fail = bad.out.checks.find((c: { result: string }) => c.result === "FAIL");
   assertMatch(fail.detail, /PATCH \/print-jobs\/\{id\}.*HTTP 500.*trailing slash/);
 });
+
+Deno.test("a profile file in the 0.1 format: WARN PROFILE_OLD_FORMAT with what to change, exit 0", async () => {
+  await using dir = await withTmpDir();
+  await using server = withServer();
+  using sim = PrinterSim.start();
+  const generic = JSON.parse(
+    await Deno.readTextFile(new URL("../profiles/generic.json", import.meta.url)),
+  );
+  const { capabilities: _, ...rest } = generic;
+  await Deno.mkdir(join(dir.path, "profiles"));
+  await Deno.writeTextFile(
+    join(dir.path, "profiles", "shop.json"),
+    JSON.stringify({
+      ...rest,
+      id: "shop",
+      brands: ["SHOP"],
+      codepages: ["cp437"],
+      codepage_mapping: { cp437: 0 },
+      supports: { qr: true, barcode: true, image: true },
+    }),
+  );
+  const r = await selftest(dir.path, {
+    server: { base_url: server.url },
+    printer: { transport: "tcp", port: sim.port, brand: "SHOP" },
+  });
+  assertEquals(r.code, 0, JSON.stringify(r.out.checks, null, 1));
+  const line = r.line("templates");
+  assertEquals([line.result, line.code], ["WARN", "PROFILE_OLD_FORMAT"]);
+  assertMatch(line.next, /prints as before; .*replace supports\/codepages\/codepage_mapping/);
+});

@@ -118,16 +118,65 @@ export const ProfileSchema = z.object({
 });
 
 /** Keys of the 0.1 profile format, replaced by `capabilities`. */
-const OLD_KEYS: Record<string, string> = {
-  supports: "capabilities.qr_native / barcodes / raster_image",
-  codepages: "capabilities.codepages (names with their ESC t numbers)",
-  codepage_mapping: "capabilities.codepages (names with their ESC t numbers)",
-};
+const OLD_KEYS = ["supports", "codepages", "codepage_mapping"];
+
+/** The `ESC t` number of `codepage` in one of the encoder's named code page tables. */
+function escTIn(mapping: string, codepage: string): number {
+  const e = new ReceiptPrinterEncoder({ language: "esc-pos", codepageMapping: mapping } as never);
+  const b = e.codepage(codepage as never).text("x").encode() as Uint8Array;
+  const at = b.findIndex((x, i) => x === 0x1b && b[i + 1] === 0x74);
+  if (at < 0) throw new Error(`no ESC t for ${codepage}`);
+  return b[at + 2];
+}
+
+/**
+ * A profile file in the 0.1 format (`supports`, `codepages`, `codepage_mapping`) read as the
+ * current one, sending exactly what 0.1 sent (FS ., inverse, its code pages): a store's own
+ * profile keeps printing after an upgrade, and the log asks for the capabilities and sources.
+ */
+function fromOldFormat(raw: Record<string, unknown>, source: string): Record<string, unknown> {
+  const why = `declared in the 0.1 profile file ${source}, which names no source`;
+  const cap = (value: unknown) => ({ value, source: why });
+  const { supports, codepages, codepage_mapping, ...rest } = raw as {
+    supports?: { qr?: unknown; barcode?: unknown; image?: unknown };
+    codepages?: unknown;
+    codepage_mapping?: unknown;
+  } & Record<string, unknown>;
+  const names = Array.isArray(codepages) ? codepages.map(String) : [];
+  const table: Record<string, number> = {};
+  for (const cp of names) {
+    try {
+      table[cp] = typeof codepage_mapping === "string"
+        ? escTIn(codepage_mapping, cp)
+        : Number((codepage_mapping as Record<string, unknown> | undefined)?.[cp]);
+    } catch (e) {
+      throw new ProfileError(
+        `Invalid printer profile ${source}: codepage_mapping "${codepage_mapping}" has no ` +
+          `${cp} (${(e as Error).message})`,
+      );
+    }
+  }
+  return {
+    ...rest,
+    capabilities: {
+      qr_native: cap(supports?.qr === true),
+      barcodes: cap(supports?.barcode === true ? ["code128"] : []),
+      raster_image: cap(supports?.image === true),
+      inverse: cap(true),
+      cancel_kanji: cap(true),
+      codepages: cap(table),
+      cut: cap(raw.cut === "none" ? [] : [raw.cut]),
+      drawer_pulse: cap(raw.drawer != null),
+    },
+  };
+}
 
 /** A validated printer profile. */
 export type Profile = z.output<typeof ProfileSchema> & {
   /** Where it came from: `(built-in)` or a file path. */
   source: string;
+  /** Set when the file is in the 0.1 format: what to change (logged at start, a selftest WARN). */
+  upgraded: string | null;
   /** The code pages in the order the agent prefers them (`capabilities.codepages`). */
   codepages: string[];
   /** `ESC t` number → code page name (how a reader of the bytes decodes text). */
@@ -151,13 +200,19 @@ export class ProfileError extends Error {
 
 /** Validates a profile's data (from a file or built in); errors name `source` and the key. */
 export function buildProfile(raw: unknown, source: string): Profile {
-  const old = raw && typeof raw === "object" ? Object.keys(OLD_KEYS).filter((k) => k in raw) : [];
+  const obj = raw && typeof raw === "object" ? raw : null;
+  const old = obj ? OLD_KEYS.filter((k) => k in obj) : [];
+  let upgraded: string | null = null;
   if (old.length) {
-    throw new ProfileError(
-      `Invalid printer profile ${source}: ${
-        old.map((k) => `${k} is the 0.1 format, now ${OLD_KEYS[k]}`).join("; ")
-      } (docs/printing.md shows a profile with its capabilities and their sources)`,
-    );
+    if ("capabilities" in (raw as object)) {
+      throw new ProfileError(
+        `Invalid printer profile ${source}: ${old.join(", ")} (the 0.1 format) next to ` +
+          `capabilities: keep capabilities only`,
+      );
+    }
+    raw = fromOldFormat(raw as Record<string, unknown>, source);
+    upgraded = `printer profile ${source} is in the 0.1 format (${old.join(", ")}): read as it ` +
+      `printed before; replace those keys with capabilities and their sources (docs/printing.md)`;
   }
   const r = ProfileSchema.safeParse(raw);
   if (!r.success) {
@@ -185,6 +240,7 @@ export function buildProfile(raw: unknown, source: string): Profile {
   return {
     ...r.data,
     source,
+    upgraded,
     codepages,
     escT,
     charset: new Set(codepageOf.keys()),
