@@ -102,6 +102,11 @@ CREATE TRIGGER IF NOT EXISTS papers_follow_jobs AFTER DELETE ON jobs
 
 /** The printer bytes of a job kept for its picture (larger jobs keep the text preview only). */
 export const PAPER_KEEP_MAX = 256 * 1024;
+/**
+ * Pictures kept: the newest jobs' only (the status page lists 200, `/jobs` up to 500), so a long
+ * history costs a few MB, not one picture per row of `state.max_rows`.
+ */
+export const PAPER_KEEP_JOBS = 2000;
 
 /** A job's printer bytes and how to read them (its printer's code pages and paper width). */
 export interface KeptPaper {
@@ -194,6 +199,10 @@ export class Journal implements JobStore {
       setPreview: p("UPDATE jobs SET preview = ? WHERE uuid = ?"),
       setPaper: p("INSERT OR REPLACE INTO papers (uuid, bytes, reader) VALUES (?, ?, ?)"),
       getPaper: p("SELECT bytes, reader FROM papers WHERE uuid = ?"),
+      prunePapers: p(
+        `DELETE FROM papers WHERE rowid IN (SELECT rowid FROM papers ORDER BY rowid DESC
+          LIMIT ? OFFSET ${PAPER_KEEP_JOBS})`,
+      ),
       setTaken: p("UPDATE jobs SET taken = ? WHERE uuid = ?"),
       setPrinter: p("UPDATE jobs SET printer = ? WHERE uuid = ?"),
       oldestReport: p("SELECT MIN(created_at) AS t FROM outbox"),
@@ -541,6 +550,7 @@ export class Journal implements JobStore {
       let n = Number(this.#st.pruneAge.run(now - maxAgeMs, batch).changes);
       const over = this.count() - maxRows;
       if (over > 0) n += Number(this.#st.pruneCap.run(Math.min(over, batch)).changes);
+      this.#st.prunePapers.run(batch); // pictures beyond the newest PAPER_KEEP_JOBS
       return n;
     });
   }

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
 import { withTmpDir } from "./helpers/env.ts";
-import { Journal, PAPER_KEEP_MAX, StateLockedError } from "../src/journal.ts";
+import { Journal, PAPER_KEEP_JOBS, PAPER_KEEP_MAX, StateLockedError } from "../src/journal.ts";
 import type { Job } from "../src/job.ts";
 import { join } from "node:path";
 
@@ -150,6 +150,26 @@ Deno.test("a full disk surfaces as STATE_STORE_UNWRITABLE and rolls back (nothin
     }
     assertEquals((err as { code?: string })?.code, "STATE_STORE_UNWRITABLE");
     assertEquals(j.get(`u${i - 1}`), undefined, "the failed receive left no row");
+  } finally {
+    j.close();
+  }
+});
+
+Deno.test("pictures are kept for the newest jobs only, whatever the history's length", () => {
+  const j = Journal.open(":memory:");
+  try {
+    const reader = { escT: { 0: "cp437" }, width: 576 };
+    const n = PAPER_KEEP_JOBS + 300;
+    for (let i = 0; i < n; i++) {
+      j.receive(job(`p${i}`), 0);
+      j.setPreview(`p${i}`, "text", { bytes: new Uint8Array([0x41, i & 0xff]), reader });
+    }
+    j.prune(0, 14 * 86_400_000, 1_000_000, 500);
+    assertEquals(j.paper("p0"), undefined, "the oldest picture is dropped");
+    assertEquals(j.paper(`p${n - PAPER_KEEP_JOBS - 1}`), undefined);
+    assert(j.paper(`p${n - PAPER_KEEP_JOBS}`), "the newest PAPER_KEEP_JOBS stay");
+    assert(j.paper(`p${n - 1}`));
+    assertEquals(j.get("p0")!.preview, "text", "the job and its text preview stay");
   } finally {
     j.close();
   }
