@@ -15,7 +15,7 @@ import {
 import { scanBitmap, scanPaper } from "./helpers/scan.ts";
 import { readPaper, type Row } from "../src/render/paper.ts";
 import { paperSvg } from "../src/render/preview_svg.ts";
-import { code128Bitmap, qrBitmap, qrModules } from "../src/render/codes.ts";
+import { code128Bitmap, code128Modules, qrBitmap, qrModules } from "../src/render/codes.ts";
 import { Renderer } from "../src/render/render.ts";
 import { withTmpDir } from "./helpers/env.ts";
 import { readEscPos } from "./helpers/escpos_reader.ts";
@@ -121,14 +121,17 @@ Deno.test("raster codes: every printable ASCII character in a barcode, QR down t
   for (let c = 0x20; c < 0x7f; c += 8) {
     const data = Array.from({ length: 8 }, (_, k) => String.fromCharCode(Math.min(0x7e, c + k)))
       .join("");
-    assertEquals(scanBitmap(code128Bitmap(data, 2, 60, 576)), { kind: "barcode", text: data });
+    assertEquals(scanBitmap(code128Bitmap(code128Modules(data), 2, 60, 576)), {
+      kind: "barcode",
+      text: data,
+    });
   }
   // digits only: CODE128 set C packs them; 30 digits still scan at 58 mm
   const digits = "012345678901234567890123456789";
-  assertEquals(scanBitmap(code128Bitmap(digits, 3, 60, 384))?.text, digits);
+  assertEquals(scanBitmap(code128Bitmap(code128Modules(digits), 3, 60, 384))?.text, digits);
   // a QR too large for 6-dot modules on 58 mm paper is drawn with smaller modules and still reads
   const big = "X".repeat(600);
-  const b = qrBitmap(big, 6, 384);
+  const b = qrBitmap(qrModules(big), 6, 384);
   assert(b.width <= 384);
   assertEquals(scanBitmap(b)?.text, big);
 });

@@ -43,28 +43,22 @@ export function qrModules(data: string | Uint8Array, level: QrLevel = "M"): bool
 }
 
 /**
- * The module size (dots) at which the QR for `data` fits `maxWidth` with its quiet zone: at most
+ * The module size (dots) at which a QR symbol fits `maxWidth` with its quiet zone: at most
  * `module`, at least 1. A native QR wider than the paper is not printed at all, so the agent asks
  * the printer for this size.
  */
-export function qrModuleFor(data: string | Uint8Array, module: number, maxWidth: number): number {
-  const n = qrModules(data).length + 8;
-  return Math.max(1, Math.min(module, Math.floor(maxWidth / n)));
+export function qrModuleFor(symbol: boolean[][], module: number, maxWidth: number): number {
+  return Math.max(1, Math.min(module, Math.floor(maxWidth / (symbol.length + 8))));
 }
 
 /**
- * A QR code as dots: each module `module` dots square, with the 4-module quiet zone the standard
+ * A QR symbol ({@link qrModules}) as dots: each module `module` dots square, with the 4-module
+ * quiet zone the standard
  * asks for. `maxWidth` shrinks the module until the symbol fits the paper (at least 1 dot).
  */
-export function qrBitmap(
-  data: string | Uint8Array,
-  module: number,
-  maxWidth: number,
-  level: QrLevel = "M",
-): Bitmap {
-  const m = qrModules(data, level);
+export function qrBitmap(m: boolean[][], module: number, maxWidth: number): Bitmap {
   const n = m.length + 8;
-  const dots = Math.max(1, Math.min(module, Math.floor(maxWidth / n)));
+  const dots = qrModuleFor(m, module, maxWidth);
   const width = n * dots;
   const dark = new Uint8Array(width * width);
   for (let r = 0; r < m.length; r++) {
@@ -97,16 +91,15 @@ export function code128Modules(data: string): string {
 }
 
 /**
- * A CODE128 barcode as dots: `module` dots per bar module, `height` dots tall, a 10-module quiet
+ * CODE128 bars ({@link code128Modules}) as dots: `module` dots per bar module, `height` dots tall, a 10-module quiet
  * zone each side; `maxWidth` narrows the module until it fits.
  */
 export function code128Bitmap(
-  data: string,
+  bars: string,
   module: number,
   height: number,
   maxWidth: number,
 ): Bitmap {
-  const bars = code128Modules(data);
   const n = bars.length + 20;
   const dots = Math.max(1, Math.min(module, Math.floor(maxWidth / n)));
   const width = n * dots;

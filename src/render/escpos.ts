@@ -18,6 +18,7 @@ import {
   code128Valid,
   qrBitmap,
   qrModuleFor,
+  qrModules,
   rasterCommands,
 } from "./codes.ts";
 
@@ -201,15 +202,17 @@ function encodePiece(
           const bytes = new TextEncoder().encode(b.value);
           const utf8 = String.fromCharCode(...bytes);
           // a symbol wider than the paper is not printed at all: smaller modules where needed
-          const size = qrModuleFor(bytes, QR_MODULE, dots);
+          const size = qrModuleFor(qrModules(bytes), QR_MODULE, dots);
           e.align("center").qrcode(utf8, { model: 2, size, errorlevel: "m" }).align("left");
-        } else if (caps.raster_image.value) picture(qrBitmap(b.value, QR_MODULE, dots));
-        else textLine(b.value, "center");
+        } else if (caps.raster_image.value) {
+          picture(qrBitmap(qrModules(b.value), QR_MODULE, dots));
+        } else textLine(b.value, "center");
         break;
       case "barcode": {
         // a barcode wider than the paper is not printed at all: the widest bars (up to 3 dots)
         // that fit with the 10-module quiet zones, and never under 2 dots (scanners lose them)
-        const n = code128Valid(b.value) ? code128Modules(b.value).length + 20 : Infinity;
+        const bars = code128Valid(b.value) ? code128Modules(b.value) : null;
+        const n = bars ? bars.length + 20 : Infinity;
         const module = Math.min(BAR_MODULE, Math.floor(dots / n));
         if (module >= 2 && caps.barcodes.value.includes("code128")) {
           // the encoder sends GS w (width + 1) and GS h
@@ -219,7 +222,7 @@ function encodePiece(
             text: true,
           }).align("left");
         } else if (module >= 2 && caps.raster_image.value) {
-          picture(code128Bitmap(b.value, module, BAR_HEIGHT, dots));
+          picture(code128Bitmap(bars!, module, BAR_HEIGHT, dots));
           textLine(b.value, "center"); // the human-readable line the printer would add
         } else {
           textLine(b.value, "center");

@@ -333,16 +333,16 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
             else if (fn === 0x50) qr.data = b.slice(i + 8, i + 5 + len);
             else if (fn === 0x51 && qr.data !== null) {
               // drawn from the very bytes the printer encodes, at the size it was asked for
-              let modules: number;
+              let symbol: boolean[][];
               try {
-                modules = qrModules(qr.data, qr.level).length;
+                symbol = qrModules(qr.data, qr.level);
               } catch (e) { // a raw job's QR no symbol can hold: the printer prints nothing
                 if (runs.length) endLine();
                 rows.push({ kind: "note", text: `QR code not printable: ${(e as Error).message}` });
                 i += 5 + len;
                 continue;
               }
-              const width = (modules + 8) * qr.size; // checked before any dot is drawn
+              const width = (symbol.length + 8) * qr.size; // checked before any dot is drawn
               if (width > o.width) {
                 if (runs.length) endLine();
                 rows.push({
@@ -350,8 +350,7 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
                   text: `a QR code ${width} dots wide on ${o.width}-dot paper: not printed`,
                 });
               } else {
-                const bm = qrBitmap(qr.data, qr.size, Infinity, qr.level);
-                image(bm, "qr", utf8.decode(qr.data));
+                image(qrBitmap(symbol, qr.size, Infinity), "qr", utf8.decode(qr.data));
               }
             }
           } else if (b2 !== 0x6b) {
@@ -378,16 +377,17 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
           }
           // CODE128 data starts with its code set ({A {B {C); the symbol drawn carries the text
           const text = b2 === 73 ? data.replace(/^\{[ABC]/, "") : data;
-          const bars = code128Valid(text) ? code128Modules(text).length * bar.module : 0;
+          const bars = code128Valid(text) ? code128Modules(text) : "";
           if (!bars) rows.push({ kind: "note", text: `barcode ${text}` });
-          else if (bars > o.width) { // as the printer asked: a barcode wider than paper is lost
+          else if (bars.length * bar.module > o.width) { // wider than paper: the printer skips it
             if (runs.length) endLine();
             rows.push({
               kind: "note",
-              text: `a barcode ${bars} dots wide on ${o.width}-dot paper: not printed`,
+              text: `a barcode ${bars.length * bar.module} dots wide on ${o.width}-dot paper: ` +
+                "not printed",
             });
             continue;
-          } else image(code128Bitmap(text, bar.module, bar.height, Infinity), "barcode", text);
+          } else image(code128Bitmap(bars, bar.module, bar.height, Infinity), "barcode", text);
           if (bar.hri === 2 || bar.hri === 3) {
             const saved = { ...style };
             Object.assign(style, { bold: false, underline: false, invert: false, w: 1, h: 1 });
