@@ -9,7 +9,7 @@ import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { AgentError, type ErrorCode, toAgentError } from "./errors.ts";
 import { type Job, jobLabel, validateJob } from "./job.ts";
-import type { JobServer } from "./job_server.ts";
+import { type JobServer, ServerError } from "./job_server.ts";
 import { Bell } from "./bell.ts";
 import { ReportPump } from "./outbox.ts";
 import { ServerHealth } from "./server_health.ts";
@@ -21,6 +21,7 @@ import type { Printer, PrinterStatusReport } from "./printers/printer.ts";
 import type { Renderer } from "./render/render.ts";
 import { type PrintContext, printJob, Station, type StationSnapshot } from "./station.ts";
 import { type AgentSnapshot, heartbeatBody } from "./protocol.ts";
+import { isNaive, ServerClock } from "./server_time.ts";
 
 export { statusError } from "./station.ts";
 
@@ -82,6 +83,13 @@ export class Agent {
   #loops: Promise<void>[] = [];
   #stopping = false;
   readonly health: ServerHealth;
+  /** The job server's clock, read from its answers' Date headers. */
+  readonly serverClock: ServerClock = new ServerClock();
+  #naiveLogged = false;
+  #retryAfterLogged = false;
+  /** Jobs listed that no station here serves, by role, since the last line saying so. */
+  #leftAlone = new Map<string, number>();
+  #leftAloneLog: LogOnce;
   /** Delivers the outbox's reports. */
   readonly reports: ReportPump;
   #storeBroken = false;
@@ -98,9 +106,17 @@ export class Agent {
   #unreportable: LogOnce;
 
   /** Counters for /status and /metrics. */
-  readonly counters = { printed: 0, failed: 0, retries: 0, duplicates: 0, received: 0 };
+  readonly counters = {
+    printed: 0,
+    failed: 0,
+    retries: 0,
+    duplicates: 0,
+    received: 0,
+    /** Jobs listed that no station here serves (left PENDING for another agent). */
+    left_alone: 0,
+  };
   /** How late the event loop ran (heartbeats, reports and the local API wait on it). */
-  #loopLag: LoopLag | null = null;
+  #loopLag = new LoopLag();
   /** Print durations in ms (most recent 1,000), for /metrics. */
   readonly durations: number[] = [];
 
@@ -134,6 +150,7 @@ export class Agent {
       storeFailed: (e) => this.#storeFailed(e),
     });
     this.#unreportable = new LogOnce(this.clock, 3_600_000);
+    this.#leftAloneLog = new LogOnce(this.clock, 3_600_000);
   }
 
   /** The first station's printer (the seed's single printer). */
@@ -200,7 +217,6 @@ export class Agent {
 
   /** Resolves pending work from before a restart, then starts the loops. */
   start(): void {
-    this.#loopLag = new LoopLag();
     this.#recover();
     const loops: [string, () => Promise<void>][] = [
       ["poll", () => this.#pollLoop()],
@@ -235,12 +251,18 @@ export class Agent {
     await this.reports.deliver(this.clock.now() + STOP_FLUSH_MS).catch(() => {});
     await this.#sendHeartbeat().catch(() => {});
     for (const st of this.stations) await st.printer.close?.();
-    this.#loopLag?.stop();
   }
 
   /** The event loop's worst lag (ms) since start and in the last minute. */
   loopLag(): { max_ms: number; last_minute_max_ms: number } {
-    return this.#loopLag?.snapshot() ?? { max_ms: 0, last_minute_max_ms: 0 };
+    return this.#loopLag.snapshot(this.clock.now());
+  }
+
+  /** Sleeps on the agent's clock and records how late the wake-up ran (event-loop lag). */
+  async #sleep(ms: number, signal: AbortSignal): Promise<void> {
+    const due = this.clock.now() + ms;
+    await this.clock.sleep(ms, signal);
+    if (!signal.aborted) this.#loopLag.record(due, this.clock.now());
   }
 
   // ---- accepting jobs ------------------------------------------------------------------------
@@ -248,6 +270,19 @@ export class Agent {
   /** Takes one job item (unvalidated) from the server or the local API. */
   accept(item: unknown, source = "server", o: { station?: string } = {}): AcceptResult {
     const now = this.clock.now();
+    if (!o.station) {
+      // another agent's work is left alone before anything else looks at it
+      const other = this.#otherWork(item);
+      if (other) {
+        const uuid = String((item as { uuid?: unknown }).uuid ?? "?");
+        if (other.terminal !== undefined) {
+          return { outcome: "ignored", uuid, reason: `for terminal ${other.terminal}` };
+        }
+        this.#leftAlone.set(other.role!, (this.#leftAlone.get(other.role!) ?? 0) + 1);
+        const reason = `for printer role ${other.role}, which no printer here serves`;
+        return { outcome: "ignored", uuid, reason };
+      }
+    }
     const v = validateJob(item, this.config.limits);
     if ("invalid" in v) {
       const { id, uuid, code, reason } = v.invalid;
@@ -255,8 +290,8 @@ export class Agent {
         // nothing to report it under (a report goes to a job id): logged once an hour, skipped
         this.#unreportable.note(uuid ?? reason, () =>
           log.error(
-            `[JOB ${uuid ?? "?"}] The server listed a job without an id; it cannot be reported ` +
-              `and is skipped (logged once an hour): ${reason}`,
+            `[JOB ${uuid ?? "?"}] The server listed a job without a usable id; it cannot be ` +
+              `reported and is skipped (logged once an hour): ${reason}`,
             { code },
           ));
         return { outcome: "rejected", uuid: null, code, reason, fresh: false };
@@ -266,6 +301,10 @@ export class Agent {
       if (fresh) {
         log.error(`${jobLabel({ id, uuid })} [FAILED] Invalid job: ${reason}`, { code });
         this.counters.failed++;
+        this.reports.queued();
+      } else if (this.journal.resendFinal(key, now, String(id))) {
+        // listed again: the server missed (or lost) the FAILED report
+        log.info(`${jobLabel({ id, uuid })} Already failed as invalid; re-sending FAILED`);
         this.reports.queued();
       }
       return { outcome: "rejected", uuid: key, code, reason, fresh };
@@ -283,6 +322,15 @@ export class Agent {
         ? `no station "${o.station}" here`
         : `for printer role ${job.printer_role}, which no printer here serves`;
       return { outcome: "ignored", uuid: job.uuid, reason };
+    }
+    if (job.created_at && !this.#naiveLogged && isNaive(job.created_at)) {
+      this.#naiveLogged = true;
+      const zone = this.config.server.naive_time_zone;
+      log.info(
+        `[TIME] The server writes created_at without a time zone (${
+          JSON.stringify(job.created_at)
+        }); read as ${zone === "local" ? "this PC's local time" : zone} (server.naive_time_zone)`,
+      );
     }
     if (source === "server" && station.queue.length >= this.config.limits.queue) {
       // not taken (no FETCHED): it stays PENDING on the server until this printer has room
@@ -369,7 +417,9 @@ export class Agent {
       const label = `[JOB ${e.server_id}]`;
       if (!job) continue;
       const station = this.route(job) ?? this.stations[0];
-      if (e.taken >= POISON_AFTER) {
+      // only a death while the job's own rendering ran counts (station.ts); a job whose printer
+      // was failing is never poison, whatever the count says
+      if (e.taken >= POISON_AFTER && !isPrinterFault(e.error_code)) {
         const msg = `the agent died or hung ${e.taken} times while this job was in hand; ` +
           `it is not taken up again (check the job's content, then send it again)`;
         log.error(`${label} [FAILED] [QUARANTINED] ${msg}`, { code: "POISON_JOB" });
@@ -415,6 +465,7 @@ export class Agent {
       journal: this.journal,
       clock: this.clock,
       config: this.config,
+      serverClock: this.serverClock,
       signal: this.#ac.signal,
       stopping: () => this.#stopping,
       fail: (job, station, code, message) => this.#fail(job, station, code, message),
@@ -439,7 +490,6 @@ export class Agent {
       } catch (e) {
         if (e instanceof AgentError && e.code === "STATE_STORE_UNWRITABLE") {
           this.#storeFailed(e);
-          safe(() => this.journal.releaseTaken(job.uuid), undefined);
           station.queue.push(job, 0); // not lost: first in line once the journal works again
           continue;
         }
@@ -542,6 +592,43 @@ export class Agent {
     return this.stations.reduce((n, s) => n + Math.max(0, max - s.queue.length), 0);
   }
 
+  /**
+   * Whether a listed item is one this agent would take (or fail): for this terminal and a role a
+   * station serves. Jobs for others do not count against what a poll reads, so however many stand
+   * in front, the poll reads on to the jobs that are ours.
+   */
+  #takes(item: unknown): boolean {
+    return this.#otherWork(item) === null;
+  }
+
+  /** Whose a listed item is, when it is not ours: another terminal's, or a role not served here. */
+  #otherWork(item: unknown): { terminal?: string; role?: string } | null {
+    if (!item || typeof item !== "object" || Array.isArray(item)) return null; // ours to fail
+    const o = item as Record<string, unknown>;
+    const me = this.config.terminal_identity.terminal_id;
+    if (typeof o.terminal_id === "string" && o.terminal_id && o.terminal_id !== me) {
+      return { terminal: o.terminal_id };
+    }
+    const role = typeof o.printer_role === "string" && o.printer_role ? o.printer_role : null;
+    if (role && !this.stations.some((s) => s.roles.includes(role))) return { role };
+    return null;
+  }
+
+  /** Logs (once an hour for each set of roles) the jobs listed that no station here serves. */
+  #noteLeftAlone(): void {
+    if (this.#leftAlone.size === 0) return;
+    const roles = [...this.#leftAlone].sort(([a], [b]) => a.localeCompare(b));
+    this.#leftAlone.clear();
+    const n = roles.reduce((k, [, c]) => k + c, 0);
+    this.counters.left_alone += n;
+    this.#leftAloneLog.note(roles.map(([r]) => r).join(","), () =>
+      log.info(
+        `[POLL] Leaving alone ${n} listed job(s) for printer role(s) no printer here serves: ${
+          roles.map(([r, c]) => `${r} (${c})`).join(", ")
+        }; they stay PENDING for another agent (logged once an hour)`,
+      ));
+  }
+
   /** Every role of every station, as the list request names them: `cashier,kitchen`. */
   #roles(): string {
     return [...new Set(this.stations.flatMap((s) => s.roles))].join(",");
@@ -552,10 +639,11 @@ export class Agent {
     const me = this.config.terminal_identity;
     const signal = this.#ac.signal;
     let failures = 0;
+    let waitAsked = 0;
     while (!this.#stopping) {
       const limits = this.config.limits;
       if (this.#storeBroken || this.#room() === 0) {
-        await this.clock.sleep(s.poll_interval * 1000, signal); // do not take jobs we cannot hold
+        await this.#sleep(s.poll_interval * 1000, signal); // do not take jobs we cannot hold
         continue;
       }
       const t0 = this.clock.now();
@@ -568,11 +656,14 @@ export class Agent {
           waitS: s.long_poll_wait,
           maxItems: this.#room(),
           maxPages: limits.pages_per_poll,
+          takes: (item) => this.#takes(item),
           signal,
         });
         failures = 0;
+        this.serverClock.observe(list.serverDate, t0, this.clock.now());
         this.health.ok("jobs", sent);
         fresh = await this.#intake(list.items);
+        this.#noteLeftAlone();
         if (
           list.items.length === 0 && s.long_poll_wait > 0 && this.clock.now() - t0 < 500 &&
           !this.#noLongPollLogged
@@ -590,6 +681,7 @@ export class Agent {
         }
         this.health.failed(e, "jobs", sent);
         failures++;
+        waitAsked = e instanceof ServerError ? e.retryAfterMs ?? 0 : 0;
       }
       // The server lists a job until our FETCHED report lands: wait for those reports (briefly)
       // rather than being handed the same jobs again.
@@ -600,14 +692,25 @@ export class Agent {
         ) {
           await this.reports.drained.wait(this.clock, 50, signal);
         }
-        if (this.#fetchedPending() === 0) continue;
+        // at once again only for new work; otherwise at the configured pace (below)
+        if (fresh > 0 && this.#fetchedPending() === 0) continue;
       }
       // Sleep unless the server held the request (long-poll) or handed us new work.
       const elapsed = this.clock.now() - t0;
       const base = s.poll_interval * 1000;
-      const pause = failures > 0 ? Math.min(base * 2 ** Math.min(failures - 1, 4), 30_000) : base;
-      if (fresh === 0 && elapsed < base) await this.clock.sleep(pause - elapsed, signal);
-      else if (failures > 0) await this.clock.sleep(pause, signal);
+      const backoff = failures > 0 ? Math.min(base * 2 ** Math.min(failures - 1, 4), 30_000) : base;
+      // a 429/503 with Retry-After is honoured (bounded: job_server.ts), and said once
+      const pause = Math.max(backoff, waitAsked);
+      if (waitAsked > 0 && !this.#retryAfterLogged) {
+        this.#retryAfterLogged = true;
+        log.warn(
+          `[POLL] The server asks the agent to wait ${Math.round(waitAsked / 1000)} s ` +
+            `(Retry-After); polling resumes then (said once per start)`,
+        );
+      }
+      waitAsked = 0;
+      if (fresh === 0 && elapsed < base) await this.#sleep(pause - elapsed, signal);
+      else if (failures > 0) await this.#sleep(pause, signal);
     }
   }
 
@@ -626,6 +729,7 @@ export class Agent {
       printers: this.stationSnapshots(),
       queue_depth: this.queueDepth,
       outbox_depth: safe(() => this.journal.outboxDepth(), -1),
+      reports_refused: safe(() => this.journal.refusedSince(this.clock.now() - 86_400_000), 0),
       oldest_report_age_seconds: this.oldestReportAge(),
       state_store: this.#storeBroken ? "UNWRITABLE" : "OK",
       version: this.version,
@@ -642,7 +746,8 @@ export class Agent {
   async #sendHeartbeat(): Promise<void> {
     const sent = this.health.sent();
     try {
-      await this.#server.heartbeat(this.heartbeatBody());
+      const date = await this.#server.heartbeat(this.heartbeatBody());
+      this.serverClock.observe(date, sent, this.clock.now());
       this.health.ok("heartbeat", sent);
     } catch (e) {
       this.health.failed(e, "heartbeat", sent);
@@ -656,7 +761,7 @@ export class Agent {
         if (!st.printing) st.printerStatus = await st.printer.status();
       }));
       await this.#sendHeartbeat();
-      await this.clock.sleep(this.config.server.heartbeat_interval * 1000, signal);
+      await this.#sleep(this.config.server.heartbeat_interval * 1000, signal);
     }
   }
 
@@ -711,6 +816,11 @@ export class Agent {
     if (total) log.debug(`[STATE] Pruned ${total} old journal rows`);
     return total;
   }
+}
+
+/** Whether a journal error code says the printer, not the job, was at fault. */
+function isPrinterFault(code: string | null): boolean {
+  return code !== null && /^(PRINTER_|SPOOLER_)/.test(code);
 }
 
 function safe<T>(f: () => T, fallback: T): T {

@@ -5,6 +5,9 @@
  */
 import type { Clock } from "./clock.ts";
 
+/** Why a wait's timer is cancelled: a reason given, so no DOMException (a stack) is made each time. */
+const DONE = "done";
+
 /** Wakes every loop waiting on it. */
 export class Bell {
   #waiters = new Set<() => void>();
@@ -22,7 +25,7 @@ export class Bell {
       const finish = () => {
         if (done) return;
         done = true;
-        timer.abort();
+        timer.abort(DONE);
         signal.removeEventListener("abort", finish);
         this.#waiters.delete(finish);
         res();

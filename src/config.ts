@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { LABEL_KEYS } from "./render/labels.ts";
+import { isNaiveTimeZone } from "./server_time.ts";
 
 /** Columns per line for each accepted `printer.paper_width` (columns, or millimetres). */
 export const PAPER_COLUMNS: Record<number, number> = { 32: 32, 42: 42, 48: 48, 58: 32, 80: 48 };
@@ -54,6 +55,10 @@ const Server = z.object({
   query: Query.default(Query.parse({})),
   /** A report the server has not accepted for this long is dropped with one ERROR line. */
   report_expiry_hours: z.number().positive().default(72),
+  /** How `created_at` values without a time zone are read: `local`, `UTC` or `+07:00`. */
+  naive_time_zone: z.string().refine(isNaiveTimeZone, {
+    message: 'expected "local", "UTC" or an offset like "+07:00"',
+  }).default("local"),
 }).strict();
 
 const Printer = z.object({
@@ -153,6 +158,13 @@ const Jobs = z.object({
   max_age_seconds: z.number().int().min(0).default(3600),
   drawer_max_age_seconds: z.number().int().min(0).default(10),
   reprint_interrupted: z.array(z.enum(JobTypes)).default([]),
+  /**
+   * Commands a raw job may send that change the printer for good (all refused by default):
+   * power_off, memory_switch, nv_image, nv_graphics, nv_memory, nv_settings.
+   */
+  raw_allow: z.array(
+    z.enum(["power_off", "memory_switch", "nv_image", "nv_graphics", "nv_memory", "nv_settings"]),
+  ).default([]),
 }).strict();
 
 const State = z.object({
@@ -183,7 +195,7 @@ const LocalApi = z.object({
 /** Size limits: a job over one fails at once with JOB_TOO_LARGE, never freezes the agent. */
 const Limits = z.object({
   /** Bytes of one job list answer (one page). */
-  list_bytes: z.number().int().min(64 * 1024).default(8 * 1024 * 1024),
+  list_bytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
   /** Bytes of one job's JSON. */
   job_bytes: z.number().int().min(1024).default(256 * 1024),
   /** Characters of one text field (any string in the job). */

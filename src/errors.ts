@@ -21,6 +21,10 @@ export const ERROR_CODES = {
     text: "the agent died or hung twice while this job was in hand; it is not taken up again",
   },
   INVALID_BASE64: { transient: false, text: "raw_base64 is not valid base64" },
+  RAW_COMMAND_REFUSED: {
+    transient: false,
+    text: "the raw job would change the printer for good (power off, memory switches, NV memory)",
+  },
   RENDER_ERROR: { transient: false, text: "the receipt could not be rendered" },
   TEMPLATE_ERROR: { transient: false, text: "the store template has an error" },
   EXPIRED: { transient: false, text: "the job is older than the allowed age and was not printed" },

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { AgentError } from "./errors.ts";
 import { DEFAULT_LIMITS, type Limits } from "./config.ts";
+import { NOT_A_NUMBER, UnreadableJob } from "./job_page.ts";
 
 /** The job body of the contract (docs/protocol.md). Unknown fields are allowed and ignored. */
 export const JobSchema = z.object({
@@ -49,6 +50,7 @@ export function overLimit(raw: unknown, limits: JobLimits): string | null {
   while (stack.length) {
     const [v, path] = stack.pop()!;
     if (typeof v === "string") {
+      if (v.startsWith(NOT_A_NUMBER)) continue; // not text: validateJob names it
       if (v.length > limits.text_chars && path !== "raw_base64") {
         return `${path} is ${v.length} characters; at most ${limits.text_chars} (limits.text_chars)`;
       }
@@ -71,11 +73,26 @@ export function validateJob(
   raw: unknown,
   limits: JobLimits = DEFAULT_LIMITS,
 ): { job: Job } | { invalid: InvalidJob } {
+  if (raw instanceof UnreadableJob) {
+    return { invalid: { id: raw.id, uuid: raw.uuid, code: raw.code, reason: raw.reason } };
+  }
   const o = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
-  const id = typeof o.id === "number" || typeof o.id === "string" ? o.id : null;
   const uuid = typeof o.uuid === "string" && o.uuid.length <= 64 ? o.uuid : null;
+  if (typeof o.id === "string" && !fitsUrlPath(o.id)) {
+    // its report would go to another URL (a path drops "." and ".." segments): never printed
+    const reason = `id ${JSON.stringify(o.id)} cannot be put in the status URL unchanged ` +
+      `(a URL path drops "." and ".." segments)`;
+    return { invalid: { id: null, uuid, code: "BAD_PAYLOAD", reason } };
+  }
+  const id = typeof o.id === "number" || typeof o.id === "string" ? o.id : null;
   const over = overLimit(raw, limits);
   if (over) return { invalid: { id, uuid, code: "JOB_TOO_LARGE", reason: over } };
+  const nan = notANumber(raw);
+  if (nan) {
+    const reason = `${nan.path} is ${nan.word}, which JSON does not allow (Python's json.dumps ` +
+      `writes it for a float that is not a number); the job is not printed`;
+    return { invalid: { id, uuid, code: "BAD_PAYLOAD", reason } };
+  }
   const r = JobSchema.safeParse(raw);
   if (r.success) {
     const j = r.data;
@@ -95,6 +112,28 @@ export function validateJob(
     .map((i) => `${i.path.join(".") || "(job)"}: ${i.message}`)
     .join("; ");
   return { invalid: { id, uuid, code: "BAD_PAYLOAD", reason } };
+}
+
+/** Whether a job id, percent-encoded, stays one unchanged segment of a URL path. */
+export function fitsUrlPath(id: string): boolean {
+  const enc = encodeURIComponent(id);
+  return enc !== "." && enc !== "..";
+}
+
+/** The first field that held a bare NaN or Infinity in the server's JSON, if any. */
+function notANumber(raw: unknown): { path: string; word: string } | null {
+  const stack: [unknown, string][] = [[raw, ""]];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (typeof v === "string" && v.startsWith(NOT_A_NUMBER)) {
+      return { path: path || "(job)", word: v.slice(NOT_A_NUMBER.length) };
+    } else if (Array.isArray(v)) {
+      v.forEach((x, i) => stack.push([x, `${path}[${i}]`]));
+    } else if (v && typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) stack.push([x, path ? `${path}.${k}` : k]);
+    }
+  }
+  return null;
 }
 
 /** Decodes `raw_base64`; an invalid string is a permanent INVALID_BASE64 error. */

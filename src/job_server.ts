@@ -4,9 +4,11 @@
  * the server did: unreachable, timed out, answered with an HTTP error, or answered garbage.
  * @module
  */
-import { parseJobPage, type StatusReport } from "./protocol.ts";
+import type { StatusReport } from "./protocol.ts";
+import { NotAJobPage, readJobPage, type ReadPage } from "./job_page.ts";
 import type { Config } from "./config.ts";
 import { readAtMost } from "./bytes.ts";
+import { type Clock, systemClock } from "./clock.ts";
 
 /** What went wrong talking to the server. */
 export type ServerErrorKind = "unreachable" | "timeout" | "http" | "garbage" | "auth";
@@ -15,6 +17,8 @@ export type ServerErrorKind = "unreachable" | "timeout" | "http" | "garbage" | "
 export class ServerError extends Error {
   kind: ServerErrorKind;
   status?: number;
+  /** A 429 or 503 answer's `Retry-After`, in ms (bounded), if it gave one. */
+  retryAfterMs?: number;
   constructor(kind: ServerErrorKind, message: string, status?: number, options?: ErrorOptions) {
     super(message, options);
     this.name = "ServerError";
@@ -43,6 +47,12 @@ export interface JobServerOptions {
   query?: QueryNames;
   /** Bytes one answer may have (config `limits.list_bytes`). */
   maxBody?: number;
+  /** Bytes of JSON one job may have (config `limits.job_bytes`): a larger job fails alone. */
+  jobBytes?: number;
+  /** How requests are made (the store simulator passes an in-memory server). */
+  fetch?: typeof fetch;
+  /** Time for request timeouts (the store simulator's clock). */
+  clock?: Clock;
 }
 
 /** The list request's parameter names; "" leaves a parameter out. */
@@ -80,8 +90,10 @@ export interface ListOptions {
   waitS: number;
   /** Stop following `next` once this many items are in hand (what the agent will queue). */
   maxItems?: number;
-  /** Pages followed at most. */
+  /** Pages followed at most in one poll (the next poll reads on from where this one stopped). */
   maxPages?: number;
+  /** Whether an item is one the agent takes: only those count towards `maxItems`. */
+  takes?: (item: unknown) => boolean;
   signal?: AbortSignal;
 }
 
@@ -102,6 +114,7 @@ export class JobServerClient implements JobServer {
     token: string,
     caCert: string | null,
     timeoutMs = c.server.request_timeout * 1000,
+    more: Pick<JobServerOptions, "fetch" | "clock"> = {},
   ): JobServerClient {
     return new JobServerClient({
       baseUrl: c.server.base_url,
@@ -113,11 +126,15 @@ export class JobServerClient implements JobServer {
       statusMethod: c.server.status_method,
       query: c.server.query,
       maxBody: c.limits.list_bytes,
+      jobBytes: c.limits.job_bytes,
+      ...more,
     });
   }
 
   #o: JobServerOptions;
   #client: Deno.HttpClient | undefined;
+  /** Where the next list reads on (a page the last one did not reach), or null: page 1. */
+  #cursor: string | null = null;
   constructor(o: JobServerOptions) {
     this.#o = o;
     if (o.caCert) this.#client = Deno.createHttpClient({ caCerts: [o.caCert] });
@@ -131,46 +148,45 @@ export class JobServerClient implements JobServer {
   async #request(
     method: string,
     path: string,
-    body: unknown,
-    extraMs = 0,
-    signal?: AbortSignal,
+    o: { body?: unknown; extraMs?: number; signal?: AbortSignal; page?: boolean } = {},
   ): Promise<{ data: unknown; date: string | null }> {
     const url = /^https?:\/\//.test(path) ? path : this.url(path);
     const headers: Record<string, string> = { accept: "application/json" };
     if (this.#o.token) headers.authorization = `${this.#o.authScheme} ${this.#o.token}`;
-    if (body !== undefined) headers["content-type"] = "application/json";
+    if (o.body !== undefined) headers["content-type"] = "application/json";
+    const extraMs = o.extraMs ?? 0;
     // One controller per request, linked by hand: AbortSignal.any would keep every request's
     // signal alive as long as the agent's own signal lives.
     const ac = new AbortController();
+    const timer = new AbortController();
     let timedOut = false;
-    const timer = setTimeout(() => {
+    (this.#o.clock ?? systemClock).sleep(this.#o.timeoutMs + extraMs, timer.signal).then(() => {
+      if (timer.signal.aborted) return;
       timedOut = true;
       ac.abort();
-    }, this.#o.timeoutMs + extraMs);
+    });
     const onAbort = () => ac.abort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const sig = ac.signal;
+    o.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      return await this.#exchange(method, url, headers, body, sig, () => timedOut, extraMs, signal);
+      const res = await this.#send(method, url, headers, o.body, ac.signal, () => timedOut, o);
+      return await this.#read(method, url, res, o.page ?? false);
     } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      timer.abort("answered"); // a reason: no DOMException made per request
+      o.signal?.removeEventListener("abort", onAbort);
     }
   }
 
-  async #exchange(
+  async #send(
     method: string,
     url: string,
     headers: Record<string, string>,
     body: unknown,
     sig: AbortSignal,
     timedOut: () => boolean,
-    extraMs: number,
-    signal?: AbortSignal,
-  ): Promise<{ data: unknown; date: string | null }> {
-    let res: Response;
+    o: { extraMs?: number; signal?: AbortSignal },
+  ): Promise<Response> {
     try {
-      res = await fetch(url, {
+      return await (this.#o.fetch ?? fetch)(url, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -181,42 +197,67 @@ export class JobServerClient implements JobServer {
       if (timedOut()) {
         throw new ServerError(
           "timeout",
-          `${method} ${url}: no answer in ${this.#o.timeoutMs + extraMs} ms`,
+          `${method} ${url}: no answer in ${this.#o.timeoutMs + (o.extraMs ?? 0)} ms`,
+          undefined,
+          { cause: e },
         );
       }
-      if (signal?.aborted) throw e;
+      if (o.signal?.aborted) throw e;
       const cause = (e as Error & { cause?: Error }).cause?.message;
       // fetch repeats the URL in its message: say it once
       const what = `${(e as Error).message}${cause ? ` (${cause})` : ""}`
         .replace(/\s*for url \([^)]*\)/g, "");
-      throw new ServerError(
-        "unreachable",
-        `${method} ${url}: ${what}`,
-        undefined,
-        { cause: e },
-      );
+      throw new ServerError("unreachable", `${method} ${url}: ${what}`, undefined, { cause: e });
     }
+  }
+
+  /** Reads an answer: a job list item by item (`page`), anything else as JSON. */
+  async #read(
+    method: string,
+    url: string,
+    res: Response,
+    page: boolean,
+  ): Promise<{ data: unknown; date: string | null }> {
     // Name the URL that answered: after a redirect (sent on without the token when it leaves
     // the origin) that is where a 401 came from.
     const where = res.redirected && res.url !== url ? `${url} (redirected to ${res.url})` : url;
     const max = this.#o.maxBody ?? MAX_BODY;
+    const date = res.headers.get("date");
+    const lost = (e: unknown) =>
+      new ServerError(
+        "unreachable",
+        `${method} ${where}: connection lost reading the answer`,
+        res.status,
+        { cause: e },
+      );
+    if (page && res.ok) {
+      try {
+        const read = await readJobPage(res.body, {
+          jobBytes: this.#o.jobBytes ?? 256 * 1024,
+          maxBytes: max,
+        });
+        return { data: read, date };
+      } catch (e) {
+        if (!(e instanceof NotAJobPage)) throw lost(e);
+        const ct = res.headers.get("content-type") ?? "no content-type";
+        const what = e.notJson ? `answer is not JSON (${ct})` : e.message;
+        throw new ServerError(
+          "garbage",
+          `${method} ${where}: ${what}: ${JSON.stringify(e.head)}`,
+          res.status,
+          { cause: e },
+        );
+      }
+    }
     let text: string;
     try {
       text = await readCapped(res, max);
     } catch (e) {
       if (e instanceof ServerError) {
-        throw new ServerError(e.kind, `${method} ${where}: ${e.message}`, res.status);
+        throw new ServerError(e.kind, `${method} ${where}: ${e.message}`, res.status, { cause: e });
       }
-      throw new ServerError(
-        "unreachable",
-        `${method} ${where}: connection lost reading the answer`,
-        res.status,
-        {
-          cause: e,
-        },
-      );
+      throw lost(e);
     }
-    const date = res.headers.get("date");
     const snippet = () => JSON.stringify(text.slice(0, 80));
     if (res.status === 401 || res.status === 403) {
       throw new ServerError(
@@ -228,21 +269,24 @@ export class JobServerClient implements JobServer {
       );
     }
     if (!res.ok) {
-      throw new ServerError(
+      const err = new ServerError(
         "http",
         `${method} ${where}: HTTP ${res.status}: ${snippet()}${slashHint(method, url, res.status)}`,
         res.status,
       );
+      err.retryAfterMs = retryAfter(res);
+      throw err;
     }
     if (text.trim() === "") return { data: null, date };
     try {
       return { data: JSON.parse(text), date };
-    } catch {
+    } catch (e) {
       const ct = res.headers.get("content-type") ?? "no content-type";
       throw new ServerError(
         "garbage",
         `${method} ${url}: answer is not JSON (${ct}): ${snippet()}`,
         res.status,
+        { cause: e },
       );
     }
   }
@@ -262,31 +306,38 @@ export class JobServerClient implements JobServer {
 
   /**
    * Pending jobs for this terminal; asks the server to hold the request up to `waitS` seconds.
-   * A paginated answer's `next` is followed (same origin only, never with a long-poll wait) up to
-   * `maxPages` pages or until `maxItems` items are in hand.
+   * A paginated answer's `next` is followed (same origin only, never with a long-poll wait) until
+   * `maxItems` items the agent takes are in hand, up to `maxPages` pages; when the pages run out
+   * first, the next call reads on from the page where this one stopped, so a job behind any number
+   * of jobs for others is reached within a few polls.
    */
   async listPending(o: ListOptions): Promise<JobList> {
     const items: unknown[] = [];
-    let path: string | null = this.listPath(o.terminal, o.role, o.waitS);
+    const resume = this.#cursor;
+    this.#cursor = null;
+    let path: string | null = resume ?? this.listPath(o.terminal, o.role, o.waitS);
     let serverDate: string | null = null;
     let pages = 0;
-    let wait = o.waitS;
-    while (path && pages < (o.maxPages ?? 1)) {
-      const { data, date } = await this.#request("GET", path, undefined, wait * 1000, o.signal);
+    let taken = 0;
+    let wait = resume ? 0 : o.waitS;
+    const max = o.maxItems ?? Infinity;
+    while (path) {
+      const { data, date } = await this.#request("GET", path, {
+        extraMs: wait * 1000,
+        signal: o.signal,
+        page: true,
+      });
       pages++;
       serverDate ??= date;
-      const page = parseJobPage(data);
-      if (!page) {
-        throw new ServerError(
-          "garbage",
-          `GET ${this.url(this.#o.paths.jobs)}: expected a JSON list or {"results": [...]}, got ${
-            JSON.stringify(data)?.slice(0, 80)
-          }`,
-        );
-      }
+      const page = data as ReadPage;
       items.push(...page.items);
-      if (items.length >= (o.maxItems ?? Infinity) || !page.next) break;
-      path = this.#sameOrigin(page.next);
+      taken += o.takes ? page.items.filter(o.takes).length : page.items.length;
+      path = page.next ? this.#sameOrigin(page.next) : null;
+      if (taken >= max || !path) break;
+      if (pages >= (o.maxPages ?? 1)) {
+        this.#cursor = path; // read on from here next time
+        break;
+      }
       wait = 0; // only the first request may be held by the server
     }
     return { items, serverDate, pages };
@@ -306,18 +357,34 @@ export class JobServerClient implements JobServer {
   /** Sends one status report for a job (method and path from the configuration). */
   async report(serverId: string, body: StatusReport): Promise<void> {
     const path = this.#o.paths.status.replace("{id}", encodeURIComponent(serverId));
-    await this.#request(this.#o.statusMethod ?? "POST", path, body);
+    await this.#request(this.#o.statusMethod ?? "POST", path, { body });
   }
 
   /** Sends a heartbeat; returns the server's Date header. */
   async heartbeat(body: Record<string, unknown>): Promise<string | null> {
-    return (await this.#request("POST", this.#o.paths.heartbeat, body)).date;
+    return (await this.#request("POST", this.#o.paths.heartbeat, { body })).date;
   }
 
   /** Releases the custom HTTP client. */
   close(): void {
     this.#client?.close();
   }
+}
+
+/** The most a `Retry-After` is honoured: a server asking for an hour still sees us in 5 min. */
+export const RETRY_AFTER_MAX_MS = 300_000;
+
+/** A 429/503 answer's `Retry-After` (seconds or an HTTP date) in ms, bounded; else undefined. */
+function retryAfter(res: Response): number | undefined {
+  if (res.status !== 429 && res.status !== 503) return undefined;
+  const v = res.headers.get("retry-after")?.trim();
+  if (!v) return undefined;
+  let ms = /^\d+$/.test(v)
+    ? Number(v) * 1000
+    : Date.parse(v) - Date.parse(res.headers.get("date") ?? "");
+  if (!Number.isFinite(ms)) return undefined;
+  ms = Math.min(Math.max(ms, 0), RETRY_AFTER_MAX_MS);
+  return ms;
 }
 
 /** Reads a body as text, refusing (and cancelling) past `max` bytes. */

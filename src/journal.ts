@@ -37,6 +37,8 @@ export interface JournalEntry {
   taken: number;
   /** The station whose printer the last attempt went to (committed before its first byte). */
   printer: string | null;
+  /** When the server last refused this job's final report for good (400 and the like), or null. */
+  refused_at: number | null;
 }
 
 /** One status report waiting in the outbox. */
@@ -76,7 +78,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   payload TEXT,
   preview TEXT,
   taken INTEGER NOT NULL DEFAULT 0,
-  printer TEXT
+  printer TEXT,
+  refused_at INTEGER
 ) STRICT;
 CREATE INDEX IF NOT EXISTS jobs_open ON jobs(state) WHERE state IN ('RECEIVED','PRINTING');
 CREATE INDEX IF NOT EXISTS jobs_received ON jobs(received_at);
@@ -121,7 +124,19 @@ function migrate(db: DatabaseSync): void {
     db.exec("ALTER TABLE jobs ADD COLUMN taken INTEGER NOT NULL DEFAULT 0");
   }
   if (!cols.some((c) => c.name === "printer")) db.exec("ALTER TABLE jobs ADD COLUMN printer TEXT");
+  if (!cols.some((c) => c.name === "refused_at")) {
+    db.exec("ALTER TABLE jobs ADD COLUMN refused_at INTEGER");
+  }
+  db.exec(
+    "CREATE INDEX IF NOT EXISTS jobs_refused ON jobs(refused_at) WHERE refused_at IS NOT NULL",
+  );
 }
+
+/**
+ * A final report the server refused for good is sent again (the job is still listed) at most this
+ * often: one line an hour in the log, not one each poll.
+ */
+export const REFUSED_RESEND_MS = 3_600_000;
 
 /** Whether a thrown SQLite error means the state store cannot be written. */
 function isStorageFailure(e: unknown): boolean {
@@ -165,10 +180,13 @@ export interface JobStore {
   outboxDone(seq: number): void;
   outboxTried(seq: number): void;
   outboxDrop(seq: number): void;
+  outboxRefused(seq: number, now: number): void;
+  refusedSince(since: number): number;
   outboxDepth(): number;
   oldestReportAt(): number | null;
   pendingReports(status: ReportStatus): number;
   getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
   prune(now: number, maxAgeMs: number, maxRows: number, batch?: number): number;
   probeWritable(): void;
   close(): void;
@@ -206,6 +224,10 @@ export class Journal implements JobStore {
       setTaken: p("UPDATE jobs SET taken = ? WHERE uuid = ?"),
       setPrinter: p("UPDATE jobs SET printer = ? WHERE uuid = ?"),
       oldestReport: p("SELECT MIN(created_at) AS t FROM outbox"),
+      refuse: p(
+        `UPDATE jobs SET refused_at = ? WHERE uuid = (SELECT job_uuid FROM outbox WHERE seq = ?)`,
+      ),
+      refusedSince: p("SELECT COUNT(*) AS n FROM jobs WHERE refused_at > ?"),
       dropReport: p("DELETE FROM outbox WHERE seq = ?"),
       enqueue: p(
         `INSERT INTO outbox (job_uuid, server_id, status, body, created_at) VALUES (?, ?, ?, ?, ?)`,
@@ -415,6 +437,8 @@ export class Journal implements JobStore {
       const e = this.#mustGet(uuid);
       if (e.state !== "PRINTED" && e.state !== "FAILED") return false;
       if ((this.#st.pendingFor.get(uuid) as { n: number }).n > 0) return false;
+      // the server refused it for good: tried again once an hour, not at every poll
+      if (e.refused_at !== null && now - e.refused_at < REFUSED_RESEND_MS) return false;
       // to the id the server listed it under (an imported seed job knows only its uuid)
       const at = e.finished_at ?? now;
       const body = e.state === "PRINTED"
@@ -453,6 +477,22 @@ export class Journal implements JobStore {
   /** Gives up on one report (the server never accepted it); the caller logs why. */
   outboxDrop(seq: number): void {
     this.#st.dropReport.run(seq);
+  }
+
+  /**
+   * Gives up on a report the server refused for good (the caller logs why): its job remembers
+   * when, so a server that keeps listing the job gets the report again only once an hour.
+   */
+  outboxRefused(seq: number, now: number): void {
+    this.#tx(() => {
+      this.#st.refuse.run(now, seq);
+      this.#st.dropReport.run(seq);
+    });
+  }
+
+  /** Jobs whose report the server refused for good since `since` (ms). */
+  refusedSince(since: number): number {
+    return (this.#st.refusedSince.get(since) as { n: number }).n;
   }
 
   /**

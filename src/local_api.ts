@@ -108,6 +108,12 @@ export function metricsText(agent: Agent): string {
     "Age of the oldest status report the server has not accepted yet (0: none waiting).",
     [["", snap.oldest_report_age_seconds]],
   );
+  metric(
+    "print_agent_reports_refused",
+    "gauge",
+    "Jobs whose status report the server refused for good in the last 24 h (400 and the like).",
+    [["", snap.reports_refused]],
+  );
   metric("print_agent_queue_depth", "gauge", "Jobs waiting to print.", [["", snap.queue_depth]]);
   metric(
     "print_agent_event_loop_max_lag_seconds",

@@ -36,12 +36,40 @@ export function formatTimestamp(ms: number): string {
     `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
 }
 
-/** Formats one record as a seed-shaped line (with a trailing newline). */
+/**
+ * Characters that could make one event look like several, or rewrite the terminal: C0 and C1
+ * controls (line feeds, carriage returns, ESC of ANSI/OSC sequences), DEL, the Unicode line and
+ * paragraph separators, and the bidirectional overrides that reorder what a reader sees.
+ */
+// deno-lint-ignore no-control-regex -- control characters are what it finds
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/**
+ * Text for one log line: every character in {@link UNSAFE} written as an escape (`\n`, `\x1b`,
+ * `\u2028`), so text from the server (an id, a field name, an error body) can never start a line
+ * of its own or send a command to the terminal that shows the log.
+ */
+export function escapeLogText(s: string): string {
+  return s.replace(UNSAFE, (c) => {
+    const named = NAMED[c];
+    if (named) return named;
+    const n = c.charCodeAt(0);
+    return n < 0x100
+      ? `\\x${n.toString(16).padStart(2, "0")}`
+      : `\\u${n.toString(16).padStart(4, "0")}`;
+  });
+}
+
+/** Formats one record as a seed-shaped line (with a trailing newline): always exactly one line. */
 export function formatLine(r: LogRecord): string {
   const p = r.properties as Record<string, unknown>;
   const msg = typeof p.msg === "string" ? p.msg : r.message.map(String).join("");
-  const code = typeof p.code === "string" ? ` (code=${p.code})` : "";
-  return `${formatTimestamp(r.timestamp)} | ${LEVEL_NAMES[r.level].padEnd(8)} | ${msg}${code}\n`;
+  const code = typeof p.code === "string" ? ` (code=${escapeLogText(p.code)})` : "";
+  return `${formatTimestamp(r.timestamp)} | ${LEVEL_NAMES[r.level].padEnd(8)} | ${
+    escapeLogText(msg)
+  }${code}\n`;
 }
 
 /** What `log` callers pass besides the message. */

@@ -1,40 +1,31 @@
 /**
- * How long the event loop was held up: a timer asks to run every {@link TICK_MS} and records how
- * late it ran. Heartbeats, reports, the local API and a stop all wait on the loop, so a late tick
- * is time they could not run. Shown in `/status` and `/metrics` for support and the bench.
+ * How long the event loop was held up, read from the sleeps the loops already make: a loop that
+ * asked to wake at T and woke at T + x was held up x ms (heartbeats, reports, the local API and a
+ * stop all wait on the loop). No timer of its own: an idle agent wakes only for its own work.
+ * Shown in `/status` and `/metrics` for support and the bench.
  * @module
  */
 
-const TICK_MS = 50;
+/** Samples kept for "the last minute" (a sleep of the poll loop every 2 s is 30 a minute). */
+const KEEP = 256;
 
 /** Event-loop lag since the agent started: the worst, and the most recent minute's worst. */
 export class LoopLag {
   #max = 0;
-  #minute: number[] = [];
-  #timer: ReturnType<typeof setInterval>;
-  #last = performance.now();
+  #recent: { at: number; lag: number }[] = [];
 
-  constructor() {
-    this.#timer = setInterval(() => {
-      const now = performance.now();
-      const lag = Math.max(0, now - this.#last - TICK_MS);
-      this.#last = now;
-      this.#max = Math.max(this.#max, lag);
-      this.#minute.push(lag);
-      if (this.#minute.length > 60_000 / TICK_MS) this.#minute.shift();
-    }, TICK_MS);
+  /** Records that a wake-up due at `dueAt` ran at `ranAt` (ms, one clock). */
+  record(dueAt: number, ranAt: number): void {
+    const lag = Math.max(0, ranAt - dueAt);
+    this.#max = Math.max(this.#max, lag);
+    this.#recent.push({ at: ranAt, lag });
+    if (this.#recent.length > KEEP) this.#recent.shift();
   }
 
-  /** The worst lag since start and within the last minute, in ms. */
-  snapshot(): { max_ms: number; last_minute_max_ms: number } {
-    return {
-      max_ms: Math.round(this.#max),
-      last_minute_max_ms: Math.round(Math.max(0, ...this.#minute)),
-    };
-  }
-
-  /** Stops measuring. */
-  stop(): void {
-    clearInterval(this.#timer);
+  /** The worst lag since start and within the minute before `now`, in ms. */
+  snapshot(now: number): { max_ms: number; last_minute_max_ms: number } {
+    let minute = 0;
+    for (const s of this.#recent) if (now - s.at <= 60_000) minute = Math.max(minute, s.lag);
+    return { max_ms: Math.round(this.#max), last_minute_max_ms: Math.round(minute) };
   }
 }

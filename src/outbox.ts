@@ -51,6 +51,8 @@ export class ReportPump {
   readonly drained: Bell = new Bell();
   /** Jobs whose report failed, held back until `until`: one never blocks another. */
   #holds = new Map<string, { tries: number; until: number }>();
+  /** The longest Retry-After the server asked for in the last round (ms). */
+  #retryAfter = 0;
 
   constructor(d: ReportPumpDeps) {
     this.#d = d;
@@ -74,7 +76,12 @@ export class ReportPump {
         r = { done: false, serverDown: true, nextHoldMs: 0 };
       }
       if (r.serverDown) {
-        await this.#bell.wait(clock, SERVER_BACKOFF_MS[Math.min(failures++, 4)], signal);
+        const asked = this.#retryAfter;
+        this.#retryAfter = 0;
+        const ms = Math.max(asked, SERVER_BACKOFF_MS[Math.min(failures++, 4)]);
+        // a Retry-After pause is not cut short by new reports
+        if (asked > 0) await clock.sleep(ms, signal);
+        else await this.#bell.wait(clock, ms, signal);
         continue;
       }
       failures = 0;
@@ -119,9 +126,12 @@ export class ReportPump {
           if (err instanceof ServerError && err.permanent) {
             log.error(
               `[JOB ${e.server_id}] The server refused status ${e.status} and will keep refusing ` +
-                `it: ${err.message}; dropping this report`,
+                `it: ${err.message}; dropping this report (sent again at most once an hour while ` +
+                `the server lists the job)`,
               { code: "REPORT_REFUSED" },
             );
+            journal.outboxRefused(e.seq, clock.now());
+            this.#holds.delete(key);
           } else if (this.#expired(e, err)) {
             journal.outboxDrop(e.seq);
             this.#holds.delete(key);
@@ -131,9 +141,12 @@ export class ReportPump {
             if (isNetworkError(err)) serverDown = true;
             health.failed(err, "reports", sent);
             const tries = (this.#holds.get(key)?.tries ?? 0) + 1;
+            const asked = err instanceof ServerError ? err.retryAfterMs ?? 0 : 0;
+            if (asked > 0) serverDown = true; // the server as a whole asks for a pause
+            this.#retryAfter = Math.max(this.#retryAfter, asked);
             this.#holds.set(key, {
               tries,
-              until: clock.now() + SERVER_BACKOFF_MS[Math.min(tries - 1, 4)],
+              until: clock.now() + Math.max(asked, SERVER_BACKOFF_MS[Math.min(tries - 1, 4)]),
             });
             held = true;
             return; // this job's later reports wait for this one

@@ -71,6 +71,8 @@ export interface AgentSnapshot {
   queue_depth: number;
   outbox_depth: number;
   oldest_report_age_seconds: number;
+  /** Jobs whose status report the server refused for good in the last 24 h (400 and the like). */
+  reports_refused: number;
   state_store: "OK" | "UNWRITABLE";
   version: string;
   uptime_seconds: number;
@@ -93,6 +95,7 @@ export function heartbeatBody(s: AgentSnapshot): Record<string, unknown> {
     queue_depth: s.queue_depth,
     outbox_depth: s.outbox_depth,
     oldest_report_age_seconds: s.oldest_report_age_seconds,
+    reports_refused: s.reports_refused,
     state_store: s.state_store,
     version: s.version,
     uptime_seconds: s.uptime_seconds,

@@ -145,8 +145,10 @@ export async function importSeedHistory(
 export function rendererFor(
   c: Config,
   station: Pick<StationConfig, "brand" | "paper_width" | "roles" | "name" | "id"> = c.stations[0],
+  clock?: Clock,
 ): Promise<Renderer> {
   return Renderer.create({
+    now: clock ? () => clock.now() : undefined,
     brand: station.brand,
     paperWidth: station.paper_width,
     profilesPath: c.render.profiles_path ?? join(c.base_dir, "profiles"),
@@ -155,6 +157,7 @@ export function rendererFor(
     currency: c.render.currency,
     timeZone: c.render.time_zone,
     maxBytes: c.limits.rendered_bytes,
+    rawAllow: c.jobs.raw_allow,
     language: c.render.language,
     labels: c.render.labels,
     agent: {
@@ -204,7 +207,7 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
   const renderers: Renderer[] = [];
   for (const st of c.stations) {
     try {
-      renderers.push(await rendererFor(c, st));
+      renderers.push(await rendererFor(c, st, o.clock));
     } catch (e) {
       const where = c.printers ? `printers "${st.id}": ` : "";
       throw new StartupError(`${where}${(e as Error).message}`);
@@ -324,6 +327,7 @@ async function waitForJournal(
           queue_depth: 0,
           outbox_depth: 0,
           oldest_report_age_seconds: 0,
+          reports_refused: 0,
           state_store: "UNWRITABLE",
           version: VERSION,
           uptime_seconds: Math.round((Date.now() - started) / 1000),

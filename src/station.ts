@@ -17,6 +17,7 @@ import { faultPoint } from "./fault.ts";
 import type { Printer, PrinterStatus, PrinterStatusReport } from "./printers/printer.ts";
 import type { Rendered, Renderer } from "./render/render.ts";
 import type { PrinterBeat } from "./protocol.ts";
+import { parseServerTime, type ServerClock } from "./server_time.ts";
 
 /** Job types a customer takes away: they fail over only where a station allows it. */
 const RECEIPT_TYPES = new Set(["receipt", "reprint", "raw"]);
@@ -144,6 +145,8 @@ export interface PrintContext {
   journal: JobStore;
   clock: Clock;
   config: Config;
+  /** The job server's clock: jobs' ages are judged in it. */
+  serverClock: ServerClock;
   signal: AbortSignal;
   stopping(): boolean;
   /** Records a final failure (kept in memory if the journal cannot take it). */
@@ -206,10 +209,15 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
   const eh = ctx.config.error_handling;
   const several = ctx.config.stations.length > 1;
   log.info(`${label} Processing: ${job.job_type}${several ? ` (printer ${station.id})` : ""}`);
-  ctx.journal.markTaken(job.uuid);
-  const resetAt = ctx.journal.getMeta("reset_at");
-  if (resetAt && (!job.created_at || Date.parse(job.created_at) < Date.parse(resetAt))) {
-    const msg = `created before the journal was replaced (${resetAt}); it may already be on paper`;
+  const created = createdAt(ctx, job);
+  const resetBefore = resetLine(ctx);
+  // judged in the server's clock, conservatively: a date that cannot be read, or one within the
+  // clock's uncertainty of the reset, may predate it
+  if (resetBefore !== null && !(created >= resetBefore)) {
+    const when = job.created_at ? `created ${JSON.stringify(job.created_at)}` : "no created_at";
+    const msg = `${when} (server clock), not surely after the journal was replaced (${
+      new Date(resetBefore).toISOString()
+    } at the latest, server clock); it may already be on paper`;
     log.error(`${label} [FAILED] ${msg}`, { code: "JOURNAL_RESET_MAY_HAVE_PRINTED" });
     return ctx.fail(job, station, "JOURNAL_RESET_MAY_HAVE_PRINTED", msg);
   }
@@ -223,9 +231,15 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
   const renderFor = async (target: Station): Promise<Rendered | null> => {
     const done = renders.get(target);
     if (done) return done;
+    // in hand while rendering: a death here, twice, quarantines the job (POISON_JOB); a job
+    // waiting for a retry or a printer is not in hand
+    ctx.journal.markTaken(job.uuid);
     try {
       const r = await target.renderer.render(job, {
         backupFrom: target === station ? undefined : station.config.name || station.id,
+        drawer: target === station
+          ? drawerRule(ctx, job)
+          : { open: false, why: "it prints on the backup printer, whose drawer is another till's" },
       });
       if (r.transliterated || r.replaced) {
         log.warn(
@@ -254,6 +268,8 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
       log.error(`${label} [FAILED] Cannot render: ${err.message}`, { code: err.code });
       ctx.fail(job, station, err.code, err.message);
       return null;
+    } finally {
+      ctx.journal.releaseTaken(job.uuid);
     }
   };
   if (!(await renderFor(station))) return;
@@ -278,7 +294,6 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
       await ctx.clock.sleep(delay * 1000, ctx.signal);
       if (ctx.stopping()) {
         log.info(`${label} Stopping during backoff; the job stays queued for the next start`);
-        ctx.journal.releaseTaken(job.uuid);
         return;
       }
       target.printerStatus = await target.printer.status();
@@ -328,10 +343,10 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
       ctx.journal.markPrinting(job.uuid, attempt, ctx.clock.now(), target.id); // durable first
       faultPoint(target === station ? "after_printing_commit" : "after_failover_chosen");
       ctx.reported();
-      const t0 = performance.now();
+      const t0 = ctx.clock.now();
       try {
         await target.printer.print(rendered.bytes, doc);
-        return { ok: true as const, ms: performance.now() - t0 };
+        return { ok: true as const, ms: ctx.clock.now() - t0 };
       } catch (e) {
         return { ok: false as const, err: toAgentError(e, "PRINTER_ERROR") };
       }
@@ -371,12 +386,70 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
   );
 }
 
+/**
+ * When the journal was replaced, at the latest, in the server's clock (ms), or null when it never
+ * was. Fixed once the server's clock is known (kept in the journal, so a restart before the next
+ * answer still knows it); until then the reset is taken as late as an unknown clock allows.
+ */
+function resetLine(ctx: PrintContext): number | null {
+  const kept = ctx.journal.getMeta("reset_server_at");
+  if (kept) return Number(kept);
+  const resetAt = ctx.journal.getMeta("reset_at");
+  if (!resetAt) return null;
+  const line = ctx.serverClock.latestAt(Date.parse(resetAt));
+  if (ctx.serverClock.known) ctx.journal.setMeta("reset_server_at", String(line));
+  return line;
+}
+
+/**
+ * Whether a job's own cash drawer kick (a raw job's bytes) may open the drawer: the rules of a
+ * drawer job (fresh, dated, not in the future) and never for a copy.
+ */
+function drawerRule(ctx: PrintContext, job: Job): { open: boolean; why: string } {
+  if (job.job_type === "reprint" || job.reprint_of != null) {
+    return { open: false, why: "a copy never opens the cash drawer" };
+  }
+  const created = createdAt(ctx, job);
+  const now = ctx.clock.now();
+  const max = ctx.config.jobs.drawer_max_age_seconds;
+  if (isNaN(created)) {
+    return { open: false, why: "its created_at cannot be read, so the kick may be stale" };
+  }
+  if (created > ctx.serverClock.latestNow(now)) {
+    return { open: false, why: "it is dated in the future of the server's clock" };
+  }
+  const age = (ctx.serverClock.now(now) - created) / 1000;
+  if (age > max) {
+    return {
+      open: false,
+      why: `it is ${Math.round(age)} s old (jobs.drawer_max_age_seconds = ${max})`,
+    };
+  }
+  return { open: true, why: "" };
+}
+
+/** A job's `created_at` in ms (server time), NaN when missing or unreadable. */
+function createdAt(ctx: PrintContext, job: Job): number {
+  return job.created_at ? parseServerTime(job.created_at, ctx.config.server.naive_time_zone) : NaN;
+}
+
 function expired(ctx: PrintContext, job: Job): string | null {
-  if (!job.created_at) return null;
-  const created = Date.parse(job.created_at);
-  if (isNaN(created)) return null;
-  const age = (ctx.clock.now() - created) / 1000;
+  const created = createdAt(ctx, job);
   const j = ctx.config.jobs;
+  const now = ctx.clock.now();
+  if (job.job_type === "drawer") {
+    // a kick opens the drawer in front of someone: only a kick known to be fresh
+    if (isNaN(created)) {
+      return `cash drawer pulse has no readable created_at (${
+        JSON.stringify(job.created_at ?? null)
+      }); dropped`;
+    }
+    if (created > ctx.serverClock.latestNow(now)) {
+      return `cash drawer pulse is dated ${job.created_at}, in the future of the server's clock; dropped`;
+    }
+  }
+  if (isNaN(created)) return null;
+  const age = (ctx.serverClock.now(now) - created) / 1000;
   if (job.job_type === "drawer" && age > j.drawer_max_age_seconds) {
     return `cash drawer pulse is ${
       Math.round(age)

@@ -83,9 +83,10 @@ function health(st) {
     : st.agent_status === "STOPPED" ? badge("stopped", false)
     : badge(st.agent_status === "PRINTING" ? "printing" : "running", true);
   const server = st.server.reachable ? badge("reachable", true) : badge("unreachable", false);
+  const refused = st.reports_refused > 0 ? ' · <b class="bad">Reports refused by the server (24 h): ' + st.reports_refused + "</b>" : "";
   const age = st.oldest_report_age_seconds > 60 ? ' <b class="bad">(oldest ' + Math.round(st.oldest_report_age_seconds / 60) + " min)</b>" : "";
   return "Agent: " + h + " · Server: " + server + " <small>" + esc(st.server.base_url) + "</small> · Queue " + st.queue_depth +
-    " · Reports waiting " + st.outbox_depth + age + " · v" + esc(st.version) + " · up " + st.uptime_seconds + " s";
+    " · Reports waiting " + st.outbox_depth + age + refused + " · v" + esc(st.version) + " · up " + st.uptime_seconds + " s";
 }
 
 function printerCard(p) {
@@ -130,7 +131,7 @@ function showPaper(uuid) {
 async function refresh() {
   try {
     const [st, js] = await Promise.all([fetch("/status").then((r) => r.json()), fetch("/jobs?limit=200").then((r) => r.json())]);
-    const s = JSON.stringify(st.printers) + st.agent_status + st.state_store + st.server.reachable + st.queue_depth + st.outbox_depth;
+    const s = JSON.stringify(st.printers) + st.agent_status + st.state_store + st.server.reachable + st.queue_depth + st.outbox_depth + st.reports_refused;
     if (s !== lastStatus) {
       lastStatus = s;
       $("printers").innerHTML = st.printers.map(printerCard).join("");

@@ -66,7 +66,10 @@ Deno.test("a 5 MB text field fails at once with JOB_TOO_LARGE naming field and l
       return j.status === "FAILED" ? j : null;
     }, "the big job FAILED");
     assertEquals(done.error_code, "JOB_TOO_LARGE");
-    assertMatch(String(done.error_message), /receipt_data\.note .*limits\.text_chars/);
+    assertMatch(
+      String(done.error_message),
+      /bytes of JSON, most of them in receipt_data\.note; at most \d+ \(limits\.job_bytes\)/,
+    );
     await waitFor(async () => (await server.getJob(next.id)).status === "COMPLETED", "next job");
     const beats = (await server.heartbeats()).length;
     await waitFor(async () => (await server.heartbeats()).length > beats + 2, "heartbeats go on");
@@ -125,7 +128,7 @@ Deno.test("a job with no id at the head of a page: logged once, skipped, the pag
     const polls = lists - before;
     assert(polls <= 8, `${polls} list requests in 3 s with poll_interval 0.5 s`);
     assertEquals(reports, ["FETCHED", "PRINTING", "COMPLETED"]);
-    assertEquals(logs.find("without an id").length, 3, "one line per job, not per poll");
+    assertEquals(logs.find("without a usable id").length, 3, "one line per job, not per poll");
   } finally {
     await stopAgent(agent);
   }
@@ -258,44 +261,4 @@ Deno.test("a stock DRF backend by configuration: PATCH, pages of 3 with absolute
       await stopAgent(agent);
     }
   });
-});
-
-Deno.test("10,000 jobs in one list: bounded intake, every job printed once and COMPLETED, a stop in seconds", async () => {
-  await using dir = await withTmpDir();
-  await using server = withServer({ noLongPoll: true });
-  await new LogCapture().install("INFO");
-  const N = 10_000;
-  const now = new Date().toISOString();
-  const ins = server.db.prepare(
-    `INSERT INTO jobs (uuid, terminal_id, job_type, receipt_data, created_at, updated_at)
-     VALUES (?, 'POS-001', 'receipt', ?, ?, ?)`,
-  );
-  server.db.exec("BEGIN");
-  for (let i = 0; i < N; i++) ins.run(`bulk-${i}`, JSON.stringify(RECEIPT.receipt_data), now, now);
-  server.db.exec("COMMIT");
-  const completed = () =>
-    (server.db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE status = 'COMPLETED'").get() as {
-      n: number;
-    }).n;
-  const printer = new FakePrinter();
-  const config = testConfig(dir.path, {
-    // one list of all 10,000 (the reference server's `limit`, through server.query.extra)
-    server: { base_url: server.url, long_poll_wait: 0, query: { extra: { limit: String(N) } } },
-    logging: { level: "INFO" },
-  });
-  let agent = await startAgent(config, { keepLogging: true, printer });
-  await waitFor(() => completed() >= 300, "the first jobs COMPLETED on the server", 60_000);
-  const t0 = performance.now();
-  await stopAgent(agent);
-  const stopS = (performance.now() - t0) / 1000;
-  assert(stopS < 8, `stop took ${stopS.toFixed(1)} s with thousands of jobs still to come`);
-  agent = await startAgent(config, { keepLogging: true, printer });
-  try {
-    await waitFor(() => completed() === N, "every job COMPLETED on the server", 240_000);
-    const ids = printer.printed.map((p) => p.doc.jobId);
-    assertEquals(ids.length, N, "printed exactly once each");
-    assertEquals(new Set(ids).size, N);
-  } finally {
-    await stopAgent(agent);
-  }
 });

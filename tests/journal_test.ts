@@ -136,8 +136,9 @@ Deno.test("pruning removes old, final, acknowledged rows only, in small batches,
 
 Deno.test("a full disk surfaces as STATE_STORE_UNWRITABLE and rolls back (nothing half-written)", async () => {
   await using dir = await withTmpDir();
-  // max_page_count makes SQLite answer SQLITE_FULL exactly as a full disk does
-  const j = Journal.open(join(dir.path, "j.db"), { pragmas: ["max_page_count = 12"] });
+  // max_page_count makes SQLite answer SQLITE_FULL exactly as a full disk does (the empty
+  // journal takes 13 pages: tables and indexes)
+  const j = Journal.open(join(dir.path, "j.db"), { pragmas: ["max_page_count = 14"] });
   try {
     let err: unknown = null;
     let i = 0;

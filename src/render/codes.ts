@@ -6,7 +6,7 @@
  * @module
  */
 import qrcode from "qrcode-generator";
-import Code128Auto from "jsbarcode/bin/barcodes/CODE128/CODE128_AUTO.js";
+import { BARS } from "jsbarcode/bin/barcodes/CODE128/constants.js";
 
 /** A 1-bit picture: `dark[y * width + x]` is 1 where the dot is black. */
 export interface Bitmap {
@@ -78,16 +78,125 @@ export function code128Valid(data: string): boolean {
   return data.length > 0 && /^[\x20-\x7e]+$/.test(data);
 }
 
-/** The CODE128 bars for `data` ("1" a bar module, "0" a space), start and stop included. */
-export function code128Modules(data: string): string {
-  // deno-lint-ignore no-explicit-any
-  const C = ((Code128Auto as any).default ?? Code128Auto) as new (d: string, o: object) => {
-    valid(): boolean;
-    encode(): { data: string };
+// CODE128 symbol values (ISO/IEC 15417): start codes, code set switches, stop
+const START = { A: 103, B: 104, C: 105 } as const;
+const TO_C = 99, TO_B = 100, TO_A = 101, SHIFT = 98, STOP = 106;
+const FNC1 = 102, FNC2 = 97, FNC3 = 96;
+
+/** The bars of symbol values, checksum and stop added ("1" a bar module, "0" a space). */
+function barsOf(values: number[]): string {
+  let sum = values[0];
+  for (let i = 1; i < values.length; i++) sum += i * values[i];
+  return [...values, sum % 103, STOP].map((v) => String(BARS[v])).join("");
+}
+
+/** CODE128 as the agent sends it: the `GS k 73` data and the bars that data makes. */
+export interface Code128 {
+  /** The `GS k 73` data: `{B` / `{C` code sets, `{{` for a `{`, digit pairs in C as bytes 0-99. */
+  data: Uint8Array;
+  /** The symbol's bars, start to stop ("1" a bar module). */
+  modules: string;
+}
+
+/**
+ * CODE128 for printable ASCII `text` with the fewest symbols: code set C (two digits a symbol)
+ * wherever that is shorter, code set B elsewhere. The data sent and the bars sized are one
+ * encoding, so what the agent measures against the paper is what the printer prints.
+ */
+export function code128Encode(text: string): Code128 {
+  if (!code128Valid(text)) throw new Error(`CODE128 cannot carry ${JSON.stringify(text)}`);
+  const n = text.length;
+  const digit = (i: number) => i < n && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57;
+  // fewest symbols for text[i..] starting in code set B / C (a switch costs one symbol)
+  const inB = new Array<number>(n + 2).fill(0), inC = new Array<number>(n + 2).fill(0);
+  const emitB = (i: number) => 1 + inB[i + 1];
+  const emitC = (i: number) => digit(i) && digit(i + 1) ? 1 + inC[i + 2] : Infinity;
+  for (let i = n - 1; i >= 0; i--) {
+    inB[i] = Math.min(emitB(i), 1 + emitC(i));
+    inC[i] = Math.min(emitC(i), 1 + emitB(i));
+  }
+  let c = emitC(0) < emitB(0); // the start code picks the set for free; a tie keeps B
+  const values: number[] = [c ? START.C : START.B];
+  const data: number[] = [0x7b, c ? 0x43 : 0x42];
+  for (let i = 0; i < n;) {
+    const stay = c ? emitC(i) <= 1 + emitB(i) : emitB(i) <= 1 + emitC(i);
+    if (!stay) {
+      c = !c;
+      values.push(c ? TO_C : TO_B);
+      data.push(0x7b, c ? 0x43 : 0x42);
+    } else if (c) {
+      const pair = Number(text.slice(i, i + 2));
+      values.push(pair);
+      data.push(pair);
+      i += 2;
+    } else {
+      const ch = text.charCodeAt(i);
+      values.push(ch - 32);
+      if (ch === 0x7b) data.push(0x7b, 0x7b);
+      else data.push(ch);
+      i++;
+    }
+  }
+  return { data: new Uint8Array(data), modules: barsOf(values) };
+}
+
+/**
+ * The symbol a printer makes of `GS k 73` data (code sets A, B and C, `{S` shift, `{1`-`{3` and
+ * `{4` FNC, `{{`): the bars and the human-readable text, or null when the data is not a symbol
+ * (no code set first, a bad pair in code set C, an unknown `{` escape).
+ */
+export function code128FromEscpos(data: Uint8Array): { text: string; modules: string } | null {
+  if (data.length < 2 || data[0] !== 0x7b) return null;
+  const sets: Record<number, "A" | "B" | "C"> = { 0x41: "A", 0x42: "B", 0x43: "C" };
+  let set = sets[data[1]];
+  if (!set) return null;
+  const values: number[] = [START[set]];
+  let text = "";
+  let shift = false;
+  const value = (ch: number, s: "A" | "B"): number | null => {
+    if (s === "B") return ch >= 32 && ch <= 127 ? ch - 32 : null;
+    if (ch >= 32 && ch <= 95) return ch - 32;
+    return ch < 32 ? ch + 64 : null;
   };
-  const b = new C(data, {});
-  if (!code128Valid(data) || !b.valid()) throw new Error(`CODE128 cannot carry "${data}"`);
-  return b.encode().data;
+  for (let i = 2; i < data.length; i++) {
+    const ch = data[i];
+    if (ch === 0x7b && i + 1 < data.length && data[i + 1] !== 0x7b) {
+      const e = data[++i];
+      const to = sets[e];
+      if (to) {
+        if (to !== set) values.push(to === "C" ? TO_C : to === "B" ? TO_B : TO_A);
+        set = to;
+      } else if (e === 0x53 && set !== "C") { // {S: the next character in the other of A/B
+        values.push(SHIFT);
+        shift = true;
+      } else if (e === 0x31) values.push(FNC1);
+      else if (e === 0x32) values.push(FNC2);
+      else if (e === 0x33) values.push(FNC3);
+      else if (e === 0x34 && set !== "C") values.push(set === "A" ? TO_A : TO_B); // FNC4
+      else return null;
+      continue;
+    }
+    if (ch === 0x7b) i++; // "{{" is one "{"
+    if (set === "C") {
+      if (ch > 99) return null;
+      values.push(ch);
+      text += String(ch).padStart(2, "0");
+      continue;
+    }
+    const s = shift ? (set === "A" ? "B" : "A") : set;
+    shift = false;
+    const v = value(ch, s);
+    if (v === null) return null;
+    values.push(v);
+    text += String.fromCharCode(ch);
+  }
+  if (values.length < 2) return null;
+  return { text, modules: barsOf(values) };
+}
+
+/** The CODE128 bars for `data` as the agent sends it ({@link code128Encode}). */
+export function code128Modules(data: string): string {
+  return code128Encode(data).modules;
 }
 
 /**

@@ -14,7 +14,7 @@ import { concatBytes } from "../bytes.ts";
 import {
   type Bitmap,
   code128Bitmap,
-  code128Modules,
+  code128Encode,
   code128Valid,
   qrBitmap,
   qrModuleFor,
@@ -211,16 +211,21 @@ function encodePiece(
       case "barcode": {
         // a barcode wider than the paper is not printed at all: the widest bars (up to 3 dots)
         // that fit with the 10-module quiet zones, and never under 2 dots (scanners lose them)
-        const bars = code128Valid(b.value) ? code128Modules(b.value) : null;
+        // sized from the very data sent (code set C for digit runs: two digits a symbol)
+        const code = code128Valid(b.value) ? code128Encode(b.value) : null;
+        const bars = code?.modules ?? null;
         const n = bars ? bars.length + 20 : Infinity;
         const module = Math.min(BAR_MODULE, Math.floor(dots / n));
         if (module >= 2 && caps.barcodes.value.includes("code128")) {
-          // the encoder sends GS w (width + 1) and GS h
-          e.align("center").barcode(b.value, "code128", {
-            height: BAR_HEIGHT,
-            width: module - 1,
-            text: true,
-          }).align("left");
+          // written directly: the encoder's barcode() passes its data through an ASCII table
+          // that turns code set C's pairs (bytes 0-99) into "?"
+          const data = code!.data;
+          e.raw([
+            ...[0x1b, 0x61, 1], // centred
+            ...[0x1d, 0x68, BAR_HEIGHT, 0x1d, 0x77, module, 0x1d, 0x48, 2], // height, bar, HRI below
+            ...[0x1d, 0x6b, 73, data.length, ...data, 0x0a],
+            ...[0x1b, 0x61, 0],
+          ] as never);
         } else if (module >= 2 && caps.raster_image.value) {
           picture(code128Bitmap(bars!, module, BAR_HEIGHT, dots));
           textLine(b.value, "center"); // the human-readable line the printer would add

@@ -11,7 +11,8 @@ import CodepageEncoder from "@point-of-sale/codepage-encoder";
 import {
   type Bitmap,
   code128Bitmap,
-  code128Modules,
+  code128Encode,
+  code128FromEscpos,
   code128Valid,
   qrBitmap,
   type QrLevel,
@@ -50,7 +51,25 @@ export type Align = 0 | 1 | 2;
 export interface Paper {
   width: number;
   rows: Row[];
+  /** Where reading stopped at a command it does not know (the rest is not shown), or null. */
+  stoppedAt: number | null;
 }
+
+/**
+ * Commands that do more than print: a cash drawer kick, and what changes the printer for good
+ * (power off, memory switches, NV images, NV graphics, NV user memory, saved settings).
+ */
+export type PrinterCommand =
+  | "drawer_kick"
+  | "power_off"
+  | "memory_switch"
+  | "nv_image"
+  | "nv_graphics"
+  | "nv_memory"
+  | "nv_settings";
+
+/** Told of each {@link PrinterCommand} read: what, and the bytes [at, end) it takes. */
+export type CommandSeen = (what: PrinterCommand, at: number, end: number) => void;
 
 /** How to read bytes for a printer: its `ESC t` table and its paper width in dots. */
 export interface PaperOptions {
@@ -61,9 +80,23 @@ export interface PaperOptions {
 
 const QR_LEVELS: Record<number, QrLevel> = { 48: "L", 49: "M", 50: "Q", 51: "H" };
 
-/** Reads ESC/POS bytes into rows of paper. */
-export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
+/**
+ * A `GS ( x` command (x = `b2`, its first two parameters `p0`, `p1`) that changes the printer for
+ * good, or null: `GS ( E` user setup (memory switches), `GS ( L` functions 65-68 (NV graphics:
+ * delete, define), `GS ( C` (NV user memory), `GS ( M` function 1 (settings saved).
+ */
+function lastingGsParen(b2: number, p0: number, p1: number): PrinterCommand | null {
+  if (b2 === 0x45) return "memory_switch";
+  if (b2 === 0x4c && p0 === 0x30 && p1 >= 65 && p1 <= 68) return "nv_graphics";
+  if (b2 === 0x43) return "nv_memory";
+  if (b2 === 0x4d && (p0 === 1 || p0 === 49)) return "nv_settings";
+  return null;
+}
+
+/** Reads ESC/POS bytes into rows of paper; `seen` is told of each {@link PrinterCommand}. */
+export function readPaper(b: Uint8Array, o: PaperOptions, seen?: CommandSeen): Paper {
   const rows: Row[] = [];
+  let stoppedAt: number | null = null;
   const tables = new Map<string, number[]>();
   const table = (name: string) => {
     let t = tables.get(name);
@@ -126,6 +159,7 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
 
   let i = 0;
   const stop = (what: string) => {
+    stoppedAt ??= i;
     if (runs.length) endLine();
     rows.push({ kind: "note", text: `${what} at byte ${i}: the rest is not shown` });
     i = b.length;
@@ -161,6 +195,11 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
         if (n(2) === 1) {
           if (runs.length) endLine();
           rows.push({ kind: "pulse" });
+          seen?.("drawer_kick", i, i + 5);
+        } else if (n(2) === 2) {
+          seen?.("power_off", i, i + 5);
+          if (runs.length) endLine();
+          rows.push({ kind: "note", text: "the printer is told to power off (DLE DC4 2)" });
         }
         i += 5;
         continue;
@@ -192,6 +231,7 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
         if (!need(5)) continue;
         if (runs.length) endLine();
         rows.push({ kind: "pulse" });
+        seen?.("drawer_kick", i, i + 5);
         i += 5;
         continue;
       }
@@ -277,6 +317,32 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
         i += 2;
         continue;
       }
+      if (b1 === 0x71) { // FS q n [xL xH yL yH d...]...: define NV bit images
+        if (!need(3)) continue;
+        let end = i + 3;
+        for (let k = 0; k < b2 && end + 4 <= b.length; k++) {
+          end += 4 + (b[end] + b[end + 1] * 256) * (b[end + 2] + b[end + 3] * 256) * 8;
+        }
+        seen?.("nv_image", i, Math.min(end, b.length));
+        if (!need(end - i)) continue;
+        i = end;
+        continue;
+      }
+      if (b1 === 0x67 && (b2 === 0x31 || b2 === 0x32)) { // FS g 1 / FS g 2: NV user memory
+        if (!need(10)) continue;
+        const len = b2 === 0x31 ? b[i + 8] + b[i + 9] * 256 : 0;
+        if (b2 === 0x31) seen?.("nv_memory", i, Math.min(i + 10 + len, b.length));
+        if (!need(10 + len)) continue;
+        i += 10 + len;
+        continue;
+      }
+      if (b1 === 0x70) { // FS p n m: print an NV bit image stored in the printer
+        if (!need(4)) continue;
+        if (runs.length) endLine();
+        rows.push({ kind: "note", text: `NV bit image ${b2} printed from the printer's memory` });
+        i += 4;
+        continue;
+      }
       stop(`unknown command FS 0x${b1.toString(16)}`);
       continue;
     }
@@ -354,16 +420,22 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
               }
             }
           } else if (b2 !== 0x6b) {
-            stop(`unknown command GS ( 0x${b2.toString(16)}`);
-            continue;
+            const lasting = lastingGsParen(b2, b[i + 5], b[i + 6]);
+            if (!lasting) {
+              stop(`unknown command GS ( 0x${b2.toString(16)}`);
+              continue;
+            }
+            seen?.(lasting, i, i + 5 + len);
           }
           i += 5 + len;
           continue;
         }
         case 0x6b: { // GS k m: barcode
           let data: string;
+          let raw: Uint8Array | null = null;
           if (b2 >= 65) {
             if (!need(4) || !need(4 + b[i + 3])) continue;
+            raw = b.subarray(i + 4, i + 4 + b[i + 3]);
             data = latin1(i + 4, i + 4 + b[i + 3]);
             i += 4 + b[i + 3];
           } else {
@@ -375,9 +447,15 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
             data = latin1(i + 3, end);
             i = end + 1;
           }
-          // CODE128 data starts with its code set ({A {B {C); the symbol drawn carries the text
-          const text = b2 === 73 ? data.replace(/^\{[ABC]/, "") : data;
-          const bars = code128Valid(text) ? code128Modules(text) : "";
+          // CODE128 (73) is drawn from the data as the printer reads it: its code sets, digit
+          // pairs and escapes; another symbology is shown as a CODE128 of its text
+          const symbol = b2 === 73 && raw
+            ? code128FromEscpos(raw)
+            : code128Valid(data)
+            ? { text: data, modules: code128Encode(data).modules }
+            : null;
+          const text = symbol?.text ?? data;
+          const bars = symbol?.modules ?? "";
           if (!bars) rows.push({ kind: "note", text: `barcode ${text}` });
           else if (bars.length * bar.module > o.width) { // wider than paper: the printer skips it
             if (runs.length) endLine();
@@ -422,5 +500,5 @@ export function readPaper(b: Uint8Array, o: PaperOptions): Paper {
     stop(`control byte 0x${c.toString(16)}`);
   }
   if (runs.length) endLine();
-  return { width: o.width, rows };
+  return { width: o.width, rows, stoppedAt };
 }

@@ -7,11 +7,30 @@
 import type { Bitmap } from "./codes.ts";
 import type { Paper } from "./paper.ts";
 
-/** Escapes text for HTML and XML. */
+const XML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+
+/**
+ * Escapes text for HTML and XML. Characters XML 1.0 does not allow at all (C0 controls but tab,
+ * line feed and return; U+FFFE, U+FFFF; lone surrogates) cannot be escaped: a control byte of a
+ * job is drawn as its control picture (U+2400 + n: `␁`), the others as U+FFFD, so a picture of
+ * any bytes stays a valid document.
+ */
 export const escapeXml = (s: string): string =>
   s.replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+    // deno-lint-ignore no-control-regex -- control characters are what it finds
+    /[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    (c) => {
+      const named = XML_ESCAPES[c];
+      if (named) return named;
+      const n = c.charCodeAt(0);
+      return n < 0x20 ? String.fromCharCode(0x2400 + n) : "\ufffd";
+    },
   );
 
 /** The preview as an SVG image (what the paper says, in a monospace font). */

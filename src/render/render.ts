@@ -5,6 +5,7 @@
  * @module
  */
 import { AgentError } from "../errors.ts";
+import { checkRaw } from "./raw_policy.ts";
 import { DEFAULT_LIMITS } from "../config.ts";
 import { decodeRawBase64, type Job } from "../job.ts";
 import { DOTS_PER_COLUMN, encodeBlocks } from "./escpos.ts";
@@ -47,6 +48,8 @@ export interface RendererOptions {
   maxLines?: number;
   /** The clock for `now` in templates (tests pin it). */
   now?: () => number;
+  /** Lasting commands a raw job may send (config `jobs.raw_allow`; default none). */
+  rawAllow?: readonly string[];
   /** Shown on test pages and available to templates as `agent`. */
   agent: {
     version: string;
@@ -108,9 +111,12 @@ export class Renderer {
    * `backupFrom`, the job is printed here for another station whose printer failed: a
    * `BACKUP FROM <station>` banner goes on top, so the kitchen knows where it belongs.
    */
-  async render(job: Job, o: { backupFrom?: string } = {}): Promise<Rendered> {
+  async render(
+    job: Job,
+    o: { backupFrom?: string; drawer?: { open: boolean; why: string } } = {},
+  ): Promise<Rendered> {
     // on a backup printer the ticket still names the station it belongs to
-    const r = await this.#render(job, o.backupFrom);
+    const r = await this.#render(job, o.backupFrom, o.drawer);
     if (!o.backupFrom) return r;
     const from = fitText(o.backupFrom, this.profile.charset);
     const banner = this.#backupBanner(from.text);
@@ -152,17 +158,27 @@ export class Renderer {
     }];
   }
 
-  async #render(job: Job, station?: string): Promise<Rendered & { blocks: Block[] | null }> {
+  async #render(
+    job: Job,
+    station?: string,
+    drawer?: { open: boolean; why: string },
+  ): Promise<Rendered & { blocks: Block[] | null }> {
     if (job.job_type === "raw") {
       if (!job.raw_base64) throw new AgentError("BAD_PAYLOAD", "raw job without raw_base64");
-      const bytes = decodeRawBase64(job.raw_base64);
+      // read before it prints: nothing lasting without jobs.raw_allow, kicks by the drawer rules
+      const checked = checkRaw(decodeRawBase64(job.raw_base64), this.paper, {
+        allow: this.#o.rawAllow ?? [],
+        drawer: drawer?.open ?? true,
+        why: drawer?.why,
+      });
+      const bytes = checked.bytes;
       return {
         bytes,
         preview:
           `[raw ESC/POS job from the server: ${bytes.length} bytes; the picture (.svg) shows them read back]`,
         transliterated: 0,
         replaced: 0,
-        notes: [],
+        notes: checked.notes,
         blocks: null,
       };
     }

@@ -3,13 +3,13 @@
  * a job's life, restarted, and every job is accounted for at the server and on the (simulated)
  * paper. Prints a summary line; `FAULT_TRIALS` sets trials per point (default 50).
  */
-import { assert, assertEquals } from "./helpers/assert.ts";
-import { waitFor, withServer, withTmpDir } from "./helpers/env.ts";
-import { PrinterSim } from "./helpers/printer_sim.ts";
-import { FAULT_POINTS, type FaultPoint } from "../src/fault.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { waitFor, withServer, withTmpDir } from "../helpers/env.ts";
+import { PrinterSim } from "../helpers/printer_sim.ts";
+import { FAULT_POINTS, type FaultPoint } from "../../src/fault.ts";
 import { join } from "node:path";
 
-const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 const TRIALS = Number(Deno.env.get("FAULT_TRIALS") ?? 50);
 const JOBS_PER_TRIAL = 3;
 const FINAL = new Set(["COMPLETED", "FAILED"]);
@@ -303,6 +303,6 @@ Deno.test("fault suite summary", () => {
     `duplicates=${total.duplicates} losses=${total.losses} ambiguous=${total.ambiguous} ` +
     `(on paper ${total.ambiguousOnPaper}, partial ${total.ambiguousPartial}, not printed ${total.ambiguousNotPrinted})`;
   console.log(line);
-  Deno.mkdirSync(new URL("./out/", import.meta.url), { recursive: true });
-  Deno.writeTextFileSync(new URL("./out/faults.txt", import.meta.url), line + "\n");
+  Deno.mkdirSync(new URL("../out/", import.meta.url), { recursive: true });
+  Deno.writeTextFileSync(new URL("../out/faults.txt", import.meta.url), line + "\n");
 });
