@@ -87,6 +87,7 @@ export class Agent {
   readonly serverClock: ServerClock = new ServerClock();
   #naiveLogged = false;
   #retryAfterLogged = false;
+  #roleList: string | null = null;
   /** Jobs listed that no station here serves, by role, since the last line saying so. */
   #leftAlone = new Map<string, number>();
   #leftAloneLog: LogOnce;
@@ -631,7 +632,7 @@ export class Agent {
 
   /** Every role of every station, as the list request names them: `cashier,kitchen`. */
   #roles(): string {
-    return [...new Set(this.stations.flatMap((s) => s.roles))].join(",");
+    return this.#roleList ??= [...new Set(this.stations.flatMap((s) => s.roles))].join(",");
   }
 
   async #pollLoop(): Promise<void> {
@@ -690,7 +691,8 @@ export class Agent {
         while (
           this.#fetchedPending() > 0 && this.clock.now() < until && !this.#stopping
         ) {
-          await this.reports.drained.wait(this.clock, 50, signal);
+          // woken as FETCHED reports land: no polling of our own
+          await this.reports.drained.wait(this.clock, until - this.clock.now(), signal);
         }
         // at once again only for new work; otherwise at the configured pace (below)
         if (fresh > 0 && this.#fetchedPending() === 0) continue;
@@ -708,7 +710,12 @@ export class Agent {
             `(Retry-After); polling resumes then (said once per start)`,
         );
       }
-      waitAsked = 0;
+      if (waitAsked > 0) {
+        // counted from the answer, not from when the request left
+        await this.#sleep(waitAsked, signal);
+        waitAsked = 0;
+        continue;
+      }
       if (fresh === 0 && elapsed < base) await this.#sleep(pause - elapsed, signal);
       else if (failures > 0) await this.#sleep(pause, signal);
     }

@@ -8,6 +8,7 @@
  * The page is a JSON list of jobs, or a Django REST framework page `{"results": [...], "next": …}`.
  * @module
  */
+import { concatBytes } from "./bytes.ts";
 
 /** A list item that could not be read as a job; validation reports it by its id. */
 export class UnreadableJob {
@@ -320,14 +321,7 @@ class PageScanner {
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return parts.length === 1 ? parts[0] : concatBytes(parts);
 }
 
 /** Marks a bare NaN or Infinity in a job, so validation can name where it was. */

@@ -65,6 +65,11 @@ const NEXT_STEPS: Record<string, (c: Config | null) => string> = {
   SERVER_PATH: () =>
     "check server.paths.status and server.status_method against the POS API (Django needs the trailing slash)",
   SERVER_HEARTBEAT: () => "check server.paths.heartbeat against the POS API",
+  SERVER_JOBS_LEFT_ALONE: () =>
+    "if this PC should print them, add a printer (printers[]) serving that role; else nothing to do",
+  SERVER_ROLE_FILTER_HIDES: () =>
+    'set server.query.printer_role to "" (the agent leaves jobs for other roles alone by itself), ' +
+    "or make the backend's role filter also list jobs without a role",
   CLOCK_SKEW: () => "set this PC's clock (Windows time sync), or jobs may expire or look old",
   PRINTER_OFFLINE: () =>
     "is the printer switched on and connected (USB cable / network cable)? For a network printer: is printer.host right (print the printer's self-test page to see its IP address)? Is there paper?",
@@ -200,9 +205,10 @@ async function checkServer(c: Config): Promise<Check[]> {
   );
   const t0 = performance.now();
   try {
+    const roles = [...new Set(c.stations.flatMap((st) => st.roles))];
     const r = await client.listPending({
       terminal: c.terminal_identity.terminal_id,
-      role: c.terminal_identity.printer_role,
+      role: roles.join(","),
       waitS: 0,
     });
     const ms = Math.round(performance.now() - t0);
@@ -212,6 +218,7 @@ async function checkServer(c: Config): Promise<Check[]> {
       detail:
         `${c.server.base_url} answered in ${ms} ms, token accepted; ${r.items.length} job(s) pending`,
     }];
+    out.push(...await checkListed(c, ca, r.items, roles));
     out.push(await probeHeartbeat(c, client), await probeStatus(c, client));
     if (r.serverDate) {
       const skew = Math.round((Date.now() - Date.parse(r.serverDate)) / 1000);
@@ -240,6 +247,71 @@ async function checkServer(c: Config): Promise<Check[]> {
   } finally {
     client.close();
   }
+}
+
+/**
+ * What the list holds that this agent will leave alone (another terminal's or a role no station
+ * serves), and whether the server's role filter hides jobs created without a role: listed again
+ * without it, role-less jobs for this terminal that the filtered list lacked would never print.
+ */
+async function checkListed(
+  c: Config,
+  ca: string | null,
+  items: unknown[],
+  roles: string[],
+): Promise<Check[]> {
+  const me = c.terminal_identity.terminal_id;
+  const fields = (x: unknown) => {
+    const o = (x && typeof x === "object" ? x : {}) as Record<string, unknown>;
+    const role = typeof o.printer_role === "string" && o.printer_role ? o.printer_role : null;
+    const terminal = typeof o.terminal_id === "string" && o.terminal_id ? o.terminal_id : null;
+    return { role, terminal, id: String(o.id ?? "?") };
+  };
+  const out: Check[] = [];
+  const others = new Map<string, number>();
+  for (const x of items) {
+    const f = fields(x);
+    if (f.terminal && f.terminal !== me) continue;
+    if (f.role && !roles.includes(f.role)) others.set(f.role, (others.get(f.role) ?? 0) + 1);
+  }
+  if (others.size) {
+    const n = [...others.values()].reduce((a, b) => a + b, 0);
+    out.push({
+      area: "server",
+      result: "WARN",
+      code: "SERVER_JOBS_LEFT_ALONE",
+      detail:
+        `${n} pending job(s) for this terminal are for printer roles no printer here serves (${
+          [...others].map(([r, k]) => `${r} ${k}`).join(", ")
+        }): they stay PENDING for another agent`,
+    });
+  }
+  if (!c.server.query.printer_role) return out;
+  // a client of its own: it reads from page 1, without the role
+  const client = JobServerClient.fromConfig(c, serverToken(c), ca, 10_000);
+  try {
+    const all = await client.listPending({ terminal: me, role: "", waitS: 0, maxPages: 5 });
+    const seen = new Set(items.map((x) => fields(x).id));
+    const hidden = all.items.map(fields).filter((f) =>
+      !f.role && (!f.terminal || f.terminal === me) && !seen.has(f.id)
+    );
+    if (hidden.length) {
+      out.push({
+        area: "server",
+        result: "WARN",
+        code: "SERVER_ROLE_FILTER_HIDES",
+        detail: `the server's ${c.server.query.printer_role} filter hides ${hidden.length} ` +
+          `pending job(s) created without a printer role (ids ${
+            hidden.slice(0, 5).map((f) => f.id).join(", ")
+          }): they would never print`,
+      });
+    }
+  } catch {
+    /* the list answered once already; a second try failing says nothing new */
+  } finally {
+    client.close();
+  }
+  return out;
 }
 
 /** The heartbeat path, with a real heartbeat (marked as the selftest's). */

@@ -48,6 +48,8 @@ export function isNaive(s: string): boolean {
 
 /** Samples of the server's clock older than this no longer narrow the offset (clocks drift). */
 const SAMPLE_LIFE_MS = 10 * 60_000;
+/** Samples kept at most (the newest): enough to narrow the bounds, cheap to intersect. */
+const MAX_SAMPLES = 32;
 
 /**
  * The server's clock relative to this terminal's, from the answers' `Date` headers. Each answer
@@ -66,7 +68,9 @@ export class ServerClock {
     const t = Date.parse(date);
     if (!Number.isFinite(t)) return;
     this.#samples.push({ at: receivedAt, lo: t - receivedAt, hi: t + 1000 - sentAt });
-    this.#samples = this.#samples.filter((x) => receivedAt - x.at <= SAMPLE_LIFE_MS);
+    while (
+      this.#samples.length > MAX_SAMPLES || receivedAt - this.#samples[0].at > SAMPLE_LIFE_MS
+    ) this.#samples.shift();
     let lo = -Infinity, hi = Infinity;
     for (const x of this.#samples) {
       lo = Math.max(lo, x.lo);

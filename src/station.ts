@@ -386,6 +386,9 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
   );
 }
 
+/** The server's clock is known to within this before the reset's moment in it is kept. */
+const RESET_LINE_KEEP_MS = 2000;
+
 /**
  * When the journal was replaced, at the latest, in the server's clock (ms), or null when it never
  * was. Fixed once the server's clock is known (kept in the journal, so a restart before the next
@@ -397,7 +400,11 @@ function resetLine(ctx: PrintContext): number | null {
   const resetAt = ctx.journal.getMeta("reset_at");
   if (!resetAt) return null;
   const line = ctx.serverClock.latestAt(Date.parse(resetAt));
-  if (ctx.serverClock.known) ctx.journal.setMeta("reset_server_at", String(line));
+  // kept once the clock is known closely (a slow server's late Date headers widen the bounds
+  // until more answers narrow them)
+  if (ctx.serverClock.uncertaintyMs <= RESET_LINE_KEEP_MS) {
+    ctx.journal.setMeta("reset_server_at", String(line));
+  }
   return line;
 }
 

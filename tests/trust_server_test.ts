@@ -7,6 +7,8 @@ import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { LogCapture, testConfig, waitFor, withTmpDir } from "./helpers/env.ts";
 import { FakePrinter } from "./helpers/fake_printer.ts";
 import { startAgent, stopAgent } from "../src/run.ts";
+import { runChecks } from "../src/selftest.ts";
+import type { Config } from "../src/config.ts";
 
 /** A job of ours, as JSON text (the server writes it; it may hold what JSON does not allow). */
 const ours = (id: number, extra = "") =>
@@ -30,7 +32,13 @@ interface Scripted {
  */
 function scripted(
   jobs: () => { id: string; text: string }[],
-  o: { size?: number; refuse?: Set<string>; answer?: (r: Request) => Response | null } = {},
+  o: {
+    size?: number;
+    refuse?: Set<string>;
+    answer?: (r: Request) => Response | null;
+    /** django-filter's exact match on `printer_role` (a job without a role never matches). */
+    exactRole?: boolean;
+  } = {},
 ): Scripted {
   const s: Omit<Scripted, "url" | typeof Symbol.asyncDispose> = {
     reports: [],
@@ -45,7 +53,10 @@ function scripted(
     if (r.method === "GET" && u.pathname === "/api/print-jobs/") {
       s.lists++;
       const page = Number(u.searchParams.get("page") ?? 1);
-      const pending = jobs().filter((j) => !s.done.has(j.id));
+      const role = u.searchParams.get("printer_role");
+      const pending = jobs().filter((j) => !s.done.has(j.id)).filter((j) =>
+        !o.exactRole || !role || JSON.parse(j.text).printer_role === role
+      );
       const slice = pending.slice((page - 1) * size, page * size);
       const next = page * size < pending.length
         ? JSON.stringify(`${u.origin}${u.pathname}?page=${page + 1}`)
@@ -84,6 +95,9 @@ function scripted(
     },
   });
 }
+
+const checkOptions = (config: Config) =>
+  ({ config, configError: null, configPath: "(test)", json: false, print: false }) as const;
 
 const final = (s: Scripted, id: string) =>
   s.reports.findLast((r) => r.id === id && (r.status === "COMPLETED" || r.status === "FAILED"));
@@ -214,4 +228,31 @@ Deno.test("Retry-After on 429 and 503 is honoured, bounded, and said once", asyn
       }
     });
   }
+});
+
+Deno.test("the selftest names jobs left for roles no printer serves, and a role filter that hides role-less jobs", async () => {
+  await using dir = await withTmpDir();
+  await new LogCapture().install();
+  // a stock django-filter backend: printer_role matched exactly, role-less jobs hidden by it
+  const roleless = `{"id":9,"uuid":"nr-9","job_type":"receipt","receipt_data":{"total":1}}`;
+  const list = [
+    { id: "1", text: kitchen(1) },
+    { id: "2", text: kitchen(2) },
+    { id: "9", text: roleless },
+  ];
+  await using srv = scripted(() => list, { exactRole: true });
+  const config = testConfig(dir.path, { server: { base_url: srv.url, long_poll_wait: 0 } });
+  const checks = await runChecks(checkOptions(config));
+  const hides = checks.find((x) => x.code === "SERVER_ROLE_FILTER_HIDES");
+  assert(hides, JSON.stringify(checks.map((x) => [x.code, x.detail])));
+  assertMatch(hides.detail, /hides 1 pending job\(s\) created without a printer role \(ids 9\)/);
+  // the same backend listing every role: the kitchen's jobs are named, nothing is hidden
+  await using open = scripted(() => list);
+  const c2 = testConfig(dir.path, { server: { base_url: open.url, long_poll_wait: 0 } });
+  const again = await runChecks(checkOptions(c2));
+  assertMatch(
+    again.find((x) => x.code === "SERVER_JOBS_LEFT_ALONE")?.detail ?? "",
+    /2 pending job\(s\) for this terminal are for printer roles no printer here serves \(kitchen 2\)/,
+  );
+  assert(!again.some((x) => x.code === "SERVER_ROLE_FILTER_HIDES"));
 });

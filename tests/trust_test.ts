@@ -6,6 +6,7 @@ import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { LogCapture, testConfig, withTmpDir } from "./helpers/env.ts";
 import { FakePrinter } from "./helpers/fake_printer.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
+import { rendererOptions } from "./helpers/receipts.ts";
 import { Agent } from "../src/agent.ts";
 import { Journal } from "../src/journal.ts";
 import { JobServerClient } from "../src/job_server.ts";
@@ -24,17 +25,7 @@ import { join } from "node:path";
 const T0 = Date.parse("2026-12-01T09:00:00Z");
 
 function renderer(rawAllow: string[] = []) {
-  return Renderer.create({
-    brand: "EPSON",
-    paperWidth: 48,
-    profilesPath: null,
-    templatesPath: null,
-    locale: "id-ID",
-    currency: "IDR",
-    timeZone: "UTC",
-    rawAllow,
-    agent: { version: "t", terminal_id: "POS-001", printer_role: "cashier", location_id: 1 },
-  });
+  return Renderer.create(rendererOptions({ rawAllow }));
 }
 
 async function setup(dir: string, over: Record<string, Record<string, unknown>> = {}) {

@@ -18,9 +18,9 @@ import { type PaperMark, type PrinterFault, Rng, SimPrinter, Timeline } from "./
 
 const MIN = 60_000;
 /** Trading hours of one simulated day (faults and crashes happen only then). */
-export const TRADING_MS = 30 * MIN;
+export const TRADING_MS = 25 * MIN;
 /** Fault-free time after trading in which every job must settle. */
-const SETTLE_MS = 15 * MIN;
+const SETTLE_MS = 12 * MIN;
 const START = Date.UTC(2026, 11, 1, 2, 0, 0);
 const PROFILES = new URL("../../profiles", import.meta.url).pathname;
 
@@ -90,7 +90,7 @@ export async function runDay(seed: number, o: { dir?: string } = {}): Promise<Da
     longPoll: rng.chance(0.6),
     skewMs: rng.chance(0.3) ? rng.int(-15, 15) * MIN + rng.int(0, 999) : rng.int(-2000, 2000),
     shuffle: rng.chance(0.3),
-    staleMs: 10 * MIN,
+    staleMs: 8 * MIN,
   }, t);
   const paper: PaperMark[] = [];
   const printers = new Map(layout.map((s) => [s.id, new SimPrinter(s.id, tl, paper, t)]));
@@ -348,8 +348,12 @@ interface Checked {
   layout: { id: string; roles: string[]; backup?: string }[];
 }
 
-/** A job made this soon after a journal reset may be refused: the server's clock is read in seconds. */
-const RESET_UNCERTAINTY_MS = 2000;
+/**
+ * A job made this soon after a journal reset may be refused: the server's clock is read from
+ * whole-second Date headers, and a slow server (the header written as it finally answers) widens
+ * what the agent can know until later answers narrow it.
+ */
+const RESET_UNCERTAINTY_MS = 20_000;
 
 /** Lifecycle rank of a report: a job's reports never go back. */
 const RANK: Record<string, number> = { FETCHED: 1, PRINTING: 2, COMPLETED: 3, FAILED: 3 };

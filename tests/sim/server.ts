@@ -304,15 +304,8 @@ function text(
 ): Response {
   const h = new Headers(headers);
   if (dateMs !== undefined) h.set("date", new Date(dateMs).toUTCString());
-  // a body the agent reads as a stream, produced in memory (no I/O: the run stays deterministic)
-  const bytes = new TextEncoder().encode(body);
-  const stream = new ReadableStream<Uint8Array>({
-    start(c) {
-      if (bytes.length) c.enqueue(bytes);
-      c.close();
-    },
-  });
-  return new Response(status === 204 ? null : stream, { status, headers: h });
+  // a body in memory (no I/O: the run stays deterministic)
+  return new Response(status === 204 ? null : body, { status, headers: h });
 }
 
 function truncate(body: string, status: number): Response {

@@ -40,7 +40,7 @@ export class Rng {
  * shorter (reading a Response takes about 20, a receipt's render a few: templates render
  * synchronously); the determinism test would see a longer one.
  */
-const MICROTASK_TURNS = 256;
+const MICROTASK_TURNS = 128;
 
 interface Timer {
   at: number;
