@@ -14,7 +14,8 @@ export type ServerFault =
   | "garbage" // 200 with an HTML page
   | "truncated" // the answer's body stops half way
   | "lost_ack" // the request takes effect, the answer is lost
-  | "throttle"; // 503 / 429 with Retry-After
+  | "throttle" // 503 / 429 with Retry-After
+  | "reports500"; // the status endpoint alone answers 500 (a broken view; listing works)
 
 /** One job as the server holds it. */
 export interface SimJob {
@@ -174,7 +175,9 @@ export class SimServer {
       }
       tl.at(this.#rng.int(2, 20), async () => {
         if (finished) return;
-        if (fault === "error500") return answer(() => text(500, "Internal Server Error"), 5);
+        if (fault === "error500" || (fault === "reports500" && /\/status\/$/.test(u.pathname))) {
+          return answer(() => text(500, "Internal Server Error"), 5);
+        }
         if (fault === "garbage") return answer(() => text(200, "<html>proxy login</html>"), 5);
         if (fault === "throttle") {
           const ms = 30_000;
