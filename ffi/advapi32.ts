@@ -1,6 +1,6 @@
 /**
  * Deno FFI bindings for the Service Control Manager protocol in `advapi32.dll`, and the struct
- * layouts they use (x64). Bindings only: the service's behaviour lives in `src/service.ts`.
+ * layouts they use (x64). Bindings only: the service's behaviour lives in `src/site/service.ts`.
  * @module
  */
 

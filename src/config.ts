@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { LABEL_KEYS } from "./render/labels.ts";
-import { isNaiveTimeZone } from "./server_time.ts";
+import { isNaiveTimeZone } from "./server/server_time.ts";
 
 /** Columns per line for each accepted `printer.paper_width` (columns, or millimetres). */
 export const PAPER_COLUMNS: Record<number, number> = { 32: 32, 42: 42, 48: 48, 58: 32, 80: 48 };

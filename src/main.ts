@@ -139,7 +139,7 @@ export async function main(args: string[]): Promise<number> {
   const configPath = f.config ?? await defaultConfigPath();
 
   if (command === "init") {
-    const { initConfig } = await import("./init.ts");
+    const { initConfig } = await import("./site/init.ts");
     const r = await initConfig(configPath, {
       terminalId: f["terminal-id"],
       server: f.server,
@@ -155,16 +155,16 @@ export async function main(args: string[]): Promise<number> {
     (r.code ? console.error : console.log)(r.lines.join("\n"));
     if (r.code) return r.code;
     console.log("\nNow the selftest (fix what it names, then run it again):\n");
-    const { selftest } = await import("./selftest.ts");
+    const { selftest } = await import("./site/selftest.ts");
     const config = await loadConfig(configPath);
     return await selftest({ config, configError: null, configPath, json: false, print: false });
   }
   if (command === "printers") {
-    const { printersCommand } = await import("./printers_cli.ts");
+    const { printersCommand } = await import("./site/printers_cli.ts");
     return await printersCommand(f.json, configPath);
   }
   if (command === "service") {
-    const { serviceCommand } = await import("./service.ts");
+    const { serviceCommand } = await import("./site/service.ts");
     return await serviceCommand(positionals[1], configPath, f.name);
   }
 
@@ -178,7 +178,7 @@ export async function main(args: string[]): Promise<number> {
   }
 
   if (command === "selftest") {
-    const { selftest } = await import("./selftest.ts");
+    const { selftest } = await import("./site/selftest.ts");
     return await selftest({ config, configError, configPath, json: f.json, print: f.print });
   }
   if (configError || !config) {
@@ -202,7 +202,7 @@ export async function main(args: string[]): Promise<number> {
       console.error("agent: --service is for the Windows Service Control Manager");
       return 2;
     }
-    const { runAsService, SERVICE_NAME } = await import("./service.ts");
+    const { runAsService, SERVICE_NAME } = await import("./site/service.ts");
     return await runAsService(
       f.name ?? SERVICE_NAME,
       (stop, ready) => runUntilStopped(config, stop, ready),

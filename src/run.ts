@@ -5,19 +5,19 @@
  * @module
  */
 import { join } from "node:path";
-import { Agent } from "./agent.ts";
+import { Agent } from "./core/agent.ts";
 import { type Config, serverToken, type StationConfig } from "./config.ts";
 import { AgentError } from "./errors.ts";
-import { JobServerClient } from "./job_server.ts";
-import { Journal, JournalCorruptError, StateLockedError } from "./journal.ts";
+import { JobServerClient } from "./server/job_server.ts";
+import { Journal, JournalCorruptError, StateLockedError } from "./store/journal.ts";
 import { log, setupLogging } from "./log.ts";
 import { createPrinter } from "./printers/mod.ts";
 import type { Printer } from "./printers/printer.ts";
 import { Renderer } from "./render/render.ts";
-import { startLocalApi } from "./local_api.ts";
+import { startLocalApi } from "./api/local_api.ts";
 import { VERSION } from "./version.ts";
-import { heartbeatBody } from "./protocol.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { heartbeatBody } from "./server/protocol.ts";
+import { type Clock, systemClock } from "./core/clock.ts";
 
 /** A start-up failure with a one-line reason; the CLI prints it and exits non-zero. */
 export class StartupError extends Error {

@@ -13,7 +13,7 @@ import { z } from "zod";
 import { Renderer, type RendererOptions } from "./render/render.ts";
 import { readPaper } from "./render/paper.ts";
 import { paperSvg } from "./render/preview_svg.ts";
-import type { Job } from "./job.ts";
+import type { Job } from "./core/job.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DOC = "docs/printing.md";

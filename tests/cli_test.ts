@@ -263,7 +263,7 @@ Deno.test("agent init writes a starter config that loads, refuses to overwrite w
 });
 
 Deno.test("agent init guesses the brand and paper from a Windows driver name", async () => {
-  const { brandFromDriver, paperFromDriver } = await import("../src/init.ts");
+  const { brandFromDriver, paperFromDriver } = await import("../src/site/init.ts");
   assertEquals(brandFromDriver("EPSON TM-T82 Receipt"), "EPSON");
   assertEquals(brandFromDriver("XP-80C"), "XPRINTER");
   assertEquals(brandFromDriver("HPRT TP808"), "HRPT");

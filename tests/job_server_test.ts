@@ -3,7 +3,7 @@
  * another origin, the list's query names, pagination bounds.
  */
 import { assert, assertEquals, assertMatch, assertRejects } from "./helpers/assert.ts";
-import { JobServerClient } from "../src/job_server.ts";
+import { JobServerClient } from "../src/server/job_server.ts";
 
 function serve(handler: (r: Request) => Response | Promise<Response>) {
   return Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, handler);

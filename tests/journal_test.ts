@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
 import { withTmpDir } from "./helpers/env.ts";
-import { Journal, PAPER_KEEP_JOBS, PAPER_KEEP_MAX, StateLockedError } from "../src/journal.ts";
-import type { Job } from "../src/job.ts";
+import { Journal, PAPER_KEEP_JOBS, PAPER_KEEP_MAX, StateLockedError } from "../src/store/journal.ts";
+import type { Job } from "../src/core/job.ts";
 import { join } from "node:path";
 
 const job = (uuid: string, over: Partial<Job> = {}): Job => ({

@@ -5,7 +5,7 @@ import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { testConfig, waitFor, withTmpDir } from "./helpers/env.ts";
 import { FakePrinter } from "./helpers/fake_printer.ts";
 import { startAgent, stopAgent } from "../src/run.ts";
-import { createLocalApi } from "../src/local_api.ts";
+import { createLocalApi } from "../src/api/local_api.ts";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { TYPICAL_RECEIPT } from "./helpers/receipts.ts";
 

@@ -11,7 +11,7 @@ import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 import { scanPaper } from "./helpers/scan.ts";
 import { readEscPos } from "./helpers/escpos_reader.ts";
 import { pinnedRenderer, receiptJob, TYPICAL_RECEIPT } from "./helpers/receipts.ts";
-import type { Job } from "../src/job.ts";
+import type { Job } from "../src/core/job.ts";
 import { fitText } from "../src/render/text.ts";
 
 /** Every glyph CP437 has at 0x01–0x1F and 0x7F: each is a command byte if written as-is. */

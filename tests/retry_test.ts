@@ -6,11 +6,11 @@ import { LogCapture, testConfig, withTmpDir } from "./helpers/env.ts";
 import { FakePrinter } from "./helpers/fake_printer.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 import { AgentError } from "../src/errors.ts";
-import { Agent } from "../src/agent.ts";
-import { Journal } from "../src/journal.ts";
-import { JobServerClient } from "../src/job_server.ts";
+import { Agent } from "../src/core/agent.ts";
+import { Journal } from "../src/store/journal.ts";
+import { JobServerClient } from "../src/server/job_server.ts";
 import { Renderer } from "../src/render/render.ts";
-import type { Job } from "../src/job.ts";
+import type { Job } from "../src/core/job.ts";
 import { join } from "node:path";
 
 async function setup(dir: string, over: Record<string, Record<string, unknown>> = {}) {

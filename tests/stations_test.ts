@@ -17,14 +17,14 @@ import { FakePrinter } from "./helpers/fake_printer.ts";
 import { readEscPos } from "./helpers/escpos_reader.ts";
 import { localApiUrl, startAgent, stopAgent } from "../src/run.ts";
 import { parseConfig } from "../src/config.ts";
-import { JobQueue } from "../src/station.ts";
-import { Agent } from "../src/agent.ts";
+import { JobQueue } from "../src/core/station.ts";
+import { Agent } from "../src/core/agent.ts";
 import { AgentError } from "../src/errors.ts";
-import { Journal } from "../src/journal.ts";
-import { JobServerClient } from "../src/job_server.ts";
+import { Journal } from "../src/store/journal.ts";
+import { JobServerClient } from "../src/server/job_server.ts";
 import { Renderer } from "../src/render/render.ts";
 import { rendererOptions } from "./helpers/receipts.ts";
-import type { Job } from "../src/job.ts";
+import type { Job } from "../src/core/job.ts";
 
 const KITCHEN = {
   job_type: "kitchen",

@@ -7,7 +7,7 @@ import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { LogCapture, testConfig, waitFor, withTmpDir } from "./helpers/env.ts";
 import { FakePrinter } from "./helpers/fake_printer.ts";
 import { startAgent, stopAgent } from "../src/run.ts";
-import { runChecks } from "../src/selftest.ts";
+import { runChecks } from "../src/site/selftest.ts";
 import type { Config } from "../src/config.ts";
 
 /** A job of ours, as JSON text (the server writes it; it may hold what JSON does not allow). */

@@ -5,7 +5,7 @@
  */
 
 import type { PaperOptions } from "../render/paper.ts";
-import { faultArmed, faultPoint } from "../fault.ts";
+import { faultArmed, faultPoint } from "../core/fault.ts";
 import type { ErrorCode } from "../errors.ts";
 
 /** Printer status as reported in heartbeats. UNKNOWN is never reported as OK. */

@@ -7,7 +7,7 @@
 import { AgentError } from "../errors.ts";
 import { checkRaw } from "./raw_policy.ts";
 import { DEFAULT_LIMITS } from "../config.ts";
-import { decodeRawBase64, type Job } from "../job.ts";
+import { decodeRawBase64, type Job } from "../core/job.ts";
 import { DOTS_PER_COLUMN, encodeBlocks } from "./escpos.ts";
 import type { PaperOptions } from "./paper.ts";
 import { type Block, layout, previewText } from "./layout.ts";

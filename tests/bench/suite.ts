@@ -11,11 +11,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createServerApp } from "../../src/reference_server/app.ts";
 import { PrinterSim } from "../helpers/printer_sim.ts";
-import { Journal } from "../../src/journal.ts";
+import { Journal } from "../../src/store/journal.ts";
 import { V8_FLAGS } from "../../src/version.ts";
 import { Renderer } from "../../src/render/render.ts";
 import { rendererOptions } from "../helpers/receipts.ts";
-import { type Job, overLimit } from "../../src/job.ts";
+import { type Job, overLimit } from "../../src/core/job.ts";
 import { DEFAULT_LIMITS } from "../../src/config.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

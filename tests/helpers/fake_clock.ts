@@ -1,5 +1,5 @@
 /** A controllable clock for tests: time moves only when told to. */
-import type { Clock } from "../../src/clock.ts";
+import type { Clock } from "../../src/core/clock.ts";
 
 /** A clock for tests: time moves only when {@link FakeClock.advance} is called. */
 export class FakeClock implements Clock {

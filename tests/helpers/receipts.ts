@@ -1,7 +1,7 @@
 /** Receipt data and a pinned renderer shared by the rendering tests and benches. */
 import { pinnedOptions } from "../../src/samples.ts";
 import { Renderer, type RendererOptions } from "../../src/render/render.ts";
-import type { Job } from "../../src/job.ts";
+import type { Job } from "../../src/core/job.ts";
 
 /** A typical cashier receipt (about 30 printed lines). */
 export const TYPICAL_RECEIPT = {

@@ -6,7 +6,7 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { waitFor, withServer, withTmpDir } from "../helpers/env.ts";
 import { PrinterSim } from "../helpers/printer_sim.ts";
-import { FAULT_POINTS, type FaultPoint } from "../../src/fault.ts";
+import { FAULT_POINTS, type FaultPoint } from "../../src/core/fault.ts";
 import { join } from "node:path";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;

@@ -5,10 +5,10 @@
  * @module
  */
 import { join } from "node:path";
-import { Agent } from "../../src/agent.ts";
+import { Agent } from "../../src/core/agent.ts";
 import { type Config, parseConfig } from "../../src/config.ts";
-import { JobServerClient } from "../../src/job_server.ts";
-import type { Journal } from "../../src/journal.ts";
+import { JobServerClient } from "../../src/server/job_server.ts";
+import type { Journal } from "../../src/store/journal.ts";
 import { setupLogging } from "../../src/log.ts";
 import type { Printer } from "../../src/printers/printer.ts";
 import type { Renderer } from "../../src/render/render.ts";

@@ -4,7 +4,7 @@
  * and printers with faults. Nothing here reads the real clock, so a seed replays exactly.
  * @module
  */
-import type { Clock } from "../../src/clock.ts";
+import type { Clock } from "../../src/core/clock.ts";
 import { AgentError, type ErrorCode } from "../../src/errors.ts";
 import type { PrintDocument, Printer, PrinterStatusReport } from "../../src/printers/printer.ts";
 

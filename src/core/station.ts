@@ -8,16 +8,16 @@
  * @module
  */
 import type { Clock } from "./clock.ts";
-import type { Config, StationConfig } from "./config.ts";
-import { AgentError, type ErrorCode, isErrorCode, toAgentError } from "./errors.ts";
+import type { Config, StationConfig } from "../config.ts";
+import { AgentError, type ErrorCode, isErrorCode, toAgentError } from "../errors.ts";
 import { type Job, jobLabel } from "./job.ts";
-import type { JobStore } from "./journal.ts";
-import { log } from "./log.ts";
+import type { JobStore } from "../store/journal.ts";
+import { log } from "../log.ts";
 import { faultPoint } from "./fault.ts";
-import type { Printer, PrinterStatus, PrinterStatusReport } from "./printers/printer.ts";
-import type { Rendered, Renderer } from "./render/render.ts";
-import type { PrinterBeat } from "./protocol.ts";
-import { parseServerTime, type ServerClock } from "./server_time.ts";
+import type { Printer, PrinterStatus, PrinterStatusReport } from "../printers/printer.ts";
+import type { Rendered, Renderer } from "../render/render.ts";
+import type { PrinterBeat } from "../server/protocol.ts";
+import { parseServerTime, type ServerClock } from "../server/server_time.ts";
 
 /** Job types a customer takes away: they fail over only where a station allows it. */
 const RECEIPT_TYPES = new Set(["receipt", "reprint", "raw"]);

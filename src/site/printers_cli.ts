@@ -3,9 +3,9 @@
  * the first thing support runs.
  * @module
  */
-import { listSpoolerPrinters, spoolerStatus } from "./printers/winspool.ts";
-import { loadConfig } from "./config.ts";
-import { PRINTER_ATTRIBUTE_NETWORK } from "../ffi/winspool.ts";
+import { listSpoolerPrinters, spoolerStatus } from "../printers/winspool.ts";
+import { loadConfig } from "../config.ts";
+import { PRINTER_ATTRIBUTE_NETWORK } from "../../ffi/winspool.ts";
 
 /** A configured station and whether this account sees its Windows printer. */
 interface StationView {

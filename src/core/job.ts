@@ -3,9 +3,9 @@
  * @module
  */
 import { z } from "zod";
-import { AgentError } from "./errors.ts";
-import { DEFAULT_LIMITS, type Limits } from "./config.ts";
-import { NOT_A_NUMBER, UnreadableJob } from "./job_page.ts";
+import { AgentError } from "../errors.ts";
+import { DEFAULT_LIMITS, type Limits } from "../config.ts";
+import { NOT_A_NUMBER, UnreadableJob } from "../server/job_page.ts";
 
 /** The job body of the contract (docs/protocol.md). Unknown fields are allowed and ignored. */
 export const JobSchema = z.object({

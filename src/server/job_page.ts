@@ -8,7 +8,7 @@
  * The page is a JSON list of jobs, or a Django REST framework page `{"results": [...], "next": …}`.
  * @module
  */
-import { concatBytes } from "./bytes.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** A list item that could not be read as a job; validation reports it by its id. */
 export class UnreadableJob {

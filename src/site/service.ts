@@ -17,11 +17,11 @@ import {
   SERVICE_WIN32_OWN_PROCESS,
   serviceStatus,
   serviceTable,
-} from "../ffi/advapi32.ts";
-import { utf16z } from "../ffi/winspool.ts";
+} from "../../ffi/advapi32.ts";
+import { utf16z } from "../../ffi/winspool.ts";
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
-import { V8_FLAGS } from "./version.ts";
+import { V8_FLAGS } from "../version.ts";
 
 /** The default service name. */
 export const SERVICE_NAME = "PrintAgent";
@@ -127,8 +127,8 @@ export function serviceCommandLine(
   const q = (s: string) => `"${s}"`;
   const config = resolve(configPath);
   if (compiled) return `${q(exe)} run --service --config ${q(config)}`;
-  const main = fileURLToPath(new URL("./main.ts", import.meta.url));
-  const denoJson = fileURLToPath(new URL("../deno.json", import.meta.url));
+  const main = fileURLToPath(new URL("../main.ts", import.meta.url));
+  const denoJson = fileURLToPath(new URL("../../deno.json", import.meta.url));
   return `${q(exe)} run -A --v8-flags=${V8_FLAGS} --config ${q(denoJson)} ${
     q(main)
   } run --service --config ${q(config)}`;

@@ -3,17 +3,17 @@
  * independently across jobs, with a backoff per job and one for the server as a whole.
  * @module
  */
-import { Bell } from "./bell.ts";
-import type { Clock } from "./clock.ts";
-import type { Config } from "./config.ts";
-import { toAgentError } from "./errors.ts";
-import { faultPoint } from "./fault.ts";
+import { Bell } from "../core/bell.ts";
+import type { Clock } from "../core/clock.ts";
+import type { Config } from "../config.ts";
+import { toAgentError } from "../errors.ts";
+import { faultPoint } from "../core/fault.ts";
 import { type JobServer, ServerError } from "./job_server.ts";
-import type { JobStore, OutboxEntry } from "./journal.ts";
-import { log } from "./log.ts";
+import type { JobStore, OutboxEntry } from "../store/journal.ts";
+import { log } from "../log.ts";
 import type { StatusReport } from "./protocol.ts";
 import { isNetworkError, type ServerHealth } from "./server_health.ts";
-import type { AgentError } from "./errors.ts";
+import type { AgentError } from "../errors.ts";
 
 /** Backoff for delivering reports and reconnecting: 1, 2, 5, 10, 30 s. */
 export const SERVER_BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000];

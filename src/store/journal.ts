@@ -7,11 +7,11 @@
  * States: RECEIVED → PRINTING (committed before the first byte leaves) → PRINTED | FAILED.
  * @module
  */
-import type { PaperOptions } from "./render/paper.ts";
+import type { PaperOptions } from "../render/paper.ts";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { AgentError } from "./errors.ts";
-import type { Job } from "./job.ts";
-import { type ReportStatus, type StatusReport, statusReport } from "./protocol.ts";
+import { AgentError } from "../errors.ts";
+import type { Job } from "../core/job.ts";
+import { type ReportStatus, type StatusReport, statusReport } from "../server/protocol.ts";
 
 export type { ReportStatus, StatusReport };
 

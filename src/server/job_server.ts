@@ -6,9 +6,9 @@
  */
 import type { StatusReport } from "./protocol.ts";
 import { NotAJobPage, readJobPage, type ReadPage } from "./job_page.ts";
-import type { Config } from "./config.ts";
-import { readAtMost } from "./bytes.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import type { Config } from "../config.ts";
+import { readAtMost } from "../bytes.ts";
+import { type Clock, systemClock } from "../core/clock.ts";
 
 /** What went wrong talking to the server. */
 export type ServerErrorKind = "unreachable" | "timeout" | "http" | "garbage" | "auth";

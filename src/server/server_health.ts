@@ -3,9 +3,9 @@
  * reports, the heartbeat): an outage is logged once when it starts and once when it ends.
  * @module
  */
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../core/clock.ts";
 import { ServerError } from "./job_server.ts";
-import { log } from "./log.ts";
+import { log } from "../log.ts";
 
 /** A channel to the job server. */
 export type Channel = "jobs" | "reports" | "heartbeat";

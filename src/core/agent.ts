@@ -6,22 +6,22 @@
  * @module
  */
 import { type Clock, systemClock } from "./clock.ts";
-import type { Config } from "./config.ts";
-import { AgentError, type ErrorCode, toAgentError } from "./errors.ts";
+import type { Config } from "../config.ts";
+import { AgentError, type ErrorCode, toAgentError } from "../errors.ts";
 import { type Job, jobLabel, validateJob } from "./job.ts";
-import { type JobServer, ServerError } from "./job_server.ts";
+import { type JobServer, ServerError } from "../server/job_server.ts";
 import { Bell } from "./bell.ts";
-import { ReportPump } from "./outbox.ts";
-import { ServerHealth } from "./server_health.ts";
-import type { JobStore, JournalEntry, PrintedWhere } from "./journal.ts";
-import { log, LogOnce } from "./log.ts";
+import { ReportPump } from "../server/outbox.ts";
+import { ServerHealth } from "../server/server_health.ts";
+import type { JobStore, JournalEntry, PrintedWhere } from "../store/journal.ts";
+import { log, LogOnce } from "../log.ts";
 import { LoopLag } from "./loop_lag.ts";
 import { faultPoint } from "./fault.ts";
-import type { Printer, PrinterStatusReport } from "./printers/printer.ts";
-import type { Renderer } from "./render/render.ts";
+import type { Printer, PrinterStatusReport } from "../printers/printer.ts";
+import type { Renderer } from "../render/render.ts";
 import { type PrintContext, printJob, Station, type StationSnapshot } from "./station.ts";
-import { type AgentSnapshot, heartbeatBody } from "./protocol.ts";
-import { isNaive, ServerClock } from "./server_time.ts";
+import { type AgentSnapshot, heartbeatBody } from "../server/protocol.ts";
+import { isNaive, ServerClock } from "../server/server_time.ts";
 
 export { statusError } from "./station.ts";
 

@@ -4,7 +4,7 @@
  * without `--force`, then runs the selftest so the technician sees at once what is still missing.
  * @module
  */
-import { parseConfig } from "./config.ts";
+import { parseConfig } from "../config.ts";
 import { dirname } from "node:path";
 
 /** What `agent init` was told on its command line. */
@@ -52,7 +52,7 @@ function computerName(): string {
 async function defaultPrinter(): Promise<FoundPrinter | null> {
   if (Deno.build.os !== "windows") return null;
   try {
-    const { listSpoolerPrinters } = await import("./printers/winspool.ts");
+    const { listSpoolerPrinters } = await import("../printers/winspool.ts");
     const r = await listSpoolerPrinters();
     const p = r.printers.find((p) => p.name === r.default) ?? null;
     return p ? { name: p.name, driver: p.driver } : null;

@@ -7,14 +7,14 @@
  */
 import { Hono } from "hono";
 import type { MiddlewareHandler } from "hono";
-import type { Agent } from "./agent.ts";
-import { heartbeatBody } from "./protocol.ts";
-import type { JobState, JournalEntry } from "./journal.ts";
-import { log } from "./log.ts";
-import { paperSvg, previewSvg } from "./render/preview_svg.ts";
-import { readPaper } from "./render/paper.ts";
+import type { Agent } from "../core/agent.ts";
+import { heartbeatBody } from "../server/protocol.ts";
+import type { JobState, JournalEntry } from "../store/journal.ts";
+import { log } from "../log.ts";
+import { paperSvg, previewSvg } from "../render/preview_svg.ts";
+import { readPaper } from "../render/paper.ts";
 import { statusPageHtml } from "./status_page.ts";
-import { readAtMost } from "./bytes.ts";
+import { readAtMost } from "../bytes.ts";
 
 /** Options of {@link createLocalApi}. */
 export interface LocalApiOptions {

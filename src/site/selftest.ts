@@ -5,16 +5,16 @@
  * templates, 64 test page.
  * @module
  */
-import type { Profile } from "./render/profile.ts";
+import type { Profile } from "../render/profile.ts";
 import { dirname, join } from "node:path";
-import { type Config, type ConfigError, serverToken, type StationConfig } from "./config.ts";
-import { JobServerClient, ServerError } from "./job_server.ts";
-import { Journal, StateLockedError } from "./journal.ts";
-import { journalPath, rendererFor } from "./run.ts";
-import type { Renderer } from "./render/render.ts";
-import { createPrinter } from "./printers/mod.ts";
-import type { Printer } from "./printers/printer.ts";
-import { VERSION } from "./version.ts";
+import { type Config, type ConfigError, serverToken, type StationConfig } from "../config.ts";
+import { JobServerClient, ServerError } from "../server/job_server.ts";
+import { Journal, StateLockedError } from "../store/journal.ts";
+import { journalPath, rendererFor } from "../run.ts";
+import type { Renderer } from "../render/render.ts";
+import { createPrinter } from "../printers/mod.ts";
+import type { Printer } from "../printers/printer.ts";
+import { VERSION } from "../version.ts";
 import { SERVICE_NAME } from "./service.ts";
 
 /** One line of the table. */
@@ -408,7 +408,7 @@ async function printTestPage(printer: Printer, renderer: Renderer, tag: string):
 async function checkPrinter(st: StationConfig, printer: Printer): Promise<Check[]> {
   const out: Check[] = [];
   if (st.transport === "winspool") {
-    const { listSpoolerPrinters } = await import("./printers/winspool.ts");
+    const { listSpoolerPrinters } = await import("../printers/winspool.ts");
     const account = Deno.env.get("USERNAME") ?? "this account";
     try {
       const list = await listSpoolerPrinters();
