@@ -189,7 +189,11 @@ const LocalApi = z.object({
   enabled: z.boolean().default(true),
   host: z.string().default("127.0.0.1"),
   port: z.number().int().min(0).max(65535).default(8787),
-  token: z.string().default(""),
+  /** Sent as `Authorization: Bearer <token>`: letters, digits and `-._~+/` (RFC 6750). */
+  token: z.string().regex(
+    /^([A-Za-z0-9._~+/-]+=*)?$/,
+    "use only letters, digits and - . _ ~ + / (a Bearer token; e.g. from `agent init`)",
+  ).default(""),
 }).strict();
 
 /** Size limits: a job over one fails at once with JOB_TOO_LARGE, never freezes the agent. */

@@ -16,7 +16,7 @@ import type { Printer } from "./printers/printer.ts";
 import { Renderer } from "./render/render.ts";
 import { startLocalApi } from "./api/local_api.ts";
 import { VERSION } from "./version.ts";
-import { heartbeatBody } from "./server/protocol.ts";
+import { unwritableHeartbeat } from "./server/protocol.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 
 /** A start-up failure with a one-line reason; the CLI prints it and exits non-zero. */
@@ -52,6 +52,7 @@ export async function openJournal(c: Config, clock: { now(): number } = Date): P
   } catch (e) {
     throw new StateUnwritableError(
       `cannot create the state folder ${c.state.path}: ${(e as Error).message}`,
+      { cause: e },
     );
   }
   const path = journalPath(c);
@@ -69,6 +70,7 @@ export async function openJournal(c: Config, clock: { now(): number } = Date): P
       throw new StartupError(
         `another Print Agent is already running on the state folder ${c.state.path}: ${who}. ` +
           `Only one agent may own a state folder; stop the other one or give this one its own state.path`,
+        { cause: e },
       );
     }
     if (e instanceof JournalCorruptError) {
@@ -86,7 +88,7 @@ export async function openJournal(c: Config, clock: { now(): number } = Date): P
       journal = Journal.open(path);
       journal.setMeta("reset_at", new Date(clock.now()).toISOString());
     } else if (e instanceof AgentError) {
-      throw new StateUnwritableError(`cannot open the journal: ${e.message}`);
+      throw new StateUnwritableError(`cannot open the journal: ${e.message}`, { cause: e });
     } else throw e;
   }
   try {
@@ -186,8 +188,42 @@ export interface StartOptions {
   stateRetryMs?: number;
 }
 
+/**
+ * A running agent with its local API: `await using agent = await startAgent(c)` stops it, its
+ * local API and its journal at the end of the scope.
+ */
+export class RunningAgent extends Agent implements AsyncDisposable {
+  #api: { url: string; stop: () => Promise<void> } | null = null;
+  #stopped = false;
+
+  /** Starts the loops and the local API. */
+  override start(): void {
+    super.start();
+    this.#api = startLocalApi(this);
+  }
+
+  /** The local API's address, if it is on. */
+  get localApiUrl(): string | null {
+    return this.#api?.url ?? null;
+  }
+
+  /** Stops the local API, the loops (finishing the job in hand) and closes the journal. */
+  async shutdown(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#api?.stop().catch(() => {});
+    await this.stop();
+    this.journal.close();
+    log.info("[OK] Print Agent stopped");
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+}
+
 /** Starts an agent for a configuration. */
-export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent> {
+export async function startAgent(c: Config, o: StartOptions = {}): Promise<RunningAgent> {
   if (!o.keepLogging) {
     try {
       await setupLogging({
@@ -200,6 +236,7 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
     } catch (e) {
       throw new StartupError(
         `cannot open the log file ${c.logging.log_file}: ${(e as Error).message}`,
+        { cause: e },
       );
     }
   }
@@ -210,7 +247,7 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
       renderers.push(await rendererFor(c, st, o.clock));
     } catch (e) {
       const where = c.printers ? `printers "${st.id}": ` : "";
-      throw new StartupError(`${where}${(e as Error).message}`);
+      throw new StartupError(`${where}${(e as Error).message}`, { cause: e });
     }
   }
   let caCert: string | null = null;
@@ -220,6 +257,7 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
     } catch (e) {
       throw new StartupError(
         `cannot read server.ca_file ${c.server.ca_file}: ${(e as Error).message}`,
+        { cause: e },
       );
     }
   }
@@ -235,7 +273,7 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
     }
   } catch (e) {
     journal.close();
-    throw new StartupError((e as Error).message);
+    throw new StartupError((e as Error).message, { cause: e });
   }
   log.info("=".repeat(60));
   log.info(`Print Agent ${VERSION} starting`);
@@ -255,7 +293,7 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
   log.info(`Job types: ${c.jobs.accepted_types.join(", ")}`);
   log.info(`Server: ${c.server.base_url} | State: ${c.state.path} | Config: ${c.source}`);
   log.info("=".repeat(60));
-  const agent = new Agent({
+  const agent = new RunningAgent({
     config: c,
     journal,
     server,
@@ -264,16 +302,12 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Agent
     clock: o.clock,
   });
   agent.start();
-  const api = startLocalApi(agent);
-  if (api) localApis.set(agent, api);
   return agent;
 }
 
-const localApis = new WeakMap<Agent, { url: string; stop: () => Promise<void> }>();
-
 /** The local API's address for a running agent, if it is on. */
-export function localApiUrl(agent: Agent): string | null {
-  return localApis.get(agent)?.url ?? null;
+export function localApiUrl(agent: RunningAgent): string | null {
+  return agent.localApiUrl;
 }
 
 /**
@@ -307,32 +341,9 @@ async function waitForJournal(
       }
       if (Date.now() - lastBeat >= c.server.heartbeat_interval * 1000) {
         lastBeat = Date.now();
-        await server.heartbeat(heartbeatBody({
-          terminal_id: c.terminal_identity.terminal_id,
-          location_id: c.terminal_identity.location_id,
-          agent_status: "ERROR",
-          printers: c.stations.map((st) => ({
-            id: st.id,
-            roles: st.roles,
-            name: st.name,
-            transport: st.transport,
-            status: "UNKNOWN",
-            detail: "not checked: the agent cannot write its state folder",
-            queue_depth: 0,
-            last_job_id: null,
-            consecutive_errors: 0,
-            failover_active: false,
-            backup: st.backup,
-          })),
-          queue_depth: 0,
-          outbox_depth: 0,
-          oldest_report_age_seconds: 0,
-          reports_refused: 0,
-          state_store: "UNWRITABLE",
-          version: VERSION,
-          uptime_seconds: Math.round((Date.now() - started) / 1000),
-          at: Date.now(),
-        })).catch(() => {});
+        await server.heartbeat(
+          unwritableHeartbeat(c, VERSION, Date.now() - started, Date.now()),
+        ).catch(() => {});
       }
       await systemClock.sleep(o.stateRetryMs ?? 5000, o.signal);
       if (o.signal?.aborted) throw new StartupError("stopped while waiting for the state folder");
@@ -340,10 +351,7 @@ async function waitForJournal(
   }
 }
 
-/** Stops an agent and closes its journal. */
-export async function stopAgent(agent: Agent): Promise<void> {
-  await localApis.get(agent)?.stop().catch(() => {});
-  await agent.stop();
-  agent.journal.close();
-  log.info("[OK] Print Agent stopped");
+/** Stops an agent, its local API, and closes its journal (as `await using` does). */
+export function stopAgent(agent: RunningAgent): Promise<void> {
+  return agent.shutdown();
 }

@@ -52,7 +52,7 @@ for (const mode of SERVER_MODES) {
       assertMatch(text, /INV-001/);
       assertMatch(text, /TOTAL\s+Rp 50\.000/);
       // exact bytes: what the renderer produces for this job is what the printer got
-      const expected = await agent.renderer.render({ ...job, priority: 0 } as never);
+      const expected = await agent.stations[0].renderer.render({ ...job, priority: 0 } as never);
       assertEquals(bytes, expected.bytes);
       const reports = (await server.reports(job.id)).map((r) => r.status);
       assertEquals(reports, ["FETCHED", "PRINTING", "COMPLETED"]);
@@ -82,43 +82,39 @@ for (const mode of SERVER_MODES) {
       printer: { transport: "tcp", port: sim.port },
       jobs: { accepted_types: ["receipt", "reprint", "raw"] },
     });
-    const agent = await startAgent(config, { keepLogging: true });
-    try {
-      const unknownType = await server.createJob({ job_type: "hologram", receipt_data: {} });
-      const badB64 = await server.createJob({ job_type: "raw", raw_base64: "not base64!!" });
-      const noData = await server.createJob({ job_type: "receipt" });
-      const badField = await server.createJob({
-        job_type: "receipt",
-        receipt_data: { items: [{ name: null }] },
-      });
-      const good = await server.createJob(RECEIPT);
-      const raw = await server.createJob({ job_type: "raw", raw_base64: btoa("\x1b@RAW\n") });
-      for (const j of [unknownType, badB64, noData, badField, good, raw]) {
-        await waitFor(
-          async () => ["COMPLETED", "FAILED"].includes(String((await server.getJob(j.id)).status)),
-          `job ${j.id} final`,
-        );
-      }
-      const code = async (j: Record<string, unknown>) => (await server.getJob(j.id)).error_code;
-      assertEquals(await code(unknownType), "UNSUPPORTED_JOB_TYPE");
-      assertEquals(await code(badB64), "INVALID_BASE64");
-      assertEquals(await code(noData), "BAD_PAYLOAD");
-      assertEquals(await code(badField), "BAD_PAYLOAD");
-      assertMatch(
-        String((await server.getJob(badField.id)).error_message),
-        /receipt_data\.items\.0\.name/,
+    await using _agent = await startAgent(config, { keepLogging: true });
+    const unknownType = await server.createJob({ job_type: "hologram", receipt_data: {} });
+    const badB64 = await server.createJob({ job_type: "raw", raw_base64: "not base64!!" });
+    const noData = await server.createJob({ job_type: "receipt" });
+    const badField = await server.createJob({
+      job_type: "receipt",
+      receipt_data: { items: [{ name: null }] },
+    });
+    const good = await server.createJob(RECEIPT);
+    const raw = await server.createJob({ job_type: "raw", raw_base64: btoa("\x1b@RAW\n") });
+    for (const j of [unknownType, badB64, noData, badField, good, raw]) {
+      await waitFor(
+        async () => ["COMPLETED", "FAILED"].includes(String((await server.getJob(j.id)).status)),
+        `job ${j.id} final`,
       );
-      assertEquals((await server.getJob(good.id)).status, "COMPLETED");
-      assertEquals((await server.getJob(raw.id)).status, "COMPLETED");
-      assertEquals(sim.jobs.length, 2);
-      assertEquals(new TextDecoder().decode(sim.jobs[1].bytes), "\x1b@RAW\n");
-      assert(
-        logs.find(`[JOB ${badB64.id}] [FAILED]`).length === 1,
-        "a FAILED line with the job id",
-      );
-    } finally {
-      await stopAgent(agent);
     }
+    const code = async (j: Record<string, unknown>) => (await server.getJob(j.id)).error_code;
+    assertEquals(await code(unknownType), "UNSUPPORTED_JOB_TYPE");
+    assertEquals(await code(badB64), "INVALID_BASE64");
+    assertEquals(await code(noData), "BAD_PAYLOAD");
+    assertEquals(await code(badField), "BAD_PAYLOAD");
+    assertMatch(
+      String((await server.getJob(badField.id)).error_message),
+      /receipt_data\.items\.0\.name/,
+    );
+    assertEquals((await server.getJob(good.id)).status, "COMPLETED");
+    assertEquals((await server.getJob(raw.id)).status, "COMPLETED");
+    assertEquals(sim.jobs.length, 2);
+    assertEquals(new TextDecoder().decode(sim.jobs[1].bytes), "\x1b@RAW\n");
+    assert(
+      logs.find(`[JOB ${badB64.id}] [FAILED]`).length === 1,
+      "a FAILED line with the job id",
+    );
   });
 }
 
@@ -179,16 +175,12 @@ Deno.test("a server without long-poll is detected, logged once, and still served
   const config = testConfig(dir.path, {
     server: { base_url: server.url, token: "k-123", poll_interval: 0.1 },
   });
-  const agent = await startAgent(config, { keepLogging: true });
-  try {
-    await waitFor(() => logs.find("[POLL]").length > 0, "the no-long-poll notice");
-    const job = await server.createJob(RECEIPT);
-    await waitFor(async () => (await server.getJob(job.id)).status === "COMPLETED", "COMPLETED");
-    await new Promise((r) => setTimeout(r, 300));
-    assertEquals(logs.find("[POLL]").length, 1);
-  } finally {
-    await stopAgent(agent);
-  }
+  await using _agent = await startAgent(config, { keepLogging: true });
+  await waitFor(() => logs.find("[POLL]").length > 0, "the no-long-poll notice");
+  const job = await server.createJob(RECEIPT);
+  await waitFor(async () => (await server.getJob(job.id)).status === "COMPLETED", "COMPLETED");
+  await new Promise((r) => setTimeout(r, 300));
+  assertEquals(logs.find("[POLL]").length, 1);
 });
 
 Deno.test("a server outage is logged once when it starts and once when it ends; queued reports arrive after", async () => {
@@ -201,26 +193,22 @@ Deno.test("a server outage is logged once when it starts and once when it ends; 
   const config = testConfig(dir.path, {
     server: { base_url: first.url, poll_interval: 0.05, heartbeat_interval: 0.2 },
   });
-  const agent = await startAgent(config, { keepLogging: true });
+  await using _agent = await startAgent(config, { keepLogging: true });
+  const job = await first.createJob(RECEIPT);
+  await waitFor(
+    async () => (await first.getJob(job.id)).status === "COMPLETED",
+    "first job COMPLETED",
+  );
+  await first.shutdown();
+  await waitFor(() => logs.find("[OFFLINE]").length > 0, "[OFFLINE]");
+  await new Promise((r) => setTimeout(r, 600)); // many failed polls and heartbeats
+  const { startServer } = await import("../src/reference_server/main.ts");
+  const second = startServer({ port, db, quiet: true });
   try {
-    const job = await first.createJob(RECEIPT);
-    await waitFor(
-      async () => (await first.getJob(job.id)).status === "COMPLETED",
-      "first job COMPLETED",
-    );
-    await first.shutdown();
-    await waitFor(() => logs.find("[OFFLINE]").length > 0, "[OFFLINE]");
-    await new Promise((r) => setTimeout(r, 600)); // many failed polls and heartbeats
-    const { startServer } = await import("../src/reference_server/main.ts");
-    const second = startServer({ port, db, quiet: true });
-    try {
-      await waitFor(() => logs.find("[ONLINE] Server connection restored").length > 0, "[ONLINE]");
-      assertEquals(logs.find("[OFFLINE]").length, 1);
-      assertEquals(logs.find("[ONLINE]").length, 1);
-    } finally {
-      await second.shutdown();
-    }
+    await waitFor(() => logs.find("[ONLINE] Server connection restored").length > 0, "[ONLINE]");
+    assertEquals(logs.find("[OFFLINE]").length, 1);
+    assertEquals(logs.find("[ONLINE]").length, 1);
   } finally {
-    await stopAgent(agent);
+    await second.shutdown();
   }
 });

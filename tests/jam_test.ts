@@ -120,18 +120,14 @@ Deno.test("a job with no id at the head of a page: logged once, skipped, the pag
   const config = testConfig(dir.path, {
     server: { base_url: `http://127.0.0.1:${srv.addr.port}/api`, poll_interval: 0.5 },
   });
-  const agent = await startAgent(config, { keepLogging: true, printer });
-  try {
-    await waitFor(() => done, "the page-2 job COMPLETED");
-    const before = lists;
-    await new Promise((r) => setTimeout(r, 3000));
-    const polls = lists - before;
-    assert(polls <= 8, `${polls} list requests in 3 s with poll_interval 0.5 s`);
-    assertEquals(reports, ["FETCHED", "PRINTING", "COMPLETED"]);
-    assertEquals(logs.find("without a usable id").length, 3, "one line per job, not per poll");
-  } finally {
-    await stopAgent(agent);
-  }
+  await using _agent = await startAgent(config, { keepLogging: true, printer });
+  await waitFor(() => done, "the page-2 job COMPLETED");
+  const before = lists;
+  await new Promise((r) => setTimeout(r, 3000));
+  const polls = lists - before;
+  assert(polls <= 8, `${polls} list requests in 3 s with poll_interval 0.5 s`);
+  assertEquals(reports, ["FETCHED", "PRINTING", "COMPLETED"]);
+  assertEquals(logs.find("without a usable id").length, 3, "one line per job, not per poll");
 });
 
 Deno.test("one uuid under two ids: the second id is reported FAILED DUPLICATE_UUID naming the first, never printed", async () => {
@@ -140,31 +136,27 @@ Deno.test("one uuid under two ids: the second id is reported FAILED DUPLICATE_UU
   await new LogCapture().install();
   const printer = new FakePrinter();
   const config = testConfig(dir.path, { server: { base_url: server.url } });
-  const agent = await startAgent(config, { keepLogging: true, printer });
-  try {
-    const a = await server.createJob({ ...RECEIPT, uuid: "same-uuid" });
-    await waitFor(async () => (await server.getJob(a.id)).status === "COMPLETED", "first");
-    const b = await server.createJob({
-      ...RECEIPT,
-      uuid: "same-uuid",
-      receipt_data: { store_name: "Other", total: 2 },
-    });
-    const failed = await waitFor(async () => {
-      const j = await server.getJob(b.id);
-      return j.status === "FAILED" ? j : null;
-    }, "second id FAILED");
-    assertEquals(failed.error_code, "DUPLICATE_UUID");
-    assertMatch(String(failed.error_message), new RegExp(`job ${a.id}\\b`));
-    await new Promise((r) => setTimeout(r, 500));
-    assertEquals((await server.reports(a.id)).map((r) => r.status), [
-      "FETCHED",
-      "PRINTING",
-      "COMPLETED",
-    ]);
-    assertEquals(printer.printed.length, 1);
-  } finally {
-    await stopAgent(agent);
-  }
+  await using _agent = await startAgent(config, { keepLogging: true, printer });
+  const a = await server.createJob({ ...RECEIPT, uuid: "same-uuid" });
+  await waitFor(async () => (await server.getJob(a.id)).status === "COMPLETED", "first");
+  const b = await server.createJob({
+    ...RECEIPT,
+    uuid: "same-uuid",
+    receipt_data: { store_name: "Other", total: 2 },
+  });
+  const failed = await waitFor(async () => {
+    const j = await server.getJob(b.id);
+    return j.status === "FAILED" ? j : null;
+  }, "second id FAILED");
+  assertEquals(failed.error_code, "DUPLICATE_UUID");
+  assertMatch(String(failed.error_message), new RegExp(`job ${a.id}\\b`));
+  await new Promise((r) => setTimeout(r, 500));
+  assertEquals((await server.reports(a.id)).map((r) => r.status), [
+    "FETCHED",
+    "PRINTING",
+    "COMPLETED",
+  ]);
+  assertEquals(printer.printed.length, 1);
 });
 
 Deno.test("a report the server never accepts holds back only its own job, is dropped after report_expiry_hours, and its age is in the heartbeat", async () => {
@@ -222,22 +214,18 @@ Deno.test("a stock DRF backend by configuration: PATCH, pages of 3 with absolute
   const printer = new FakePrinter();
   await t.step("ten jobs over four pages all print, each reported by PATCH", async () => {
     const config = testConfig(dir.path, { server: serverSection("drf", server.url) });
-    const agent = await startAgent(config, { keepLogging: true, printer });
-    try {
-      const jobs = [];
-      for (let i = 0; i < 10; i++) jobs.push(await server.createJob(RECEIPT));
-      for (const j of jobs) {
-        await waitFor(async () => (await server.getJob(j.id)).status === "COMPLETED", `${j.id}`);
-      }
-      assertEquals(printer.printed.length, 10);
-      assertEquals((await server.reports(jobs[9].id)).map((r) => r.status), [
-        "FETCHED",
-        "PRINTING",
-        "COMPLETED",
-      ]);
-    } finally {
-      await stopAgent(agent);
+    await using _agent = await startAgent(config, { keepLogging: true, printer });
+    const jobs = [];
+    for (let i = 0; i < 10; i++) jobs.push(await server.createJob(RECEIPT));
+    for (const j of jobs) {
+      await waitFor(async () => (await server.getJob(j.id)).status === "COMPLETED", `${j.id}`);
     }
+    assertEquals(printer.printed.length, 10);
+    assertEquals((await server.reports(jobs[9].id)).map((r) => r.status), [
+      "FETCHED",
+      "PRINTING",
+      "COMPLETED",
+    ]);
   });
   await t.step("paths.status without its trailing slash: the 500 is explained", async () => {
     const config = testConfig(dir.path, {
@@ -250,15 +238,11 @@ Deno.test("a stock DRF backend by configuration: PATCH, pages of 3 with absolute
         },
       },
     });
-    const agent = await startAgent(config, { keepLogging: true, printer });
-    try {
-      await server.createJob(RECEIPT); // the GET is redirected and works; the PATCH cannot be
-      await waitFor(
-        () => logs.find(/HTTP 500.*trailing slash .*\/print-jobs\/\d+\//).length > 0,
-        "hint",
-      );
-    } finally {
-      await stopAgent(agent);
-    }
+    await using _agent = await startAgent(config, { keepLogging: true, printer });
+    await server.createJob(RECEIPT); // the GET is redirected and works; the PATCH cannot be
+    await waitFor(
+      () => logs.find(/HTTP 500.*trailing slash .*\/print-jobs\/\d+\//).length > 0,
+      "hint",
+    );
   });
 });

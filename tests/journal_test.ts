@@ -1,6 +1,11 @@
 import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
 import { withTmpDir } from "./helpers/env.ts";
-import { Journal, PAPER_KEEP_JOBS, PAPER_KEEP_MAX, StateLockedError } from "../src/store/journal.ts";
+import {
+  Journal,
+  PAPER_KEEP_JOBS,
+  PAPER_KEEP_MAX,
+  StateLockedError,
+} from "../src/store/journal.ts";
 import type { Job } from "../src/core/job.ts";
 import { join } from "node:path";
 

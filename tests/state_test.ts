@@ -90,27 +90,23 @@ Deno.test("a damaged journal is kept aside; older jobs are reported, not printed
     "this is not a database ".repeat(500),
   );
   const config = testConfig(dir.path, { server: { base_url: server.url } });
-  const agent = await startAgent(config, { keepLogging: true });
-  try {
-    await waitFor(
-      async () => (await server.getJob(oldJob.id)).status === "FAILED",
-      "old job reported",
-    );
-    assertEquals((await server.getJob(oldJob.id)).error_code, "JOURNAL_RESET_MAY_HAVE_PRINTED");
-    // a job made surely after the reset, beyond what the server's Date headers leave uncertain
-    // (whole seconds): a job made within that second may predate the reset and is refused
-    await new Promise((r) => setTimeout(r, 1500));
-    const fresh = await server.createJob(RECEIPT);
-    await waitFor(
-      async () => (await server.getJob(fresh.id)).status === "COMPLETED",
-      "new job printed",
-    );
-    const kept = (await Array.fromAsync(Deno.readDir(join(dir.path, "state")))).map((e) => e.name);
-    assert(kept.some((n) => n.startsWith("journal.db.corrupt-")), `kept aside: ${kept}`);
-    assertEquals(logs.find("[STATE] The journal was damaged").length, 1);
-  } finally {
-    await stopAgent(agent);
-  }
+  await using _agent = await startAgent(config, { keepLogging: true });
+  await waitFor(
+    async () => (await server.getJob(oldJob.id)).status === "FAILED",
+    "old job reported",
+  );
+  assertEquals((await server.getJob(oldJob.id)).error_code, "JOURNAL_RESET_MAY_HAVE_PRINTED");
+  // a job made surely after the reset, beyond what the server's Date headers leave uncertain
+  // (whole seconds): a job made within that second may predate the reset and is refused
+  await new Promise((r) => setTimeout(r, 1500));
+  const fresh = await server.createJob(RECEIPT);
+  await waitFor(
+    async () => (await server.getJob(fresh.id)).status === "COMPLETED",
+    "new job printed",
+  );
+  const kept = (await Array.fromAsync(Deno.readDir(join(dir.path, "state")))).map((e) => e.name);
+  assert(kept.some((n) => n.startsWith("journal.db.corrupt-")), `kept aside: ${kept}`);
+  assertEquals(logs.find("[STATE] The journal was damaged").length, 1);
 });
 
 Deno.test("the seed agent's printed_jobs.json is imported once: those jobs are not printed again", async () => {
@@ -123,25 +119,21 @@ Deno.test("the seed agent's printed_jobs.json is imported once: those jobs are n
     JSON.stringify(["seed-uuid-1", "seed-uuid-2"]),
   );
   const config = testConfig(dir.path, { server: { base_url: server.url } });
-  const agent = await startAgent(config, { keepLogging: true });
-  try {
-    const fresh = await server.createJob(RECEIPT);
-    await waitFor(
-      async () => (await server.getJob(fresh.id)).status === "COMPLETED",
-      "fresh job printed",
-    );
-    await waitFor(
-      async () => (await server.getJob(seeded.id)).status === "COMPLETED",
-      "seeded job acknowledged",
-    );
-    const printed = (await Array.fromAsync(Deno.readDir(join(dir.path, "out")))).filter((e) =>
-      e.name.endsWith(".bin")
-    );
-    assertEquals(printed.length, 1, "only the fresh job reached the printer");
-    assertEquals(agent.journal.getMeta("seed_import") !== undefined, true);
-  } finally {
-    await stopAgent(agent);
-  }
+  await using agent = await startAgent(config, { keepLogging: true });
+  const fresh = await server.createJob(RECEIPT);
+  await waitFor(
+    async () => (await server.getJob(fresh.id)).status === "COMPLETED",
+    "fresh job printed",
+  );
+  await waitFor(
+    async () => (await server.getJob(seeded.id)).status === "COMPLETED",
+    "seeded job acknowledged",
+  );
+  const printed = (await Array.fromAsync(Deno.readDir(join(dir.path, "out")))).filter((e) =>
+    e.name.endsWith(".bin")
+  );
+  assertEquals(printed.length, 1, "only the fresh job reached the printer");
+  assertEquals(agent.journal.getMeta("seed_import") !== undefined, true);
 });
 
 Deno.test({
@@ -209,42 +201,38 @@ Deno.test({
       server: { base_url: server.url, heartbeat_interval: 0.2 },
       state: { path: join(fs.path, "state") },
     });
-    const agent = await startAgent(config, { keepLogging: true });
-    try {
-      const first = await server.createJob(RECEIPT);
-      await waitFor(
-        async () => (await server.getJob(first.id)).status === "COMPLETED",
-        "first job",
-      );
-      // fill the disk to the last byte
-      await sh(`dd if=/dev/zero of=${fs.path}/filler bs=4k 2>/dev/null || true; sync`);
-      const second = await server.createJob({
-        ...RECEIPT,
-        receipt_data: { store_name: "x".repeat(4000), store_address: "y".repeat(4000), total: 2 },
-      });
-      await waitFor(
-        () => logs.lines.some((l) => l.code === "STATE_STORE_UNWRITABLE"),
-        "the state error",
-      );
-      await waitFor(
-        async () => (await server.heartbeats()).some((h) => h.state_store === "UNWRITABLE"),
-        "ERROR heartbeat",
-      );
-      const printedBefore = (await Array.fromAsync(Deno.readDir(join(dir.path, "out")))).length;
-      await Deno.remove(join(fs.path, "filler"));
-      await waitFor(
-        async () => (await server.getJob(second.id)).status === "COMPLETED",
-        "second job after space freed",
-        20_000,
-      );
-      const bins = (await Array.fromAsync(Deno.readDir(join(dir.path, "out")))).filter((e) =>
-        e.name.endsWith(".bin")
-      );
-      assertEquals(bins.length, 2, "each job printed exactly once");
-      assert(printedBefore <= 4);
-      assertEquals(logs.find("[STATE] The journal can be written again").length, 1);
-    } finally {
-      await stopAgent(agent);
-    }
+    await using _agent = await startAgent(config, { keepLogging: true });
+    const first = await server.createJob(RECEIPT);
+    await waitFor(
+      async () => (await server.getJob(first.id)).status === "COMPLETED",
+      "first job",
+    );
+    // fill the disk to the last byte
+    await sh(`dd if=/dev/zero of=${fs.path}/filler bs=4k 2>/dev/null || true; sync`);
+    const second = await server.createJob({
+      ...RECEIPT,
+      receipt_data: { store_name: "x".repeat(4000), store_address: "y".repeat(4000), total: 2 },
+    });
+    await waitFor(
+      () => logs.lines.some((l) => l.code === "STATE_STORE_UNWRITABLE"),
+      "the state error",
+    );
+    await waitFor(
+      async () => (await server.heartbeats()).some((h) => h.state_store === "UNWRITABLE"),
+      "ERROR heartbeat",
+    );
+    const printedBefore = (await Array.fromAsync(Deno.readDir(join(dir.path, "out")))).length;
+    await Deno.remove(join(fs.path, "filler"));
+    await waitFor(
+      async () => (await server.getJob(second.id)).status === "COMPLETED",
+      "second job after space freed",
+      20_000,
+    );
+    const bins = (await Array.fromAsync(Deno.readDir(join(dir.path, "out")))).filter((e) =>
+      e.name.endsWith(".bin")
+    );
+    assertEquals(bins.length, 2, "each job printed exactly once");
+    assert(printedBefore <= 4);
+    assertEquals(logs.find("[STATE] The journal can be written again").length, 1);
   },
 });

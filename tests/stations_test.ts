@@ -17,7 +17,7 @@ import { FakePrinter } from "./helpers/fake_printer.ts";
 import { readEscPos } from "./helpers/escpos_reader.ts";
 import { localApiUrl, startAgent, stopAgent } from "../src/run.ts";
 import { parseConfig } from "../src/config.ts";
-import { JobQueue } from "../src/core/station.ts";
+import { JobQueue, printJob } from "../src/core/station.ts";
 import { Agent } from "../src/core/agent.ts";
 import { AgentError } from "../src/errors.ts";
 import { Journal } from "../src/store/journal.ts";
@@ -92,32 +92,28 @@ Deno.test("routing: printer_role, else job_type, else the first station; an unkn
     { id: "kitchen", roles: ["kitchen"], transport: "virtual", path: "kitchen" },
   ], { server: { base_url: "http://127.0.0.1:1/api" } });
   const printers = [new FakePrinter(), new FakePrinter()];
-  const agent = await startAgent(c, { keepLogging: true, printers });
-  try {
-    const job = (uuid: string, over: Partial<Job>): Job => ({
-      id: uuid,
-      uuid,
-      job_type: "receipt",
-      priority: 0,
-      receipt_data: { table: "1", items: [{ name: "x", qty: 1 }] },
-      ...over,
-    });
-    assertEquals(agent.route(job("a", { printer_role: "kitchen" }))?.id, "kitchen");
-    assertEquals(agent.route(job("b", { job_type: "kitchen" }))?.id, "kitchen");
-    assertEquals(agent.route(job("c", {}))?.id, "front");
-    assertEquals(agent.route(job("d", { printer_role: "bar" })), null);
-    assertEquals(agent.accept(job("d", { printer_role: "bar" }), "local").outcome, "ignored");
-    agent.accept(job("e", { job_type: "kitchen" }), "local");
-    agent.accept(job("f", {}), "local");
-    await waitFor(
-      () => printers[0].printed.length === 1 && printers[1].printed.length === 1,
-      "both",
-    );
-    assertEquals(printers[1].printed[0].doc.jobId, "e");
-    assertEquals(printers[0].printed[0].doc.jobId, "f");
-  } finally {
-    await stopAgent(agent);
-  }
+  await using agent = await startAgent(c, { keepLogging: true, printers });
+  const job = (uuid: string, over: Partial<Job>): Job => ({
+    id: uuid,
+    uuid,
+    job_type: "receipt",
+    priority: 0,
+    receipt_data: { table: "1", items: [{ name: "x", qty: 1 }] },
+    ...over,
+  });
+  assertEquals(agent.route(job("a", { printer_role: "kitchen" }))?.id, "kitchen");
+  assertEquals(agent.route(job("b", { job_type: "kitchen" }))?.id, "kitchen");
+  assertEquals(agent.route(job("c", {}))?.id, "front");
+  assertEquals(agent.route(job("d", { printer_role: "bar" })), null);
+  assertEquals(agent.accept(job("d", { printer_role: "bar" }), "local").outcome, "ignored");
+  agent.accept(job("e", { job_type: "kitchen" }), "local");
+  agent.accept(job("f", {}), "local");
+  await waitFor(
+    () => printers[0].printed.length === 1 && printers[1].printed.length === 1,
+    "both",
+  );
+  assertEquals(printers[1].printed[0].doc.jobId, "e");
+  assertEquals(printers[0].printed[0].doc.jobId, "f");
 });
 
 Deno.test("the list request names every role; the reference server stores printer_role and filters by several", async () => {
@@ -129,20 +125,16 @@ Deno.test("the list request names every role; the reference server stores printe
     { id: "front", roles: ["cashier"], ...tcp(sim.port) },
     { id: "kitchen", roles: ["kitchen"], ...tcp(sim.port) },
   ], { server: { base_url: server.url } });
-  const agent = await startAgent(c, { keepLogging: true });
-  try {
-    const k = await server.createJob(KITCHEN);
-    const bar = await server.createJob({ ...KITCHEN, printer_role: "bar" });
-    const r = await server.createJob(RECEIPT);
-    assertEquals(k.printer_role, "kitchen");
-    for (const j of [k, r]) {
-      await waitFor(async () => (await server.getJob(j.id)).status === "COMPLETED", `${j.id}`);
-    }
-    await new Promise((res) => setTimeout(res, 300));
-    assertEquals((await server.getJob(bar.id)).status, "PENDING", "no station here serves bar");
-  } finally {
-    await stopAgent(agent);
+  await using _agent = await startAgent(c, { keepLogging: true });
+  const k = await server.createJob(KITCHEN);
+  const bar = await server.createJob({ ...KITCHEN, printer_role: "bar" });
+  const r = await server.createJob(RECEIPT);
+  assertEquals(k.printer_role, "kitchen");
+  for (const j of [k, r]) {
+    await waitFor(async () => (await server.getJob(j.id)).status === "COMPLETED", `${j.id}`);
   }
+  await new Promise((res) => setTimeout(res, 300));
+  assertEquals((await server.getJob(bar.id)).status, "PENDING", "no station here serves bar");
 });
 
 Deno.test("a printer down and retrying never delays another station's jobs", async () => {
@@ -157,25 +149,21 @@ Deno.test("a printer down and retrying never delays another station's jobs", asy
     server: { base_url: server.url },
     error_handling: { max_retry: 3, backoff_seconds: [5, 10] },
   });
-  const agent = await startAgent(c, { keepLogging: true });
-  try {
-    const stuck = await server.createJob(KITCHEN);
-    await waitFor(async () => (await server.getJob(stuck.id)).status === "PRINTING", "retrying");
-    const t0 = performance.now();
-    const receipts = [];
-    for (let i = 0; i < 5; i++) receipts.push(await server.createJob(RECEIPT));
-    for (const j of receipts) {
-      await waitFor(async () => (await server.getJob(j.id)).status === "COMPLETED", `${j.id}`);
-    }
-    const s = (performance.now() - t0) / 1000;
-    assert(s < 4, `5 receipts took ${s.toFixed(1)} s while the kitchen waits 5 s between tries`);
-    assertEquals((await server.getJob(stuck.id)).status, "PRINTING", "the kitchen still retries");
-    const hb = await waitFor(async () => (await server.heartbeats())[0]?.printers, "printers");
-    const kitchen = (hb as { id: string; status: string }[]).find((p) => p.id === "kitchen");
-    assertEquals(kitchen?.status, "OFFLINE");
-  } finally {
-    await stopAgent(agent);
+  await using _agent = await startAgent(c, { keepLogging: true });
+  const stuck = await server.createJob(KITCHEN);
+  await waitFor(async () => (await server.getJob(stuck.id)).status === "PRINTING", "retrying");
+  const t0 = performance.now();
+  const receipts = [];
+  for (let i = 0; i < 5; i++) receipts.push(await server.createJob(RECEIPT));
+  for (const j of receipts) {
+    await waitFor(async () => (await server.getJob(j.id)).status === "COMPLETED", `${j.id}`);
   }
+  const s = (performance.now() - t0) / 1000;
+  assert(s < 4, `5 receipts took ${s.toFixed(1)} s while the kitchen waits 5 s between tries`);
+  assertEquals((await server.getJob(stuck.id)).status, "PRINTING", "the kitchen still retries");
+  const hb = await waitFor(async () => (await server.heartbeats())[0]?.printers, "printers");
+  const kitchen = (hb as { id: string; status: string }[]).find((p) => p.id === "kitchen");
+  assertEquals(kitchen?.status, "OFFLINE");
 });
 
 Deno.test("a kitchen ticket whose printer is down prints once on the backup, with the banner; COMPLETED says where", async () => {
@@ -190,38 +178,34 @@ Deno.test("a kitchen ticket whose printer is down prints once on the backup, wit
     { id: "kitchen", roles: ["kitchen"], ...tcp(deadPort()), backup: "bar", name: "Dapur" },
     { id: "bar", roles: ["bar"], ...tcp(bar.port), brand: "EPSON", paper_width: 48 },
   ], { server: { base_url: server.url, heartbeat_interval: 0.2 } });
-  const agent = await startAgent(c, { keepLogging: true });
-  try {
-    const k = await server.createJob(KITCHEN);
-    const r = await server.createJob(RECEIPT);
-    for (const j of [k, r]) {
-      await waitFor(async () => (await server.getJob(j.id)).status === "COMPLETED", `${j.id}`);
-    }
-    assertEquals(bar.jobs.length, 1, "on the backup, once");
-    assertEquals(front.jobs.length, 1, "the receipt on its own printer");
-    const doc = readEscPos(bar.jobs[0].bytes);
-    const text = doc.lines.join("\n");
-    assertMatch(text, /B A C K U P|BACKUP/);
-    assertMatch(text, /FROM DAPUR/);
-    assertMatch(text, /DAPUR - DAPUR|KITCHEN - DAPUR/, "the ticket names its own station");
-    assert(doc.lines.every((l) => [...l].length <= 48), "rendered for the backup's 48 columns");
-    const done = (await server.reports(k.id)).find((x) => x.status === "COMPLETED")!;
-    assertEquals([done.body.printed_on, done.body.failover_from], ["bar", "kitchen"]);
-    const printing = (await server.reports(k.id)).filter((x) => x.status === "PRINTING");
-    assertEquals(printing.map((x) => x.body.printer), ["kitchen", "bar"]);
-    const hb = await waitFor(async () => {
-      const p = (await server.heartbeats())[0]?.printers as
-        | { id: string; failover_active: boolean }[]
-        | undefined;
-      return p?.find((x) => x.id === "kitchen")?.failover_active ? p : null;
-    }, "heartbeat shows the kitchen failed over");
-    assertEquals(hb.length, 3);
-    const own = (hb as unknown as { id: string; status: string }[]).find((x) => x.id === "kitchen");
-    assertEquals(own?.status, "OFFLINE", "the kitchen printer shows why it failed over");
-    assert(logs.find("[FAILOVER] Printing on the backup printer bar").length === 1);
-  } finally {
-    await stopAgent(agent);
+  await using _agent = await startAgent(c, { keepLogging: true });
+  const k = await server.createJob(KITCHEN);
+  const r = await server.createJob(RECEIPT);
+  for (const j of [k, r]) {
+    await waitFor(async () => (await server.getJob(j.id)).status === "COMPLETED", `${j.id}`);
   }
+  assertEquals(bar.jobs.length, 1, "on the backup, once");
+  assertEquals(front.jobs.length, 1, "the receipt on its own printer");
+  const doc = readEscPos(bar.jobs[0].bytes);
+  const text = doc.lines.join("\n");
+  assertMatch(text, /B A C K U P|BACKUP/);
+  assertMatch(text, /FROM DAPUR/);
+  assertMatch(text, /DAPUR - DAPUR|KITCHEN - DAPUR/, "the ticket names its own station");
+  assert(doc.lines.every((l) => [...l].length <= 48), "rendered for the backup's 48 columns");
+  const done = (await server.reports(k.id)).find((x) => x.status === "COMPLETED")!;
+  assertEquals([done.body.printed_on, done.body.failover_from], ["bar", "kitchen"]);
+  const printing = (await server.reports(k.id)).filter((x) => x.status === "PRINTING");
+  assertEquals(printing.map((x) => x.body.printer), ["kitchen", "bar"]);
+  const hb = await waitFor(async () => {
+    const p = (await server.heartbeats())[0]?.printers as
+      | { id: string; failover_active: boolean }[]
+      | undefined;
+    return p?.find((x) => x.id === "kitchen")?.failover_active ? p : null;
+  }, "heartbeat shows the kitchen failed over");
+  assertEquals(hb.length, 3);
+  const own = (hb as unknown as { id: string; status: string }[]).find((x) => x.id === "kitchen");
+  assertEquals(own?.status, "OFFLINE", "the kitchen printer shows why it failed over");
+  assert(logs.find("[FAILOVER] Printing on the backup printer bar").length === 1);
 });
 
 Deno.test("failover rules: a drawer kick never fails over; receipts only where the station allows; both down names both", async (t) => {
@@ -317,26 +301,22 @@ Deno.test("/status, /metrics and POST /print know the stations", async () => {
     local_api: { enabled: true, port: 0, token: "t" },
   });
   const printers = [new FakePrinter(), new FakePrinter()];
-  const agent = await startAgent(c, { keepLogging: true, printers });
-  try {
-    const url = localApiUrl(agent)!;
-    const st = await (await fetch(`${url}status`)).json();
-    assertEquals(st.printers.map((p: { id: string }) => p.id), ["front", "kitchen"]);
-    assertEquals(st.printers[1].backup, "front");
-    const m = await (await fetch(`${url}metrics`)).text();
-    assertMatch(m, /print_agent_printer_status\{printer="kitchen",status="OK"\} 1/);
-    assertMatch(m, /print_agent_printer_failover_active\{printer="kitchen"\} 0/);
-    const r = await fetch(`${url}print`, {
-      method: "POST",
-      headers: { authorization: "Bearer t", "content-type": "application/json" },
-      body: JSON.stringify({ uuid: "local-1", station: "kitchen", ...RECEIPT }),
-    });
-    assertEquals(r.status, 202);
-    await waitFor(() => printers[1].printed.length === 1, "printed on the kitchen station");
-    // (the status page draws its printer cards from /status: tests/status_page_e2e_test.ts)
-  } finally {
-    await stopAgent(agent);
-  }
+  await using agent = await startAgent(c, { keepLogging: true, printers });
+  const url = localApiUrl(agent)!;
+  const st = await (await fetch(`${url}status`)).json();
+  assertEquals(st.printers.map((p: { id: string }) => p.id), ["front", "kitchen"]);
+  assertEquals(st.printers[1].backup, "front");
+  const m = await (await fetch(`${url}metrics`)).text();
+  assertMatch(m, /print_agent_printer_status\{printer="kitchen",status="OK"\} 1/);
+  assertMatch(m, /print_agent_printer_failover_active\{printer="kitchen"\} 0/);
+  const r = await fetch(`${url}print`, {
+    method: "POST",
+    headers: { authorization: "Bearer t", "content-type": "application/json" },
+    body: JSON.stringify({ uuid: "local-1", station: "kitchen", ...RECEIPT }),
+  });
+  assertEquals(r.status, 202);
+  await waitFor(() => printers[1].printed.length === 1, "printed on the kitchen station");
+  // (the status page draws its printer cards from /status: tests/status_page_e2e_test.ts)
 });
 
 Deno.test("the seed's single printer still works as one station, its heartbeat as before", async () => {
@@ -344,14 +324,10 @@ Deno.test("the seed's single printer still works as one station, its heartbeat a
   await using server = withServer();
   await new LogCapture().install();
   const c = testConfig(dir.path, { server: { base_url: server.url } });
-  const agent = await startAgent(c, { keepLogging: true, printer: new FakePrinter() });
-  try {
-    const hb = await waitFor(async () => (await server.heartbeats())[0], "a heartbeat");
-    assertEquals(hb.printer_role, "cashier");
-    assertEquals((hb.printers as { id: string }[]).map((p) => p.id), ["cashier"]);
-  } finally {
-    await stopAgent(agent);
-  }
+  await using _agent = await startAgent(c, { keepLogging: true, printer: new FakePrinter() });
+  const hb = await waitFor(async () => (await server.heartbeats())[0], "a heartbeat");
+  assertEquals(hb.printer_role, "cashier");
+  assertEquals((hb.printers as { id: string }[]).map((p) => p.id), ["cashier"]);
 });
 
 Deno.test("a printer whose queue is full never stops the intake for the others: its extra jobs stay PENDING", async () => {
@@ -368,21 +344,17 @@ Deno.test("a printer whose queue is full never stops the intake for the others: 
   });
   const front = new FakePrinter(), kitchen = new FakePrinter();
   kitchen.failures = Array(100).fill("PRINTER_OFFLINE");
-  const agent = await startAgent(c, { keepLogging: true, printers: [front, kitchen] });
-  try {
-    const tickets: Record<string, unknown>[] = [];
-    for (let i = 0; i < 5; i++) tickets.push(await server.createJob(KITCHEN));
-    // one in hand, two waiting; the other two are left to the server
-    await waitFor(async () => {
-      const s = await Promise.all(tickets.map(async (t) => (await server.getJob(t.id)).status));
-      return s.filter((x) => x === "PENDING").length === 2 ? s : null;
-    }, "two kitchen tickets left PENDING");
-    const r = await server.createJob(RECEIPT);
-    await waitFor(async () => (await server.getJob(r.id)).status === "COMPLETED", "the receipt");
-    assertEquals(front.printed.length, 1);
-  } finally {
-    await stopAgent(agent);
-  }
+  await using _agent = await startAgent(c, { keepLogging: true, printers: [front, kitchen] });
+  const tickets: Record<string, unknown>[] = [];
+  for (let i = 0; i < 5; i++) tickets.push(await server.createJob(KITCHEN));
+  // one in hand, two waiting; the other two are left to the server
+  await waitFor(async () => {
+    const s = await Promise.all(tickets.map(async (t) => (await server.getJob(t.id)).status));
+    return s.filter((x) => x === "PENDING").length === 2 ? s : null;
+  }, "two kitchen tickets left PENDING");
+  const r = await server.createJob(RECEIPT);
+  await waitFor(async () => (await server.getJob(r.id)).status === "COMPLETED", "the receipt");
+  assertEquals(front.printed.length, 1);
 });
 
 Deno.test("a backup that cannot render the job is skipped, and the job's own printer goes on", async () => {
@@ -421,7 +393,18 @@ Deno.test("a backup that cannot render the job is skipped, and the job's own pri
   });
   try {
     agent.accept({ ...KITCHEN, id: 5, uuid: "k-5", priority: 0 }, "local");
-    await agent.processJob({ ...KITCHEN, id: 5, uuid: "k-5", priority: 0 } as Job);
+    const env = {
+      clock: agent.clock,
+      config: c,
+      serverClock: agent.serverClock,
+      signal: new AbortController().signal,
+    };
+    await printJob(
+      { ...KITCHEN, id: 5, uuid: "k-5", priority: 0 } as Job,
+      agent.stations[0],
+      agent.ledger,
+      env,
+    );
     const e = journal.get("k-5")!;
     assertEquals([e.state, e.attempts, e.printer], ["PRINTED", 3, "kitchen"]);
     assertEquals(backup.calls.filter((x) => x === "print").length, 0);

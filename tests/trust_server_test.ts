@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { LogCapture, testConfig, waitFor, withTmpDir } from "./helpers/env.ts";
 import { FakePrinter } from "./helpers/fake_printer.ts";
-import { startAgent, stopAgent } from "../src/run.ts";
+import { startAgent } from "../src/run.ts";
 import { runChecks } from "../src/site/selftest.ts";
 import type { Config } from "../src/config.ts";
 
@@ -114,17 +114,13 @@ Deno.test("a job of ours behind 140 jobs for a role nobody here serves is reache
   await using srv = scripted(() => list);
   const printer = new FakePrinter();
   const config = testConfig(dir.path, { server: { base_url: srv.url, long_poll_wait: 0 } });
-  const agent = await startAgent(config, { keepLogging: true, printer });
-  try {
-    await waitFor(() => final(srv, "500")?.status === "COMPLETED", "our receipt COMPLETED");
-    const lines = logs.find("Leaving alone");
-    assertEquals(lines.length, 1, "said once, not every poll");
-    assertMatch(lines[0].msg, /kitchen \(\d+\)/);
-    assert(srv.reports.every((r) => r.id === "500"), "nothing reported for the kitchen's jobs");
-    assertEquals(printer.printed.length, 1);
-  } finally {
-    await stopAgent(agent);
-  }
+  await using _agent = await startAgent(config, { keepLogging: true, printer });
+  await waitFor(() => final(srv, "500")?.status === "COMPLETED", "our receipt COMPLETED");
+  const lines = logs.find("Leaving alone");
+  assertEquals(lines.length, 1, "said once, not every poll");
+  assertMatch(lines[0].msg, /kitchen \(\d+\)/);
+  assert(srv.reports.every((r) => r.id === "500"), "nothing reported for the kitchen's jobs");
+  assertEquals(printer.printed.length, 1);
 });
 
 Deno.test("one bad job fails alone: NaN, Infinity, broken JSON and a 9 MB job on one page, the good ones print", async () => {
@@ -148,26 +144,22 @@ Deno.test("one bad job fails alone: NaN, Infinity, broken JSON and a 9 MB job on
     server: { base_url: srv.url, long_poll_wait: 0 },
     limits: { list_bytes: 8 * 1024 * 1024 }, // the page is over it
   });
-  const agent = await startAgent(config, { keepLogging: true, printer });
-  try {
-    for (const id of ["1", "2", "3", "4", "5", "6"]) {
-      await waitFor(() => final(srv, id), `job ${id} reported`, 20_000);
-    }
-    assertEquals(final(srv, "1")!.status, "COMPLETED");
-    assertEquals(final(srv, "6")!.status, "COMPLETED");
-    assertEquals(final(srv, "2")!.code, "BAD_PAYLOAD");
-    assertEquals(final(srv, "3")!.code, "BAD_PAYLOAD");
-    assertEquals(final(srv, "4")!.code, "JOB_TOO_LARGE");
-    assertEquals(final(srv, "5")!.code, "BAD_PAYLOAD");
-    assertMatch(logs.find("[JOB 2]").map((l) => l.msg).join("\n"), /receipt_data\.tax is NaN/);
-    assertMatch(
-      logs.find("[JOB 3]").map((l) => l.msg).join("\n"),
-      /receipt_data\.items\[0\]\.qty is -Infinity/,
-    );
-    assertEquals(printer.printed.length, 2);
-  } finally {
-    await stopAgent(agent);
+  await using _agent = await startAgent(config, { keepLogging: true, printer });
+  for (const id of ["1", "2", "3", "4", "5", "6"]) {
+    await waitFor(() => final(srv, id), `job ${id} reported`, 20_000);
   }
+  assertEquals(final(srv, "1")!.status, "COMPLETED");
+  assertEquals(final(srv, "6")!.status, "COMPLETED");
+  assertEquals(final(srv, "2")!.code, "BAD_PAYLOAD");
+  assertEquals(final(srv, "3")!.code, "BAD_PAYLOAD");
+  assertEquals(final(srv, "4")!.code, "JOB_TOO_LARGE");
+  assertEquals(final(srv, "5")!.code, "BAD_PAYLOAD");
+  assertMatch(logs.find("[JOB 2]").map((l) => l.msg).join("\n"), /receipt_data\.tax is NaN/);
+  assertMatch(
+    logs.find("[JOB 3]").map((l) => l.msg).join("\n"),
+    /receipt_data\.items\[0\]\.qty is -Infinity/,
+  );
+  assertEquals(printer.printed.length, 2);
 });
 
 Deno.test("a report the server refuses for ever is sent again once an hour, not every poll, and counted", async () => {
@@ -180,23 +172,19 @@ Deno.test("a report the server refuses for ever is sent again once an hour, not 
   const config = testConfig(dir.path, {
     server: { base_url: srv.url, long_poll_wait: 0, poll_interval: 0.1, heartbeat_interval: 0.5 },
   });
-  const agent = await startAgent(config, { keepLogging: true, printer });
-  try {
-    await waitFor(() => srv.reports.some((r) => r.status === "COMPLETED"), "COMPLETED tried");
-    const lists = srv.lists;
-    await waitFor(() => srv.lists > lists + 30, "30 more polls");
-    assertEquals(printer.printed.length, 1, "printed once");
-    assertEquals(srv.reports.filter((r) => r.status === "COMPLETED").length, 1, "sent once");
-    assert(logs.find("REPORT_REFUSED").length <= 3, "a handful of lines, not one per poll");
-    assert(
-      logs.lines.filter((l) => l.code === "REPORT_REFUSED").length <= 3,
-      logs.lines.filter((l) => l.code === "REPORT_REFUSED").map((l) => l.msg).join("\n"),
-    );
-    assert(logs.find("re-sending COMPLETED").length <= 1);
-    assert(agent.snapshot().reports_refused >= 1, "counted in the snapshot (heartbeat, /status)");
-  } finally {
-    await stopAgent(agent);
-  }
+  await using agent = await startAgent(config, { keepLogging: true, printer });
+  await waitFor(() => srv.reports.some((r) => r.status === "COMPLETED"), "COMPLETED tried");
+  const lists = srv.lists;
+  await waitFor(() => srv.lists > lists + 30, "30 more polls");
+  assertEquals(printer.printed.length, 1, "printed once");
+  assertEquals(srv.reports.filter((r) => r.status === "COMPLETED").length, 1, "sent once");
+  assert(logs.find("REPORT_REFUSED").length <= 3, "a handful of lines, not one per poll");
+  assert(
+    logs.lines.filter((l) => l.code === "REPORT_REFUSED").length <= 3,
+    logs.lines.filter((l) => l.code === "REPORT_REFUSED").map((l) => l.msg).join("\n"),
+  );
+  assert(logs.find("re-sending COMPLETED").length <= 1);
+  assert(agent.snapshot().reports_refused >= 1, "counted in the snapshot (heartbeat, /status)");
 });
 
 Deno.test("Retry-After on 429 and 503 is honoured, bounded, and said once", async (t) => {
@@ -218,14 +206,13 @@ Deno.test("Retry-After on 429 and 503 is honoured, bounded, and said once", asyn
       const config = testConfig(dir.path, {
         server: { base_url: srv.url, long_poll_wait: 0, poll_interval: 0.1 },
       });
-      const agent = await startAgent(config, { keepLogging: true, printer: new FakePrinter() });
-      try {
-        await waitFor(() => lists.length >= 3, "polling resumes");
-        assert(lists[1] - lists[0] >= 1_900, `waited ${lists[1] - lists[0]} ms, asked 2 s`);
-        assertEquals(logs.find("Retry-After").length, 1);
-      } finally {
-        await stopAgent(agent);
-      }
+      await using _agent = await startAgent(config, {
+        keepLogging: true,
+        printer: new FakePrinter(),
+      });
+      await waitFor(() => lists.length >= 3, "polling resumes");
+      assert(lists[1] - lists[0] >= 1_900, `waited ${lists[1] - lists[0]} ms, asked 2 s`);
+      assertEquals(logs.find("Retry-After").length, 1);
     });
   }
 });

@@ -8,6 +8,7 @@ import { FakePrinter } from "./helpers/fake_printer.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
 import { rendererOptions } from "./helpers/receipts.ts";
 import { Agent } from "../src/core/agent.ts";
+import { printJob } from "../src/core/station.ts";
 import { Journal } from "../src/store/journal.ts";
 import { JobServerClient } from "../src/server/job_server.ts";
 import { Renderer } from "../src/render/render.ts";
@@ -41,8 +42,20 @@ async function setup(dir: string, over: Record<string, Record<string, unknown>> 
     timeoutMs: 100,
   });
   const r = await renderer(config.jobs.raw_allow);
-  const agent = new Agent({ config, journal, server, printer, renderer: r, version: "t", clock });
-  return { agent, clock, printer, journal, [Symbol.dispose]: () => journal.close() };
+  const agent = new Agent({
+    config,
+    journal,
+    server,
+    stations: [{ printer, renderer: r }],
+    version: "t",
+    clock,
+  });
+  // a stop while a job prints: the signal the agent's print loop would pass
+  const stop = new AbortController();
+  const env = { clock, config, serverClock: agent.serverClock, signal: stop.signal };
+  /** Prints one job on its station, as the station's print loop does (no loop running). */
+  const print = (j: Job) => printJob(j, agent.route(j) ?? agent.stations[0], agent.ledger, env);
+  return { agent, clock, printer, journal, print, stop, [Symbol.dispose]: () => journal.close() };
 }
 
 const receipt = (n: number, over: Partial<Job> = {}): Job => ({
@@ -81,7 +94,7 @@ Deno.test("after a journal reset a job is printed only if surely made after it, 
       ];
       for (const [job, prints] of cases) {
         s.agent.accept(job);
-        await s.agent.processJob(job);
+        await s.print(job);
         const e = s.journal.get(job.uuid)!;
         assertEquals(
           e.state,
@@ -115,7 +128,7 @@ Deno.test("a cash drawer kick opens only when fresh in the server's clock: not d
       for (const [created_at, opens] of cases) {
         const job: Job = { id: ++n, uuid: `d-${n}`, job_type: "drawer", priority: 5, created_at };
         s.agent.accept(job);
-        await s.agent.processJob(job);
+        await s.print(job);
         const e = s.journal.get(job.uuid)!;
         assertEquals(e.state, opens ? "PRINTED" : "FAILED", `${created_at}: ${e.error_message}`);
         if (!opens) assertEquals(e.error_code, "EXPIRED");
@@ -135,7 +148,7 @@ Deno.test("jobs' ages are judged in the server's clock: a skewed server neither 
   const old = receipt(2, { created_at: new Date(T0 + 1_800_000 - 700_000).toISOString() });
   for (const j of [fresh, old]) {
     s.agent.accept(j);
-    await s.agent.processJob(j);
+    await s.print(j);
   }
   assertEquals(s.journal.get("u-1")!.state, "PRINTED");
   assertEquals(s.journal.get("u-2")!.error_code, "EXPIRED");
@@ -165,7 +178,7 @@ Deno.test("created_at without a time zone is read in server.naive_time_zone, and
   const naive = new Date(T0 - 5_000).toISOString().slice(0, 19); // UTC, zone dropped
   const job = receipt(1, { created_at: naive });
   s.agent.accept(job);
-  await s.agent.processJob(job);
+  await s.print(job);
   assertEquals(s.journal.get("u-1")!.state, "PRINTED", "not 7 hours old on a UTC+7 terminal");
   assertEquals(logs.find("read as UTC (server.naive_time_zone)").length, 1);
 });
@@ -195,7 +208,7 @@ Deno.test("ids a URL path would change ('.', '..') are never printed and logged 
     const r = s.agent.accept({ ...receipt(0), id, uuid: `dot-${id.length}` });
     assertEquals(r.outcome, "rejected");
   }
-  assertEquals(s.agent.queueDepth, 0);
+  assertEquals(s.agent.snapshot().queue_depth, 0);
   assertEquals(logs.find("cannot be put in the status URL unchanged").length, 2);
   // the neighbours of the class print: ids with dots that a path keeps
   for (const id of ["...", ".a", "a.", "1.5", "%2e", "a/b"]) {
@@ -330,7 +343,7 @@ Deno.test("a raw job's drawer kick follows the drawer rules: a copy or a stale j
   ];
   for (const [job] of cases) {
     s.agent.accept(job);
-    await s.agent.processJob(job);
+    await s.print(job);
   }
   const printed = s.printer.printed.map((p) => p.data);
   assertEquals(printed.length, cases.length, "every job prints");

@@ -6,8 +6,16 @@
  * @module
  */
 import { Hono } from "hono";
-import type { MiddlewareHandler } from "hono";
-import type { Agent } from "../core/agent.ts";
+import type { Context, MiddlewareHandler } from "hono";
+import type { AcceptResult } from "../core/intake.ts";
+import type { AgentStatus } from "../server/protocol.ts";
+import type { Clock } from "../core/clock.ts";
+import type { Config } from "../config.ts";
+import type { HistoryStore } from "../store/journal.ts";
+import type { PrinterStatusReport } from "../printers/printer.ts";
+import { bearerAuth } from "hono/bearer-auth";
+import { HTTPException } from "hono/http-exception";
+import { metricsText, type MetricsView } from "./metrics.ts";
 import { heartbeatBody } from "../server/protocol.ts";
 import type { JobState, JournalEntry } from "../store/journal.ts";
 import { log } from "../log.ts";
@@ -26,18 +34,33 @@ export interface LocalApiOptions {
   maxBody?: number;
 }
 
+/**
+ * What the local API sees of the agent: its snapshot and counters, the jobs' history, the first
+ * printer, and one door in (`accept`, as a job from the server would come).
+ */
+export interface AgentView extends MetricsView {
+  readonly config: Pick<
+    Config,
+    "server" | "terminal_identity" | "render" | "logging" | "local_api"
+  >;
+  readonly version: string;
+  readonly clock: Clock;
+  readonly status: AgentStatus;
+  readonly journal: HistoryStore;
+  readonly stations: readonly {
+    readonly printerStatus: PrinterStatusReport;
+    readonly printer: { readonly description: string };
+    readonly renderer: { readonly profile: { readonly id: string } };
+  }[];
+  loopLag(): { max_ms: number; last_minute_max_ms: number };
+  accept(item: unknown, source: string, o: { station?: string }): AcceptResult;
+}
+
 const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 /** Whether `h` is a loopback bind address. */
 export function isLoopback(h: string): boolean {
   return LOOPBACK_NAMES.has(h) || h === "::1" || h.startsWith("127.");
-}
-
-function timingSafeEqual(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a), y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
 }
 
 function entryView(e: JournalEntry) {
@@ -65,106 +88,6 @@ function entryView(e: JournalEntry) {
     printing_at: e.printing_at ? new Date(e.printing_at).toISOString() : null,
     finished_at: e.finished_at ? new Date(e.finished_at).toISOString() : null,
   };
-}
-
-/** Prometheus text format for the agent's counters. */
-export function metricsText(agent: Agent): string {
-  const out: string[] = [];
-  const metric = (name: string, type: string, help: string, samples: [string, number][]) => {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, v] of samples) out.push(`${name}${labels} ${v}`);
-  };
-  const c = agent.counters;
-  metric("print_agent_jobs_total", "counter", "Jobs by final outcome since start.", [
-    ['{outcome="printed"}', c.printed],
-    ['{outcome="failed"}', c.failed],
-  ]);
-  metric("print_agent_duplicates_total", "counter", "Jobs delivered again and not printed again.", [
-    ["", c.duplicates],
-  ]);
-  metric("print_agent_retries_total", "counter", "Print retries.", [["", c.retries]]);
-  const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-  const d = agent.durations.map((ms) => ms / 1000);
-  out.push(
-    "# HELP print_agent_print_duration_seconds Time to hand a job to the printer (recent jobs).",
-    "# TYPE print_agent_print_duration_seconds histogram",
-  );
-  for (const b of buckets) {
-    out.push(
-      `print_agent_print_duration_seconds_bucket{le="${b}"} ${d.filter((x) => x <= b).length}`,
-    );
-  }
-  out.push(`print_agent_print_duration_seconds_bucket{le="+Inf"} ${d.length}`);
-  out.push(`print_agent_print_duration_seconds_sum ${d.reduce((a, b) => a + b, 0)}`);
-  out.push(`print_agent_print_duration_seconds_count ${d.length}`);
-  const snap = agent.snapshot();
-  metric("print_agent_outbox_depth", "gauge", "Status reports waiting for the server.", [[
-    "",
-    snap.outbox_depth,
-  ]]);
-  metric(
-    "print_agent_oldest_report_age_seconds",
-    "gauge",
-    "Age of the oldest status report the server has not accepted yet (0: none waiting).",
-    [["", snap.oldest_report_age_seconds]],
-  );
-  metric(
-    "print_agent_reports_refused",
-    "gauge",
-    "Jobs whose status report the server refused for good in the last 24 h (400 and the like).",
-    [["", snap.reports_refused]],
-  );
-  metric("print_agent_queue_depth", "gauge", "Jobs waiting to print.", [["", snap.queue_depth]]);
-  metric(
-    "print_agent_event_loop_max_lag_seconds",
-    "gauge",
-    "Longest time the event loop was held up since start.",
-    [["", agent.loopLag().max_ms / 1000]],
-  );
-  metric("print_agent_server_reachable", "gauge", "1 when the job server answers.", [[
-    "",
-    agent.serverReachable ? 1 : 0,
-  ]]);
-  const stations = snap.printers;
-  const label = (st: { id: string }) => `printer="${promLabel(st.id)}"`;
-  metric(
-    "print_agent_printer_status",
-    "gauge",
-    "1 for each printer's current status.",
-    stations.flatMap((st) =>
-      (["OK", "OFFLINE", "PAPER_OUT", "COVER_OPEN", "ERROR", "UNKNOWN"] as const).map((s) =>
-        [`{${label(st)},status="${s}"}`, st.status === s ? 1 : 0] as [string, number]
-      )
-    ),
-  );
-  metric(
-    "print_agent_consecutive_errors",
-    "gauge",
-    "Failed jobs in a row, per printer.",
-    stations.map((st) => [`{${label(st)}}`, st.consecutive_errors]),
-  );
-  metric(
-    "print_agent_printer_queue_depth",
-    "gauge",
-    "Jobs waiting for each printer.",
-    stations.map((st) => [`{${label(st)}}`, st.queue_depth]),
-  );
-  metric(
-    "print_agent_printer_failover_active",
-    "gauge",
-    "1 while a printer's jobs go to its backup.",
-    stations.map((st) => [`{${label(st)}}`, st.failover_active ? 1 : 0]),
-  );
-  metric("print_agent_uptime_seconds", "gauge", "Seconds since start.", [[
-    "",
-    snap.uptime_seconds,
-  ]]);
-  return out.join("\n") + "\n";
-}
-
-/** A Prometheus label value: backslash, quote and newline escaped. */
-function promLabel(v: string): string {
-  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
 /**
@@ -210,7 +133,7 @@ async function logTail(path: string, n: number): Promise<string> {
 }
 
 /** Builds the local API for an agent. */
-export function createLocalApi(agent: Agent, o: LocalApiOptions): Hono {
+export function createLocalApi(agent: AgentView, o: LocalApiOptions): Hono {
   const app = new Hono();
   const allowedHosts = new Set<string>();
   const names = isLoopback(o.host) ? ["127.0.0.1", "localhost", "[::1]"] : [o.host];
@@ -220,6 +143,7 @@ export function createLocalApi(agent: Agent, o: LocalApiOptions): Hono {
   }
 
   app.onError((e, c) => {
+    if (e instanceof HTTPException) return e.getResponse(); // a refusal (bearerAuth), not a fault
     log.error(`[API] ${c.req.method} ${c.req.path}: ${e.message}`, { code: "INTERNAL_ERROR" });
     return c.json({ error: "internal error", detail: e.message }, 500);
   });
@@ -241,18 +165,27 @@ export function createLocalApi(agent: Agent, o: LocalApiOptions): Hono {
     await next();
   });
 
-  const requireToken = async (
-    c: Parameters<Parameters<typeof app.use>[1]>[0],
-    next: () => Promise<void>,
-  ) => {
-    if (!o.token) {
-      return c.json({ error: "printing through the local API is off: set local_api.token" }, 403);
+  // Bearer token only (never a cookie); every refusal a 401 with what is wanted
+  const refuse = (error: string) => (c: Context) => c.json({ error }, 401);
+  const checkToken = o.token
+    ? bearerAuth({
+      token: o.token,
+      noAuthenticationHeader: {
+        message: refuse("Authorization: Bearer <local_api.token> required"),
+      },
+      invalidAuthenticationHeader: {
+        message: refuse("Authorization: Bearer <local_api.token> required"),
+      },
+      invalidToken: { message: refuse("wrong token") },
+    })
+    : null;
+  const requireToken: MiddlewareHandler = (c, next) => {
+    if (!checkToken) {
+      return Promise.resolve(
+        c.json({ error: "printing through the local API is off: set local_api.token" }, 403),
+      );
     }
-    const h = c.req.header("authorization") ?? "";
-    const m = h.match(/^Bearer (.+)$/);
-    if (!m) return c.json({ error: "Authorization: Bearer <local_api.token> required" }, 401);
-    if (!timingSafeEqual(m[1], o.token)) return c.json({ error: "wrong token" }, 401);
-    await next();
+    return checkToken(c, next);
   };
   const limit = cappedBody(o.maxBody ?? 2 * 1024 * 1024);
 
@@ -261,9 +194,9 @@ export function createLocalApi(agent: Agent, o: LocalApiOptions): Hono {
     return {
       ...heartbeatBody(snap),
       printer: {
-        ...agent.printerStatus,
-        description: agent.printer.description,
-        profile: agent.renderer.profile.id,
+        ...agent.stations[0].printerStatus,
+        description: agent.stations[0].printer.description,
+        profile: agent.stations[0].renderer.profile.id,
       },
       server: { base_url: agent.config.server.base_url, reachable: agent.serverReachable },
       event_loop_lag: agent.loopLag(),
@@ -437,7 +370,7 @@ export function createLocalApi(agent: Agent, o: LocalApiOptions): Hono {
 }
 
 /** Starts the local API server; returns a stop function, or null when disabled or refused. */
-export function startLocalApi(agent: Agent): { url: string; stop: () => Promise<void> } | null {
+export function startLocalApi(agent: AgentView): { url: string; stop: () => Promise<void> } | null {
   const o = agent.config.local_api;
   if (!o.enabled) return null;
   if (!isLoopback(o.host)) {

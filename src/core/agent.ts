@@ -7,65 +7,44 @@
  */
 import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "../config.ts";
-import { AgentError, type ErrorCode, toAgentError } from "../errors.ts";
-import { type Job, jobLabel, validateJob } from "./job.ts";
+import { AgentError } from "../errors.ts";
+import { jobLabel } from "./job.ts";
 import { type JobServer, ServerError } from "../server/job_server.ts";
 import { Bell } from "./bell.ts";
 import { ReportPump } from "../server/outbox.ts";
 import { ServerHealth } from "../server/server_health.ts";
-import type { JobStore, JournalEntry, PrintedWhere } from "../store/journal.ts";
-import { log, LogOnce } from "../log.ts";
+import type { JobStore } from "../store/journal.ts";
+import { log } from "../log.ts";
 import { LoopLag } from "./loop_lag.ts";
-import { faultPoint } from "./fault.ts";
-import type { Printer, PrinterStatusReport } from "../printers/printer.ts";
+import type { Printer } from "../printers/printer.ts";
 import type { Renderer } from "../render/render.ts";
-import { type PrintContext, printJob, Station, type StationSnapshot } from "./station.ts";
-import { type AgentSnapshot, heartbeatBody } from "../server/protocol.ts";
-import { isNaive, ServerClock } from "../server/server_time.ts";
+import { type PrintEnv, printJob, Station } from "./station.ts";
+import { type AgentSnapshot, type AgentStatus, heartbeatBody } from "../server/protocol.ts";
+import { ServerClock } from "../server/server_time.ts";
+import { type Counters, Ledger } from "./ledger.ts";
+import { type AcceptResult, Intake } from "./intake.ts";
 
-export { statusError } from "./station.ts";
+export type { AcceptResult, AgentStatus };
 
-/** Agent status as sent in heartbeats. */
-export type AgentStatus = "READY" | "PRINTING" | "ERROR" | "STOPPED";
-
-/** Everything the agent works with; tests pass fakes for the printer and clock. */
+/** Everything the agent works with; tests pass fakes for the printers and clock. */
 export interface AgentDeps {
   config: Config;
   journal: JobStore;
   server: JobServer;
   /** One printer and renderer per configured station, in `config.stations` order. */
-  stations?: { printer: Printer; renderer: Renderer }[];
-  /** The single station's printer and renderer (when `stations` is not given). */
-  printer?: Printer;
-  renderer?: Renderer;
+  stations: { printer: Printer; renderer: Renderer }[];
   version: string;
   clock?: Clock;
 }
 
-/** What {@link Agent.accept} did with one job from the server or the local API. */
-export type AcceptResult =
-  | { outcome: "queued" | "resumed"; uuid: string }
-  | { outcome: "duplicate"; uuid: string; state: string }
-  | {
-    outcome: "rejected";
-    uuid: string | null;
-    code: ErrorCode;
-    reason: string;
-    /** Whether this call decided it (false: known before, or not reportable at all). */
-    fresh: boolean;
-  }
-  | { outcome: "ignored" | "deferred"; uuid: string; reason: string };
-
 /** How long a stop spends delivering the last reports. */
 const STOP_FLUSH_MS = 3_000;
 
-/** Longest stretch of job intake before the event loop gets a turn (ms). */
-const INTAKE_SLICE_MS = 20;
-
-/** A job in hand this many times when the agent died or hung is quarantined at start-up. */
-const POISON_AFTER = 2;
-
-/** One agent: one terminal identity, one journal, one or more stations (printers). */
+/**
+ * One agent: one terminal identity, one journal, one or more stations (printers), and the loops
+ * that drive them. What happens to a job is decided by the intake (intake.ts), the print
+ * pipeline (station.ts) and recorded by the ledger (ledger.ts); this class only runs the loops.
+ */
 export class Agent {
   readonly config: Config;
   readonly journal: JobStore;
@@ -74,57 +53,30 @@ export class Agent {
   readonly version: string;
   readonly clock: Clock;
   readonly startedAt: number;
-  #server: JobServer;
-  #ac = new AbortController();
-  #workBell = new Bell();
-
-  #stateBell = new Bell();
-
-  #loops: Promise<void>[] = [];
-  #stopping = false;
+  /** The one writer of every job's fate. */
+  readonly ledger: Ledger;
+  /** Takes jobs in: routing, validation, duplicates. */
+  readonly intake: Intake;
+  /** Delivers the outbox's reports. */
+  readonly reports: ReportPump;
   readonly health: ServerHealth;
   /** The job server's clock, read from its answers' Date headers. */
   readonly serverClock: ServerClock = new ServerClock();
-  #naiveLogged = false;
+  #server: JobServer;
+  #ac = new AbortController();
+  /** Rung when a job is queued or the journal works again: the print loops wait on it. */
+  #workBell = new Bell();
+  #loops: Promise<void>[] = [];
+  #stopping = false;
   #retryAfterLogged = false;
-  #roleList: string | null = null;
-  /** Jobs listed that no station here serves, by role, since the last line saying so. */
-  #leftAlone = new Map<string, number>();
-  #leftAloneLog: LogOnce;
-  /** Delivers the outbox's reports. */
-  readonly reports: ReportPump;
-  #storeBroken = false;
-  /** Final outcomes decided while the journal could not be written, committed when it can. */
-  #unsaved: {
-    uuid: string;
-    at: number;
-    failed?: { code: ErrorCode; message: string };
-    where?: PrintedWhere;
-  }[] = [];
   #noLongPollLogged = false;
-
-  /** Listed jobs that cannot be reported (no id): each logged once an hour. */
-  #unreportable: LogOnce;
-
-  /** Counters for /status and /metrics. */
-  readonly counters = {
-    printed: 0,
-    failed: 0,
-    retries: 0,
-    duplicates: 0,
-    received: 0,
-    /** Jobs listed that no station here serves (left PENDING for another agent). */
-    left_alone: 0,
-  };
   /** How late the event loop ran (heartbeats, reports and the local API wait on it). */
   #loopLag = new LoopLag();
-  /** Print durations in ms (most recent 1,000), for /metrics. */
-  readonly durations: number[] = [];
 
   constructor(d: AgentDeps) {
     this.config = d.config;
     this.journal = d.journal;
-    const parts = d.stations ?? [{ printer: d.printer!, renderer: d.renderer! }];
+    const parts = d.stations;
     if (parts.length !== d.config.stations.length || parts.some((p) => !p.printer)) {
       throw new Error(
         `Agent: ${d.config.stations.length} station(s) configured, ${parts.length} given`,
@@ -134,81 +86,41 @@ export class Agent {
     this.stations = d.config.stations.map((c, i) =>
       new Station(c, parts[i].printer, parts[i].renderer, agingMs)
     );
-    for (const st of this.stations) {
-      st.backup = this.stations.find((b) => b.id === st.config.backup) ?? null;
-    }
+    Station.wire(this.stations);
     this.version = d.version;
     this.clock = d.clock ?? systemClock;
     this.#server = d.server;
     this.startedAt = this.clock.now();
     this.health = new ServerHealth(this.clock);
+    this.ledger = new Ledger(this.journal, this.clock, this.config);
+    this.intake = new Intake(this.config, this.stations, this.ledger, this.clock, this.#workBell);
     this.reports = new ReportPump({
       journal: this.journal,
       server: this.#server,
       clock: this.clock,
       config: this.config,
       health: this.health,
-      storeFailed: (e) => this.#storeFailed(e),
+      ledger: this.ledger,
     });
-    this.#unreportable = new LogOnce(this.clock, 3_600_000);
-    this.#leftAloneLog = new LogOnce(this.clock, 3_600_000);
   }
 
-  /** The first station's printer (the seed's single printer). */
-  get printer(): Printer {
-    return this.stations[0].printer;
+  /** Counters for /status and /metrics. */
+  get counters(): Readonly<Counters> {
+    return this.ledger.counters;
   }
 
-  /** The first station's renderer. */
-  get renderer(): Renderer {
-    return this.stations[0].renderer;
-  }
-
-  /** The first station's last printer status (the seed's heartbeat fields). */
-  get printerStatus(): PrinterStatusReport {
-    return this.stations[0].printerStatus;
-  }
-
-  /** The first station's last job. */
-  get lastJobId(): string | null {
-    return this.stations[0].lastJobId;
-  }
-
-  /** The first station's failures in a row. */
-  get consecutiveErrors(): number {
-    return this.stations[0].consecutiveErrors;
+  /** Print durations in ms (most recent 1,000), for /metrics. */
+  get durations(): readonly number[] {
+    return this.ledger.durations;
   }
 
   /** READY, PRINTING, ERROR (state store broken or a station's last job failed) or STOPPED. */
   get status(): AgentStatus {
     const printing = this.stations.some((s) => s.printing);
     if (this.#stopping && !printing) return "STOPPED";
-    if (this.#storeBroken) return "ERROR";
+    if (this.ledger.broken) return "ERROR";
     if (printing) return "PRINTING";
     return this.stations.some((s) => s.consecutiveErrors > 0) ? "ERROR" : "READY";
-  }
-
-  /** Jobs waiting to print, all stations. */
-  get queueDepth(): number {
-    return this.stations.reduce((n, s) => n + s.queue.length, 0);
-  }
-
-  /** Every station's state (heartbeat `printers`, `/status`, `/metrics`, the status page). */
-  stationSnapshots(): StationSnapshot[] {
-    return this.stations.map((s) => s.snapshot());
-  }
-
-  /** The station a job is for: by `printer_role`, else by `job_type`, else the first; or null. */
-  route(job: Pick<Job, "printer_role" | "job_type">): Station | null {
-    if (job.printer_role) {
-      return this.stations.find((s) => s.roles.includes(job.printer_role!)) ?? null;
-    }
-    return this.stations.find((s) => s.roles.includes(job.job_type)) ?? this.stations[0];
-  }
-
-  /** Whether a job is waiting or printing at any station. */
-  #inHand(uuid: string): boolean {
-    return this.stations.some((s) => s.printing === uuid || s.queue.has(uuid));
   }
 
   /** Whether the job server answered the last request. */
@@ -216,9 +128,21 @@ export class Agent {
     return this.health.reachable;
   }
 
+  /** Takes one job item (unvalidated) from the server or the local API: see {@link Intake}. */
+  accept(item: unknown, source = "server", o: { station?: string } = {}): AcceptResult {
+    return this.intake.accept(item, source, o);
+  }
+
+  /** The station a job is for (see {@link Intake.route}). */
+  route(job: Parameters<Intake["route"]>[0]): Station | null {
+    return this.intake.route(job);
+  }
+
   /** Resolves pending work from before a restart, then starts the loops. */
   start(): void {
-    this.#recover();
+    for (const job of this.ledger.recover()) {
+      this.intake.enqueue(job, this.route(job) ?? this.stations[0]);
+    }
     const loops: [string, () => Promise<void>][] = [
       ["poll", () => this.#pollLoop()],
       ...this.stations.map((st) =>
@@ -245,8 +169,6 @@ export class Agent {
     log.info("[STOP] Stopping Print Agent...");
     this.#stopping = true;
     this.#ac.abort();
-    this.#workBell.ring();
-    this.reports.queued();
     await Promise.all(this.#loops);
     // the last reports get a few seconds, whatever is waiting (the rest go out at the next start)
     await this.reports.deliver(this.clock.now() + STOP_FLUSH_MS).catch(() => {});
@@ -266,213 +188,13 @@ export class Agent {
     if (!signal.aborted) this.#loopLag.record(due, this.clock.now());
   }
 
-  // ---- accepting jobs ------------------------------------------------------------------------
-
-  /** Takes one job item (unvalidated) from the server or the local API. */
-  accept(item: unknown, source = "server", o: { station?: string } = {}): AcceptResult {
-    const now = this.clock.now();
-    if (!o.station) {
-      // another agent's work is left alone before anything else looks at it
-      const other = this.#otherWork(item);
-      if (other) {
-        const uuid = String((item as { uuid?: unknown }).uuid ?? "?");
-        if (other.terminal !== undefined) {
-          return { outcome: "ignored", uuid, reason: `for terminal ${other.terminal}` };
-        }
-        this.#leftAlone.set(other.role!, (this.#leftAlone.get(other.role!) ?? 0) + 1);
-        const reason = `for printer role ${other.role}, which no printer here serves`;
-        return { outcome: "ignored", uuid, reason };
-      }
-    }
-    const v = validateJob(item, this.config.limits);
-    if ("invalid" in v) {
-      const { id, uuid, code, reason } = v.invalid;
-      if (id === null) {
-        // nothing to report it under (a report goes to a job id): logged once an hour, skipped
-        this.#unreportable.note(uuid ?? reason, () =>
-          log.error(
-            `[JOB ${uuid ?? "?"}] The server listed a job without a usable id; it cannot be ` +
-              `reported and is skipped (logged once an hour): ${reason}`,
-            { code },
-          ));
-        return { outcome: "rejected", uuid: null, code, reason, fresh: false };
-      }
-      const key = uuid ?? `id-${id}`;
-      const fresh = this.journal.recordInvalid(key, String(id), code, reason, now);
-      if (fresh) {
-        log.error(`${jobLabel({ id, uuid })} [FAILED] Invalid job: ${reason}`, { code });
-        this.counters.failed++;
-        this.reports.queued();
-      } else if (this.journal.resendFinal(key, now, String(id))) {
-        // listed again: the server missed (or lost) the FAILED report
-        log.info(`${jobLabel({ id, uuid })} Already failed as invalid; re-sending FAILED`);
-        this.reports.queued();
-      }
-      return { outcome: "rejected", uuid: key, code, reason, fresh };
-    }
-    const job = v.job;
-    const me = this.config.terminal_identity;
-    if (job.terminal_id && job.terminal_id !== me.terminal_id) {
-      return { outcome: "ignored", uuid: job.uuid, reason: `for terminal ${job.terminal_id}` };
-    }
-    const station = o.station
-      ? this.stations.find((s) => s.id === o.station) ?? null
-      : this.route(job);
-    if (!station) {
-      const reason = o.station
-        ? `no station "${o.station}" here`
-        : `for printer role ${job.printer_role}, which no printer here serves`;
-      return { outcome: "ignored", uuid: job.uuid, reason };
-    }
-    if (job.created_at && !this.#naiveLogged && isNaive(job.created_at)) {
-      this.#naiveLogged = true;
-      const zone = this.config.server.naive_time_zone;
-      log.info(
-        `[TIME] The server writes created_at without a time zone (${
-          JSON.stringify(job.created_at)
-        }); read as ${zone === "local" ? "this PC's local time" : zone} (server.naive_time_zone)`,
-      );
-    }
-    if (source === "server" && station.queue.length >= this.config.limits.queue) {
-      // not taken (no FETCHED): it stays PENDING on the server until this printer has room
-      return { outcome: "deferred", uuid: job.uuid, reason: `printer ${station.id} is full` };
-    }
-    const existing = this.journal.receive(job, now, source);
-    if (existing && existing.server_id !== String(job.id) && existing.source === "server") {
-      return this.#uuidReused(job, existing, now);
-    }
-    if (existing) return this.#known(job, existing, station);
-    faultPoint("after_fetch");
-    this.counters.received++;
-    log.info(`${jobLabel(job)} Received: ${job.job_type}`);
-    this.reports.queued();
-    if (!(this.config.jobs.accepted_types as string[]).includes(job.job_type)) {
-      const reason = `job_type "${job.job_type}" is not accepted here (accepted: ${
-        this.config.jobs.accepted_types.join(", ")
-      })`;
-      this.#fail(job, station, "UNSUPPORTED_JOB_TYPE", reason);
-      return {
-        outcome: "rejected",
-        uuid: job.uuid,
-        code: "UNSUPPORTED_JOB_TYPE",
-        reason,
-        fresh: true,
-      };
-    }
-    this.#enqueue(job, station);
-    return { outcome: "queued", uuid: job.uuid };
-  }
-
-  /**
-   * A second job id carrying a uuid another id already has: never printed (the uuid is the
-   * promise's key), reported FAILED to its own id, naming the first.
-   */
-  #uuidReused(job: Job, first: JournalEntry, now: number): AcceptResult {
-    const reason = `uuid ${job.uuid} already belongs to job ${first.server_id} ` +
-      `(${first.state.toLowerCase()}); job ${job.id} is not printed`;
-    const fresh = this.journal.recordInvalid(
-      `${job.uuid}@${job.id}`,
-      String(job.id),
-      "DUPLICATE_UUID",
-      reason,
-      now,
-    );
-    if (fresh) {
-      log.error(`${jobLabel(job)} [FAILED] ${reason}`, { code: "DUPLICATE_UUID" });
-      this.counters.failed++;
-      this.reports.queued();
-    }
-    return { outcome: "rejected", uuid: job.uuid, code: "DUPLICATE_UUID", reason, fresh };
-  }
-
-  #known(job: Job, e: JournalEntry, station: Station): AcceptResult {
-    if (e.state === "PRINTED" || e.state === "FAILED") {
-      this.counters.duplicates++;
-      if (this.journal.resendFinal(job.uuid, this.clock.now(), String(job.id))) {
-        log.info(
-          `${jobLabel(job)} Already ${
-            e.state === "PRINTED" ? "printed" : "failed"
-          }; not printing again, ` +
-            `re-sending ${e.state === "PRINTED" ? "COMPLETED" : "FAILED"}`,
-        );
-        this.reports.queued();
-      }
-      return { outcome: "duplicate", uuid: job.uuid, state: e.state };
-    }
-    if (e.state === "RECEIVED" && !this.#inHand(job.uuid)) {
-      this.#enqueue(JSON.parse(e.payload ?? "null") ?? job, station);
-      return { outcome: "resumed", uuid: job.uuid };
-    }
-    return { outcome: "duplicate", uuid: job.uuid, state: e.state };
-  }
-
-  #enqueue(job: Job, station: Station) {
-    station.queue.push(job, this.clock.now());
-    this.#workBell.ring();
-  }
-
-  /** Resolves jobs left open by a previous run (crash, power loss, kill). */
-  #recover() {
-    for (const e of this.journal.openJobs()) {
-      const job = JSON.parse(e.payload ?? "null") as Job | null;
-      const label = `[JOB ${e.server_id}]`;
-      if (!job) continue;
-      const station = this.route(job) ?? this.stations[0];
-      // only a death while the job's own rendering ran counts (station.ts); a job whose printer
-      // was failing is never poison, whatever the count says
-      if (e.taken >= POISON_AFTER && !isPrinterFault(e.error_code)) {
-        const msg = `the agent died or hung ${e.taken} times while this job was in hand; ` +
-          `it is not taken up again (check the job's content, then send it again)`;
-        log.error(`${label} [FAILED] [QUARANTINED] ${msg}`, { code: "POISON_JOB" });
-        this.journal.markFailed(e.uuid, "POISON_JOB", msg, this.clock.now());
-        this.counters.failed++;
-        continue;
-      }
-      if (e.state === "RECEIVED") {
-        log.info(`${label} Resuming: received before the last stop, not printed yet`);
-        this.#enqueue(job, station);
-        continue;
-      }
-      const where = e.printer ? ` on printer ${e.printer}` : "";
-      // PRINTING at start-up: bytes may or may not have reached the paper.
-      if ((this.config.jobs.reprint_interrupted as string[]).includes(e.job_type)) {
-        log.warn(
-          `${label} [INTERRUPTED] The agent stopped while printing this ${e.job_type} job; ` +
-            `policy jobs.reprint_interrupted prints it again (it may appear twice)`,
-          { code: "INTERRUPTED_MAY_HAVE_PRINTED" },
-        );
-        this.journal.markRetrying(
-          e.uuid,
-          e.attempts,
-          "INTERRUPTED_MAY_HAVE_PRINTED",
-          "reprinted by policy",
-        );
-        this.#enqueue(job, station);
-        continue;
-      }
-      const msg = `the agent stopped while printing (attempt ${e.attempts}${where}); it may be ` +
-        `on paper: check the printer and send a reprint if it is missing`;
-      log.error(`${label} [FAILED] [INTERRUPTED] ${msg}`, { code: "INTERRUPTED_MAY_HAVE_PRINTED" });
-      this.journal.markFailed(e.uuid, "INTERRUPTED_MAY_HAVE_PRINTED", msg, this.clock.now());
-      this.counters.failed++;
-    }
-  }
-
-  // ---- printing ------------------------------------------------------------------------------
-
-  /** What the print pipeline needs from the agent (station.ts). */
-  get #ctx(): PrintContext {
+  /** What the print pipeline reads around it. */
+  get #env(): PrintEnv {
     return {
-      journal: this.journal,
       clock: this.clock,
       config: this.config,
       serverClock: this.serverClock,
       signal: this.#ac.signal,
-      stopping: () => this.#stopping,
-      fail: (job, station, code, message) => this.#fail(job, station, code, message),
-      printed: (job, station, on, ms) => this.#recordPrinted(job, station, on, ms),
-      reported: () => this.reports.queued(),
-      retried: () => this.counters.retries++,
     };
   }
 
@@ -480,17 +202,16 @@ export class Agent {
   async #printLoop(station: Station): Promise<void> {
     const signal = this.#ac.signal;
     while (!this.#stopping) {
-      const job = this.#storeBroken ? undefined : station.queue.shift(this.clock.now());
+      const job = this.ledger.broken ? undefined : station.take(this.clock.now());
       if (!job) {
         await this.#workBell.wait(this.clock, 5000, signal);
         continue;
       }
-      station.printing = job.uuid;
       try {
-        await printJob(this.#ctx, station, job);
+        await printJob(job, station, this.ledger, this.#env);
       } catch (e) {
         if (e instanceof AgentError && e.code === "STATE_STORE_UNWRITABLE") {
-          this.#storeFailed(e);
+          this.ledger.storeFailed(e);
           station.queue.push(job, 0); // not lost: first in line once the journal works again
           continue;
         }
@@ -498,142 +219,15 @@ export class Agent {
           code: "INTERNAL_ERROR",
         });
         try {
-          this.#fail(job, station, "INTERNAL_ERROR", String((e as Error)?.message ?? e));
+          this.ledger.failed(job, station, "INTERNAL_ERROR", String((e as Error)?.message ?? e));
         } catch { /* the journal itself is failing; the store check reports it */ }
       } finally {
-        station.printing = null;
+        station.put();
       }
     }
-  }
-
-  #fail(job: Job, station: Station, code: ErrorCode, message: string) {
-    try {
-      this.journal.markFailed(job.uuid, code, message, this.clock.now());
-    } catch (e) {
-      // The outcome is decided; only the record failed. Never requeue (the job may be on paper
-      // or in a spooler queue): keep it and commit it when the journal works again.
-      this.#unsaved.push({ uuid: job.uuid, at: this.clock.now(), failed: { code, message } });
-      this.#storeFailed(toAgentError(e, "STATE_STORE_UNWRITABLE"));
-    }
-    this.counters.failed++;
-    station.consecutiveErrors++;
-    station.lastJobId = String(job.id);
-    this.reports.queued();
-  }
-
-  /** Prints one job on its station (tests drive this directly). */
-  processJob(job: Job): Promise<void> {
-    return printJob(this.#ctx, this.route(job) ?? this.stations[0], job);
-  }
-
-  #recordPrinted(job: Job, station: Station, on: Station, ms: number) {
-    this.counters.printed++;
-    station.lastJobId = String(job.id);
-    this.durations.push(ms);
-    if (this.durations.length > 1000) this.durations.shift();
-    on.printerStatus = { status: "OK", detail: "last job printed" };
-    on.consecutiveErrors = 0;
-    if (on === station) {
-      station.consecutiveErrors = 0;
-      station.failoverActive = false;
-    }
-    const where = { printedOn: on.id, failoverFrom: on === station ? undefined : station.id };
-    try {
-      this.journal.markPrinted(job.uuid, this.clock.now(), where);
-      this.reports.queued();
-    } catch (e) {
-      // The paper is out; only the record failed. Keep it in memory and commit it when the
-      // store works again. If the process dies first, the job is PRINTING → reported ambiguous.
-      this.#unsaved.push({ uuid: job.uuid, at: this.clock.now(), where });
-      this.#storeFailed(toAgentError(e, "STATE_STORE_UNWRITABLE"));
-    }
-  }
-
-  #storeFailed(e: AgentError) {
-    if (!this.#storeBroken) {
-      log.error(
-        `[STATE] Cannot write the journal in ${this.config.state.path}: ${e.message}. ` +
-          `Printing is stopped until it can be written again (disk full? read-only folder?)`,
-        { code: "STATE_STORE_UNWRITABLE" },
-      );
-    }
-    this.#storeBroken = true;
-    this.#stateBell.ring();
-    this.#sendHeartbeat().catch(() => {});
   }
 
   // ---- the server side -----------------------------------------------------------------------
-
-  /**
-   * Accepts a listed page of jobs while the queue has room; the rest stays PENDING on the server
-   * for a later poll. Yields to the event loop every few milliseconds, so a huge list never
-   * holds up heartbeats, reports, the local API or a stop. Returns how many were new.
-   */
-  async #intake(items: unknown[]): Promise<number> {
-    let fresh = 0;
-    let slice = this.clock.now();
-    for (const item of items) {
-      if (this.#stopping || this.#room() === 0) break;
-      const r = this.accept(item);
-      if (r.outcome === "queued" || (r.outcome === "rejected" && r.fresh)) fresh++;
-      if (this.clock.now() - slice > INTAKE_SLICE_MS) {
-        await new Promise((r) => setTimeout(r, 0));
-        slice = this.clock.now();
-      }
-    }
-    return fresh;
-  }
-
-  /**
-   * Jobs the stations can still take: each station holds at most `limits.queue`, so a printer that
-   * is down and piling up jobs never stops the intake for the others.
-   */
-  #room(): number {
-    const max = this.config.limits.queue;
-    return this.stations.reduce((n, s) => n + Math.max(0, max - s.queue.length), 0);
-  }
-
-  /**
-   * Whether a listed item is one this agent would take (or fail): for this terminal and a role a
-   * station serves. Jobs for others do not count against what a poll reads, so however many stand
-   * in front, the poll reads on to the jobs that are ours.
-   */
-  #takes(item: unknown): boolean {
-    return this.#otherWork(item) === null;
-  }
-
-  /** Whose a listed item is, when it is not ours: another terminal's, or a role not served here. */
-  #otherWork(item: unknown): { terminal?: string; role?: string } | null {
-    if (!item || typeof item !== "object" || Array.isArray(item)) return null; // ours to fail
-    const o = item as Record<string, unknown>;
-    const me = this.config.terminal_identity.terminal_id;
-    if (typeof o.terminal_id === "string" && o.terminal_id && o.terminal_id !== me) {
-      return { terminal: o.terminal_id };
-    }
-    const role = typeof o.printer_role === "string" && o.printer_role ? o.printer_role : null;
-    if (role && !this.stations.some((s) => s.roles.includes(role))) return { role };
-    return null;
-  }
-
-  /** Logs (once an hour for each set of roles) the jobs listed that no station here serves. */
-  #noteLeftAlone(): void {
-    if (this.#leftAlone.size === 0) return;
-    const roles = [...this.#leftAlone].sort(([a], [b]) => a.localeCompare(b));
-    this.#leftAlone.clear();
-    const n = roles.reduce((k, [, c]) => k + c, 0);
-    this.counters.left_alone += n;
-    this.#leftAloneLog.note(roles.map(([r]) => r).join(","), () =>
-      log.info(
-        `[POLL] Leaving alone ${n} listed job(s) for printer role(s) no printer here serves: ${
-          roles.map(([r, c]) => `${r} (${c})`).join(", ")
-        }; they stay PENDING for another agent (logged once an hour)`,
-      ));
-  }
-
-  /** Every role of every station, as the list request names them: `cashier,kitchen`. */
-  #roles(): string {
-    return this.#roleList ??= [...new Set(this.stations.flatMap((s) => s.roles))].join(",");
-  }
 
   async #pollLoop(): Promise<void> {
     const s = this.config.server;
@@ -643,7 +237,7 @@ export class Agent {
     let waitAsked = 0;
     while (!this.#stopping) {
       const limits = this.config.limits;
-      if (this.#storeBroken || this.#room() === 0) {
+      if (this.ledger.broken || this.intake.room() === 0) {
         await this.#sleep(s.poll_interval * 1000, signal); // do not take jobs we cannot hold
         continue;
       }
@@ -653,18 +247,17 @@ export class Agent {
       try {
         const list = await this.#server.listPending({
           terminal: me.terminal_id,
-          role: this.#roles(),
+          role: this.intake.roles(),
           waitS: s.long_poll_wait,
-          maxItems: this.#room(),
+          maxItems: this.intake.room(),
           maxPages: limits.pages_per_poll,
-          takes: (item) => this.#takes(item),
+          takes: (item) => this.intake.takes(item),
           signal,
         });
         failures = 0;
         this.serverClock.observe(list.serverDate, t0, this.clock.now());
         this.health.ok("jobs", sent);
-        fresh = await this.#intake(list.items);
-        this.#noteLeftAlone();
+        fresh = await this.intake.page(list.items, signal);
         if (
           list.items.length === 0 && s.long_poll_wait > 0 && this.clock.now() - t0 < 500 &&
           !this.#noLongPollLogged
@@ -677,7 +270,7 @@ export class Agent {
       } catch (e) {
         if (this.#stopping) return;
         if (e instanceof AgentError && e.code === "STATE_STORE_UNWRITABLE") {
-          this.#storeFailed(e);
+          this.ledger.storeFailed(e);
           continue;
         }
         this.health.failed(e, "jobs", sent);
@@ -721,11 +314,6 @@ export class Agent {
     }
   }
 
-  /** Age of the oldest report still waiting, in seconds (0 when none). */
-  oldestReportAge(): number {
-    return this.reports.oldestAge();
-  }
-
   /** The agent at this moment: one snapshot feeds the heartbeat, `/status` and `/metrics`. */
   snapshot(): AgentSnapshot {
     const me = this.config.terminal_identity;
@@ -733,27 +321,22 @@ export class Agent {
       terminal_id: me.terminal_id,
       location_id: me.location_id,
       agent_status: this.status,
-      printers: this.stationSnapshots(),
-      queue_depth: this.queueDepth,
+      printers: this.stations.map((s) => s.snapshot()),
+      queue_depth: this.stations.reduce((n, s) => n + s.queue.length, 0),
       outbox_depth: safe(() => this.journal.outboxDepth(), -1),
       reports_refused: safe(() => this.journal.refusedSince(this.clock.now() - 86_400_000), 0),
-      oldest_report_age_seconds: this.oldestReportAge(),
-      state_store: this.#storeBroken ? "UNWRITABLE" : "OK",
+      oldest_report_age_seconds: this.reports.oldestAge(),
+      state_store: this.ledger.broken ? "UNWRITABLE" : "OK",
       version: this.version,
       uptime_seconds: Math.round((this.clock.now() - this.startedAt) / 1000),
       at: this.clock.now(),
     };
   }
 
-  /** The heartbeat body (docs/protocol.md). */
-  heartbeatBody(): Record<string, unknown> {
-    return heartbeatBody(this.snapshot());
-  }
-
   async #sendHeartbeat(): Promise<void> {
     const sent = this.health.sent();
     try {
-      const date = await this.#server.heartbeat(this.heartbeatBody());
+      const date = await this.#server.heartbeat(heartbeatBody(this.snapshot()));
       this.serverClock.observe(date, sent, this.clock.now());
       this.health.ok("heartbeat", sent);
     } catch (e) {
@@ -761,14 +344,22 @@ export class Agent {
     }
   }
 
+  /** Every `heartbeat_interval`, and at once when the journal stops taking writes. */
   async #heartbeatLoop(): Promise<void> {
     const signal = this.#ac.signal;
+    let broken = false;
     while (!this.#stopping) {
-      await Promise.all(this.stations.map(async (st) => {
-        if (!st.printing) st.printerStatus = await st.printer.status();
-      }));
+      await Promise.all(this.stations.map((st) => st.check()));
       await this.#sendHeartbeat();
-      await this.#sleep(this.config.server.heartbeat_interval * 1000, signal);
+      const due = this.clock.now() + this.config.server.heartbeat_interval * 1000;
+      while (!this.#stopping && this.clock.now() < due) {
+        await this.ledger.storeChanged.wait(this.clock, due - this.clock.now(), signal);
+        if (this.ledger.broken !== broken) {
+          broken = this.ledger.broken;
+          if (broken) break; // the server hears of a broken journal at once
+        }
+      }
+      if (!signal.aborted && !broken) this.#loopLag.record(due, this.clock.now());
     }
   }
 
@@ -777,22 +368,10 @@ export class Agent {
     const signal = this.#ac.signal;
     let nextPrune = this.clock.now() + 10_000;
     while (!this.#stopping) {
-      await this.#stateBell.wait(this.clock, this.#storeBroken ? 2_000 : 60_000, signal);
+      await this.ledger.storeChanged.wait(this.clock, this.ledger.broken ? 2_000 : 60_000, signal);
       if (this.#stopping) return;
-      if (this.#storeBroken) {
-        try {
-          this.journal.probeWritable();
-          while (this.#unsaved.length) {
-            const u = this.#unsaved[0]; // removed only once committed
-            if (u.failed) this.journal.markFailed(u.uuid, u.failed.code, u.failed.message, u.at);
-            else this.journal.markPrinted(u.uuid, u.at, u.where);
-            this.#unsaved.shift();
-          }
-          this.#storeBroken = false;
-          log.info("[STATE] The journal can be written again; printing resumes");
-          this.#workBell.ring();
-          this.reports.queued();
-        } catch { /* still broken: the ERROR heartbeat says so */ }
+      if (this.ledger.broken) {
+        if (this.ledger.repair()) this.#workBell.ring();
         continue;
       }
       if (this.clock.now() >= nextPrune) {
@@ -823,11 +402,6 @@ export class Agent {
     if (total) log.debug(`[STATE] Pruned ${total} old journal rows`);
     return total;
   }
-}
-
-/** Whether a journal error code says the printer, not the job, was at fault. */
-function isPrinterFault(code: string | null): boolean {
-  return code !== null && /^(PRINTER_|SPOOLER_)/.test(code);
 }
 
 function safe<T>(f: () => T, fallback: T): T {

@@ -9,12 +9,18 @@
  */
 import type { Clock } from "./clock.ts";
 import type { Config, StationConfig } from "../config.ts";
-import { AgentError, type ErrorCode, isErrorCode, toAgentError } from "../errors.ts";
+import { AgentError, toAgentError } from "../errors.ts";
 import { type Job, jobLabel } from "./job.ts";
-import type { JobStore } from "../store/journal.ts";
+import type { Ledger } from "./ledger.ts";
 import { log } from "../log.ts";
 import { faultPoint } from "./fault.ts";
-import type { Printer, PrinterStatus, PrinterStatusReport } from "../printers/printer.ts";
+import {
+  type Printer,
+  type PrinterStatus,
+  type PrinterStatusReport,
+  statusError,
+  statusOf,
+} from "../printers/printer.ts";
 import type { Rendered, Renderer } from "../render/render.ts";
 import type { PrinterBeat } from "../server/protocol.ts";
 import { parseServerTime, type ServerClock } from "../server/server_time.ts";
@@ -81,7 +87,7 @@ export interface StationSnapshot extends PrinterBeat {
   status: PrinterStatus;
 }
 
-/** One printer of the terminal, with its queue and health. */
+/** One printer of the terminal, with its queue and health; only its own methods change it. */
 export class Station {
   readonly id: string;
   readonly roles: string[];
@@ -89,15 +95,12 @@ export class Station {
   readonly printer: Printer;
   readonly renderer: Renderer;
   readonly queue: JobQueue;
-  /** Where this station's jobs go when its printer fails (wired after all stations exist). */
-  backup: Station | null = null;
-  /** The job in hand, if any. */
-  printing: string | null = null;
-  printerStatus: PrinterStatusReport = { status: "UNKNOWN", detail: "not checked yet" };
-  lastJobId: string | null = null;
-  consecutiveErrors = 0;
-  /** This station's last job went to the backup; cleared when its own printer prints again. */
-  failoverActive = false;
+  #backup: Station | null = null;
+  #printing: string | null = null;
+  #printerStatus: PrinterStatusReport = { status: "UNKNOWN", detail: "not checked yet" };
+  #lastJobId: string | null = null;
+  #consecutiveErrors = 0;
+  #failoverActive = false;
   #lock: Promise<unknown> = Promise.resolve();
 
   constructor(config: StationConfig, printer: Printer, renderer: Renderer, agingMs: number) {
@@ -109,6 +112,90 @@ export class Station {
     this.queue = new JobQueue(agingMs);
   }
 
+  /** Wires each station's backup (by `backup` id) once all stations exist. */
+  static wire(stations: Station[]): void {
+    for (const st of stations) {
+      st.#backup = stations.find((b) => b.id === st.config.backup) ?? null;
+    }
+  }
+
+  /** Where this station's jobs go when its printer fails. */
+  get backup(): Station | null {
+    return this.#backup;
+  }
+
+  /** The job in hand, if any. */
+  get printing(): string | null {
+    return this.#printing;
+  }
+
+  /** The printer's last known status. */
+  get printerStatus(): PrinterStatusReport {
+    return this.#printerStatus;
+  }
+
+  /** The server id of the station's last finished job. */
+  get lastJobId(): string | null {
+    return this.#lastJobId;
+  }
+
+  /** The station's jobs failed in a row. */
+  get consecutiveErrors(): number {
+    return this.#consecutiveErrors;
+  }
+
+  /** This station's last job went to the backup; cleared when its own printer prints again. */
+  get failoverActive(): boolean {
+    return this.#failoverActive;
+  }
+
+  /** Takes the next job off the queue into hand, or undefined when none is waiting. */
+  take(now: number): Job | undefined {
+    const job = this.queue.shift(now);
+    this.#printing = job?.uuid ?? null;
+    return job;
+  }
+
+  /** The job in hand left it (finished, failed, or queued again). */
+  put(): void {
+    this.#printing = null;
+  }
+
+  /** Asks the printer how it is (skipped while a job is in hand: the job says). */
+  async check(): Promise<PrinterStatusReport> {
+    if (!this.#printing) this.#printerStatus = await this.printer.status();
+    return this.#printerStatus;
+  }
+
+  /** Asks the printer how it is, in hand or not (before a retry). */
+  async recheck(): Promise<PrinterStatusReport> {
+    return this.#printerStatus = await this.printer.status();
+  }
+
+  /** A print on this station's printer failed with `err`: shown until it is checked again. */
+  printFailed(err: AgentError): void {
+    this.#printerStatus = { status: statusOf(err.code), detail: err.message, code: err.code };
+  }
+
+  /** One of this station's jobs goes to its backup. */
+  failingOver(): void {
+    this.#failoverActive = true;
+  }
+
+  /** One of this station's jobs printed, on `on` (this station or its backup). */
+  jobPrinted(jobId: string, on: Station): void {
+    this.#lastJobId = jobId;
+    on.#printerStatus = { status: "OK", detail: "last job printed" };
+    on.#consecutiveErrors = 0;
+    if (on === this) this.#failoverActive = false;
+  }
+
+  /** One of this station's jobs failed for good. */
+  jobFailed(jobId: string): void {
+    this.#consecutiveErrors++;
+    this.#lastJobId = jobId;
+  }
+
   /** Runs `fn` with this station's printer to itself (its own job, or a job failed over to it). */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#lock.then(fn, fn);
@@ -118,7 +205,7 @@ export class Station {
 
   /** Whether `job` may print on the backup when this station's printer fails. */
   mayFailOver(job: Job): boolean {
-    if (!this.backup || job.job_type === "drawer") return false; // a kick opens *this* drawer
+    if (!this.#backup || job.job_type === "drawer") return false; // a kick opens *this* drawer
     return this.config.failover_receipts || !RECEIPT_TYPES.has(job.job_type);
   }
 
@@ -129,67 +216,25 @@ export class Station {
       roles: this.roles,
       name: this.config.name || this.printer.description,
       transport: this.config.transport,
-      status: this.printerStatus.status,
-      detail: this.printerStatus.detail,
+      status: this.#printerStatus.status,
+      detail: this.#printerStatus.detail,
       queue_depth: this.queue.length,
-      last_job_id: this.lastJobId,
-      consecutive_errors: this.consecutiveErrors,
-      failover_active: this.failoverActive,
-      backup: this.backup?.id ?? null,
+      last_job_id: this.#lastJobId,
+      consecutive_errors: this.#consecutiveErrors,
+      failover_active: this.#failoverActive,
+      backup: this.#backup?.id ?? null,
     };
   }
 }
 
-/** What {@link printJob} needs from the agent around it. */
-export interface PrintContext {
-  journal: JobStore;
+/** What {@link printJob} reads around it: time, settings, the server's clock, the stop. */
+export interface PrintEnv {
   clock: Clock;
   config: Config;
   /** The job server's clock: jobs' ages are judged in it. */
   serverClock: ServerClock;
+  /** Aborted when the agent stops. */
   signal: AbortSignal;
-  stopping(): boolean;
-  /** Records a final failure (kept in memory if the journal cannot take it). */
-  fail(job: Job, station: Station, code: ErrorCode, message: string): void;
-  /** Records a job on paper: `on` is the station whose printer printed it. */
-  printed(job: Job, station: Station, on: Station, ms: number): void;
-  /** A report was queued: wake the outbox. */
-  reported(): void;
-  /** Counts a retry. */
-  retried(): void;
-}
-
-/** The error a printer status implies, if it means printing now would fail. */
-export function statusError(s: PrinterStatus): ErrorCode | null {
-  switch (s) {
-    case "OFFLINE":
-      return "PRINTER_OFFLINE";
-    case "PAPER_OUT":
-      return "PRINTER_PAPER_OUT";
-    case "COVER_OPEN":
-      return "PRINTER_COVER_OPEN";
-    case "ERROR":
-      return "PRINTER_ERROR";
-    default:
-      return null;
-  }
-}
-
-/** The printer status a failed print implies (shown until the printer is checked again). */
-function statusOf(code: ErrorCode): PrinterStatus {
-  switch (code) {
-    case "PRINTER_PAPER_OUT":
-      return "PAPER_OUT";
-    case "PRINTER_COVER_OPEN":
-      return "COVER_OPEN";
-    case "PRINTER_OFFLINE":
-    case "PRINTER_TIMEOUT":
-    case "PRINTER_NOT_FOUND":
-    case "SPOOLER_UNAVAILABLE":
-      return "OFFLINE";
-    default:
-      return "ERROR";
-  }
 }
 
 /**
@@ -204,13 +249,18 @@ export function attemptStation(station: Station, job: Job, n: number): Station {
 }
 
 /** Prints one job with retries and failover; every outcome ends in the journal. */
-export async function printJob(ctx: PrintContext, station: Station, job: Job): Promise<void> {
+export async function printJob(
+  job: Job,
+  station: Station,
+  ledger: Ledger,
+  env: PrintEnv,
+): Promise<void> {
   const label = jobLabel(job);
-  const eh = ctx.config.error_handling;
-  const several = ctx.config.stations.length > 1;
+  const eh = env.config.error_handling;
+  const several = env.config.stations.length > 1;
   log.info(`${label} Processing: ${job.job_type}${several ? ` (printer ${station.id})` : ""}`);
-  const created = createdAt(ctx, job);
-  const resetBefore = resetLine(ctx);
+  const created = createdAt(env, job);
+  const resetBefore = ledger.resetLine(env.serverClock);
   // judged in the server's clock, conservatively: a date that cannot be read, or one within the
   // clock's uncertainty of the reset, may predate it
   if (resetBefore !== null && !(created >= resetBefore)) {
@@ -219,69 +269,64 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
       new Date(resetBefore).toISOString()
     } at the latest, server clock); it may already be on paper`;
     log.error(`${label} [FAILED] ${msg}`, { code: "JOURNAL_RESET_MAY_HAVE_PRINTED" });
-    return ctx.fail(job, station, "JOURNAL_RESET_MAY_HAVE_PRINTED", msg);
+    return ledger.failed(job, station, "JOURNAL_RESET_MAY_HAVE_PRINTED", msg);
   }
-  const stale = expired(ctx, job);
+  const stale = expired(env, job);
   if (stale) {
     log.warn(`${label} [EXPIRED] ${stale}`, { code: "EXPIRED" });
-    return ctx.fail(job, station, "EXPIRED", stale);
+    return ledger.failed(job, station, "EXPIRED", stale);
   }
   // rendered once per printer it may go to: the backup's profile and width, with its banner
   const renders = new Map<Station, Rendered>();
-  const renderFor = async (target: Station): Promise<Rendered | null> => {
+  const renderFor = (target: Station): Promise<Rendered | null> => {
     const done = renders.get(target);
-    if (done) return done;
+    if (done) return Promise.resolve(done);
     // in hand while rendering: a death here, twice, quarantines the job (POISON_JOB); a job
     // waiting for a retry or a printer is not in hand
-    ctx.journal.markTaken(job.uuid);
-    try {
-      const r = await target.renderer.render(job, {
-        backupFrom: target === station ? undefined : station.config.name || station.id,
-        drawer: target === station
-          ? drawerRule(ctx, job)
-          : { open: false, why: "it prints on the backup printer, whose drawer is another till's" },
-      });
-      if (r.transliterated || r.replaced) {
-        log.warn(
-          `${label} ${r.transliterated} character(s) transliterated and ${r.replaced} replaced ` +
-            `with "?" to fit code pages ${target.renderer.profile.codepages.join("/")}`,
-        );
-      }
-      for (const note of r.notes) log.warn(`${label} ${note}`);
-      renders.set(target, r);
-      if (target === station) {
-        ctx.journal.setPreview(job.uuid, r.preview, {
-          bytes: r.bytes,
-          reader: target.renderer.paper,
+    return ledger.inHand(job.uuid, async () => {
+      try {
+        const r = await target.renderer.render(job, {
+          backupFrom: target === station ? undefined : station.config.name || station.id,
+          drawer: target === station ? drawerRule(env, job) : {
+            open: false,
+            why: "it prints on the backup printer, whose drawer is another till's",
+          },
         });
-      }
-      return r;
-    } catch (e) {
-      const err = toAgentError(e, "RENDER_ERROR");
-      if (target !== station) {
-        // the backup cannot print it (its profile, its paper): the job's own printer goes on
-        log.warn(`${label} The backup printer ${target.id} cannot print it: ${err.message}`, {
-          code: err.code,
-        });
+        if (r.transliterated || r.replaced) {
+          log.warn(
+            `${label} ${r.transliterated} character(s) transliterated and ${r.replaced} replaced ` +
+              `with "?" to fit code pages ${target.renderer.profile.codepages.join("/")}`,
+          );
+        }
+        for (const note of r.notes) log.warn(`${label} ${note}`);
+        renders.set(target, r);
+        if (target === station) {
+          ledger.keepPreview(job.uuid, r.preview, r.bytes, target.renderer.paper);
+        }
+        return r;
+      } catch (e) {
+        const err = toAgentError(e, "RENDER_ERROR");
+        if (target !== station) {
+          // the backup cannot print it (its profile, its paper): the job's own printer goes on
+          log.warn(`${label} The backup printer ${target.id} cannot print it: ${err.message}`, {
+            code: err.code,
+          });
+          return null;
+        }
+        log.error(`${label} [FAILED] Cannot render: ${err.message}`, { code: err.code });
+        ledger.failed(job, station, err.code, err.message);
         return null;
       }
-      log.error(`${label} [FAILED] Cannot render: ${err.message}`, { code: err.code });
-      ctx.fail(job, station, err.code, err.message);
-      return null;
-    } finally {
-      ctx.journal.releaseTaken(job.uuid);
-    }
+    });
   };
   if (!(await renderFor(station))) return;
 
   // attempts count across restarts: max_retry is the job's budget, not each run's
-  const before = ctx.journal.get(job.uuid);
-  const prior = before?.attempts ?? 0;
+  const before = ledger.prior(job.uuid);
+  const prior = before.attempts;
   const errors = new Map<string, AgentError>();
-  let last: AgentError | null = before?.error_code && isErrorCode(before.error_code)
-    ? new AgentError(before.error_code, before.error_message ?? "")
-    : null;
-  if (last) errors.set(before?.printer ?? station.id, last);
+  let last = before.last;
+  if (last) errors.set(before.printer ?? station.id, last);
   for (let attempt = prior + 1; attempt <= eh.max_retry; attempt++) {
     const target = attemptStation(station, job, attempt);
     if (attempt > 1) {
@@ -290,13 +335,13 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
         `${label} Retry ${attempt - 1}/${eh.max_retry - 1} after ${delay}s` +
           (target === station ? "..." : ` on the backup printer ${target.id}...`),
       );
-      ctx.retried();
-      await ctx.clock.sleep(delay * 1000, ctx.signal);
-      if (ctx.stopping()) {
+      ledger.retryBegins();
+      await env.clock.sleep(delay * 1000, env.signal);
+      if (env.signal.aborted) {
         log.info(`${label} Stopping during backoff; the job stays queued for the next start`);
         return;
       }
-      target.printerStatus = await target.printer.status();
+      await target.recheck();
       log.info(
         `${label} Printer ${target.id} status: ${target.printerStatus.status} ` +
           `(${target.printerStatus.detail})`,
@@ -309,7 +354,7 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
           `printer ${target.id} is ${target.printerStatus.status}: ${target.printerStatus.detail}`,
         );
         errors.set(target.id, last);
-        ctx.journal.markRetrying(job.uuid, attempt, last.code, last.message);
+        ledger.retrying(job.uuid, attempt, last);
         log.warn(`${label} Attempt ${attempt}/${eh.max_retry} skipped: ${last.message}`, {
           code: last.code,
         });
@@ -324,29 +369,28 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
         `the backup printer ${target.id} cannot print this job`,
       );
       errors.set(target.id, last);
-      ctx.journal.markRetrying(job.uuid, attempt, last.code, last.message);
+      ledger.retrying(job.uuid, attempt, last);
       continue;
     }
     if (target !== station) {
-      station.failoverActive = true;
+      station.failingOver();
       log.warn(`${label} [FAILOVER] Printing on the backup printer ${target.id}`, {
         code: last?.code,
       });
     }
     const doc = {
-      title: `${ctx.config.terminal_identity.terminal_id} job ${job.id}`,
+      title: `${env.config.terminal_identity.terminal_id} job ${job.id}`,
       jobId: String(job.id),
       preview: rendered.preview,
       paper: target.renderer.paper,
     };
     const outcome = await target.exclusive(async () => {
-      ctx.journal.markPrinting(job.uuid, attempt, ctx.clock.now(), target.id); // durable first
+      ledger.printing(job.uuid, attempt, target.id); // durable first
       faultPoint(target === station ? "after_printing_commit" : "after_failover_chosen");
-      ctx.reported();
-      const t0 = ctx.clock.now();
+      const t0 = env.clock.now();
       try {
         await target.printer.print(rendered.bytes, doc);
-        return { ok: true as const, ms: ctx.clock.now() - t0 };
+        return { ok: true as const, ms: env.clock.now() - t0 };
       } catch (e) {
         return { ok: false as const, err: toAgentError(e, "PRINTER_ERROR") };
       }
@@ -354,12 +398,12 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
     if (!outcome.ok) {
       last = outcome.err;
       errors.set(target.id, last);
-      target.printerStatus = { status: statusOf(last.code), detail: last.message, code: last.code };
+      target.printFailed(last);
       if (!last.transient) {
         log.error(`${label} [FAILED] ${last.message}`, { code: last.code });
-        return ctx.fail(job, station, last.code, last.message);
+        return ledger.failed(job, station, last.code, last.message);
       }
-      ctx.journal.markRetrying(job.uuid, attempt, last.code, last.message);
+      ledger.retrying(job.uuid, attempt, last);
       log.warn(
         `${label} Attempt ${attempt}/${eh.max_retry} on ${target.id} failed: ${last.message}`,
         { code: last.code },
@@ -367,7 +411,7 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
       continue;
     }
     faultPoint("after_close");
-    ctx.printed(job, station, target, outcome.ms);
+    ledger.printed(job, station, target, outcome.ms);
     log.info(
       `${label} [OK] Printed ${rendered.bytes.length} bytes in ${outcome.ms.toFixed(0)} ms` +
         (target === station ? "" : ` on the backup printer ${target.id}`),
@@ -378,7 +422,7 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
     ? [...errors].map(([id, e]) => `${id}: ${e.message}`).join("; ")
     : last?.message ?? "printing failed";
   log.error(`${label} [FAILED] All ${eh.max_retry} attempts failed: ${why}`, { code: last?.code });
-  ctx.fail(
+  ledger.failed(
     job,
     station,
     last?.code ?? "PRINTER_ERROR",
@@ -386,46 +430,24 @@ export async function printJob(ctx: PrintContext, station: Station, job: Job): P
   );
 }
 
-/** The server's clock is known to within this before the reset's moment in it is kept. */
-const RESET_LINE_KEEP_MS = 2000;
-
-/**
- * When the journal was replaced, at the latest, in the server's clock (ms), or null when it never
- * was. Fixed once the server's clock is known (kept in the journal, so a restart before the next
- * answer still knows it); until then the reset is taken as late as an unknown clock allows.
- */
-function resetLine(ctx: PrintContext): number | null {
-  const kept = ctx.journal.getMeta("reset_server_at");
-  if (kept) return Number(kept);
-  const resetAt = ctx.journal.getMeta("reset_at");
-  if (!resetAt) return null;
-  const line = ctx.serverClock.latestAt(Date.parse(resetAt));
-  // kept once the clock is known closely (a slow server's late Date headers widen the bounds
-  // until more answers narrow them)
-  if (ctx.serverClock.uncertaintyMs <= RESET_LINE_KEEP_MS) {
-    ctx.journal.setMeta("reset_server_at", String(line));
-  }
-  return line;
-}
-
 /**
  * Whether a job's own cash drawer kick (a raw job's bytes) may open the drawer: the rules of a
  * drawer job (fresh, dated, not in the future) and never for a copy.
  */
-function drawerRule(ctx: PrintContext, job: Job): { open: boolean; why: string } {
+function drawerRule(env: PrintEnv, job: Job): { open: boolean; why: string } {
   if (job.job_type === "reprint" || job.reprint_of != null) {
     return { open: false, why: "a copy never opens the cash drawer" };
   }
-  const created = createdAt(ctx, job);
-  const now = ctx.clock.now();
-  const max = ctx.config.jobs.drawer_max_age_seconds;
+  const created = createdAt(env, job);
+  const now = env.clock.now();
+  const max = env.config.jobs.drawer_max_age_seconds;
   if (isNaN(created)) {
     return { open: false, why: "its created_at cannot be read, so the kick may be stale" };
   }
-  if (created > ctx.serverClock.latestNow(now)) {
+  if (created > env.serverClock.latestNow(now)) {
     return { open: false, why: "it is dated in the future of the server's clock" };
   }
-  const age = (ctx.serverClock.now(now) - created) / 1000;
+  const age = (env.serverClock.now(now) - created) / 1000;
   if (age > max) {
     return {
       open: false,
@@ -436,14 +458,14 @@ function drawerRule(ctx: PrintContext, job: Job): { open: boolean; why: string }
 }
 
 /** A job's `created_at` in ms (server time), NaN when missing or unreadable. */
-function createdAt(ctx: PrintContext, job: Job): number {
-  return job.created_at ? parseServerTime(job.created_at, ctx.config.server.naive_time_zone) : NaN;
+function createdAt(env: PrintEnv, job: Job): number {
+  return job.created_at ? parseServerTime(job.created_at, env.config.server.naive_time_zone) : NaN;
 }
 
-function expired(ctx: PrintContext, job: Job): string | null {
-  const created = createdAt(ctx, job);
-  const j = ctx.config.jobs;
-  const now = ctx.clock.now();
+function expired(env: PrintEnv, job: Job): string | null {
+  const created = createdAt(env, job);
+  const j = env.config.jobs;
+  const now = env.clock.now();
   if (job.job_type === "drawer") {
     // a kick opens the drawer in front of someone: only a kick known to be fresh
     if (isNaN(created)) {
@@ -451,12 +473,12 @@ function expired(ctx: PrintContext, job: Job): string | null {
         JSON.stringify(job.created_at ?? null)
       }); dropped`;
     }
-    if (created > ctx.serverClock.latestNow(now)) {
+    if (created > env.serverClock.latestNow(now)) {
       return `cash drawer pulse is dated ${job.created_at}, in the future of the server's clock; dropped`;
     }
   }
   if (isNaN(created)) return null;
-  const age = (ctx.serverClock.now(now) - created) / 1000;
+  const age = (env.serverClock.now(now) - created) / 1000;
   if (job.job_type === "drawer" && age > j.drawer_max_age_seconds) {
     return `cash drawer pulse is ${
       Math.round(age)

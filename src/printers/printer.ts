@@ -11,6 +11,34 @@ import type { ErrorCode } from "../errors.ts";
 /** Printer status as reported in heartbeats. UNKNOWN is never reported as OK. */
 export type PrinterStatus = "OK" | "OFFLINE" | "PAPER_OUT" | "COVER_OPEN" | "ERROR" | "UNKNOWN";
 
+/** The one table from a printer status to the error code it means (OK and UNKNOWN: none). */
+const STATUS_ERRORS: Partial<Record<PrinterStatus, ErrorCode>> = {
+  OFFLINE: "PRINTER_OFFLINE",
+  PAPER_OUT: "PRINTER_PAPER_OUT",
+  COVER_OPEN: "PRINTER_COVER_OPEN",
+  ERROR: "PRINTER_ERROR",
+};
+
+/** Codes that mean the printer cannot be reached at all: shown as OFFLINE. */
+const UNREACHABLE: ReadonlySet<ErrorCode> = new Set([
+  "PRINTER_TIMEOUT",
+  "PRINTER_NOT_FOUND",
+  "SPOOLER_UNAVAILABLE",
+]);
+
+/** The error a printer status implies, if it means printing now would fail. */
+export function statusError(s: PrinterStatus): ErrorCode | null {
+  return STATUS_ERRORS[s] ?? null;
+}
+
+/** The printer status a failed print implies (shown until the printer is checked again). */
+export function statusOf(code: ErrorCode): PrinterStatus {
+  for (const [status, c] of Object.entries(STATUS_ERRORS)) {
+    if (c === code) return status as PrinterStatus;
+  }
+  return UNREACHABLE.has(code) ? "OFFLINE" : "ERROR";
+}
+
 /** A status with a human-readable detail for logs and `--selftest`. */
 export interface PrinterStatusReport {
   status: PrinterStatus;

@@ -9,7 +9,7 @@ import type { Config } from "../config.ts";
 import { toAgentError } from "../errors.ts";
 import { faultPoint } from "../core/fault.ts";
 import { type JobServer, ServerError } from "./job_server.ts";
-import type { JobStore, OutboxEntry } from "../store/journal.ts";
+import type { OutboxEntry, OutboxStore } from "../store/journal.ts";
 import { log } from "../log.ts";
 import type { StatusReport } from "./protocol.ts";
 import { isNetworkError, type ServerHealth } from "./server_health.ts";
@@ -34,19 +34,18 @@ interface Delivery {
 
 /** What the pump needs. */
 export interface ReportPumpDeps {
-  journal: JobStore;
+  journal: OutboxStore;
   server: JobServer;
   clock: Clock;
   config: Config;
   health: ServerHealth;
-  /** The journal could not be written or read. */
-  storeFailed: (e: AgentError) => void;
+  /** Rings `reported` when a report is queued; told when the journal cannot be written. */
+  ledger: { readonly reported: Bell; storeFailed(e: AgentError): void };
 }
 
-/** Delivers the outbox; `queued()` wakes it, `drained` rings when FETCHED reports land. */
+/** Delivers the outbox; the ledger's `reported` wakes it, `drained` rings when FETCHED reports land. */
 export class ReportPump {
   #d: ReportPumpDeps;
-  #bell = new Bell();
   /** Rings when FETCHED reports were delivered (the poll loop waits for them). */
   readonly drained: Bell = new Bell();
   /** Jobs whose report failed, held back until `until`: one never blocks another. */
@@ -58,11 +57,6 @@ export class ReportPump {
     this.#d = d;
   }
 
-  /** A report was queued: deliver it soon. */
-  queued(): void {
-    this.#bell.ring();
-  }
-
   /** The pump's loop, until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
     const { clock } = this.#d;
@@ -72,7 +66,7 @@ export class ReportPump {
       try {
         r = await this.deliver();
       } catch (e) {
-        this.#d.storeFailed(toAgentError(e, "STATE_STORE_UNWRITABLE"));
+        this.#d.ledger.storeFailed(toAgentError(e, "STATE_STORE_UNWRITABLE"));
         r = { done: false, serverDown: true, nextHoldMs: 0 };
       }
       if (r.serverDown) {
@@ -81,12 +75,12 @@ export class ReportPump {
         const ms = Math.max(asked, SERVER_BACKOFF_MS[Math.min(failures++, 4)]);
         // a Retry-After pause is not cut short by new reports
         if (asked > 0) await clock.sleep(ms, signal);
-        else await this.#bell.wait(clock, ms, signal);
+        else await this.#d.ledger.reported.wait(clock, ms, signal);
         continue;
       }
       failures = 0;
       // all delivered: sleep until rung; some jobs held back: until the first hold ends
-      await this.#bell.wait(clock, r.done ? 30_000 : r.nextHoldMs, signal);
+      await this.#d.ledger.reported.wait(clock, r.done ? 30_000 : r.nextHoldMs, signal);
     }
   }
 

@@ -4,6 +4,7 @@
  * the job server client sends them; nobody else builds or parses them.
  * @module
  */
+import type { Config } from "../config.ts";
 
 /** Status values reported to the server. */
 export type ReportStatus = "FETCHED" | "PRINTING" | "COMPLETED" | "FAILED";
@@ -62,11 +63,14 @@ export interface PrinterBeat {
   backup: string | null;
 }
 
+/** Agent status as sent in heartbeats. */
+export type AgentStatus = "READY" | "PRINTING" | "ERROR" | "STOPPED";
+
 /** What the agent knows of itself at one moment: the heartbeat, `/status` and `/metrics`. */
 export interface AgentSnapshot {
   terminal_id: string;
   location_id: string | number | null;
-  agent_status: "READY" | "PRINTING" | "ERROR" | "STOPPED";
+  agent_status: AgentStatus;
   printers: PrinterBeat[];
   queue_depth: number;
   outbox_depth: number;
@@ -101,6 +105,59 @@ export function heartbeatBody(s: AgentSnapshot): Record<string, unknown> {
     uptime_seconds: s.uptime_seconds,
     printers: s.printers,
     at: new Date(s.at).toISOString(),
+  };
+}
+
+/**
+ * The heartbeat of an agent that cannot start because its state folder cannot be written: ERROR,
+ * every configured printer UNKNOWN (not checked), nothing queued.
+ */
+export function unwritableHeartbeat(
+  c: Pick<Config, "terminal_identity" | "stations">,
+  version: string,
+  upMs: number,
+  at: number,
+): Record<string, unknown> {
+  return heartbeatBody({
+    terminal_id: c.terminal_identity.terminal_id,
+    location_id: c.terminal_identity.location_id,
+    agent_status: "ERROR",
+    printers: c.stations.map((st) => ({
+      id: st.id,
+      roles: st.roles,
+      name: st.name,
+      transport: st.transport,
+      status: "UNKNOWN",
+      detail: "not checked: the agent cannot write its state folder",
+      queue_depth: 0,
+      last_job_id: null,
+      consecutive_errors: 0,
+      failover_active: false,
+      backup: st.backup,
+    })),
+    queue_depth: 0,
+    outbox_depth: 0,
+    oldest_report_age_seconds: 0,
+    reports_refused: 0,
+    state_store: "UNWRITABLE",
+    version,
+    uptime_seconds: Math.round(upMs / 1000),
+    at,
+  });
+}
+
+/** The selftest's heartbeat: marked `selftest: true`, so the server can tell it from service. */
+export function selftestHeartbeat(
+  me: { terminal_id: string; printer_role: string; location_id: string | number | null },
+  at: number,
+): Record<string, unknown> {
+  return {
+    terminal_id: me.terminal_id,
+    printer_role: me.printer_role,
+    location_id: me.location_id,
+    agent_status: "READY" satisfies AgentStatus,
+    selftest: true,
+    at: new Date(at).toISOString(),
   };
 }
 

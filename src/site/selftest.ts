@@ -9,11 +9,12 @@ import type { Profile } from "../render/profile.ts";
 import { dirname, join } from "node:path";
 import { type Config, type ConfigError, serverToken, type StationConfig } from "../config.ts";
 import { JobServerClient, ServerError } from "../server/job_server.ts";
+import { selftestHeartbeat, statusReport } from "../server/protocol.ts";
 import { Journal, StateLockedError } from "../store/journal.ts";
 import { journalPath, rendererFor } from "../run.ts";
 import type { Renderer } from "../render/render.ts";
 import { createPrinter } from "../printers/mod.ts";
-import type { Printer } from "../printers/printer.ts";
+import { type Printer, type PrinterStatus, statusError } from "../printers/printer.ts";
 import { VERSION } from "../version.ts";
 import { SERVICE_NAME } from "./service.ts";
 
@@ -91,16 +92,9 @@ const NEXT_STEPS: Record<string, (c: Config | null) => string> = {
 };
 
 /** The code a printer status means (for a check line). */
-function printerCode(s: { status: string; code?: string }): string {
-  if (s.code) return s.code;
-  const byStatus: Record<string, string> = {
-    OFFLINE: "PRINTER_OFFLINE",
-    PAPER_OUT: "PRINTER_PAPER_OUT",
-    COVER_OPEN: "PRINTER_COVER_OPEN",
-    ERROR: "PRINTER_ERROR",
-    UNKNOWN: "PRINTER_UNKNOWN",
-  };
-  return byStatus[s.status] ?? "PRINTER_ERROR";
+function printerCode(s: { status: PrinterStatus; code?: string }): string {
+  return s.code ?? statusError(s.status) ??
+    (s.status === "UNKNOWN" ? "PRINTER_UNKNOWN" : "PRINTER_ERROR");
 }
 
 /** The code of a failed request to the job server. */
@@ -318,14 +312,7 @@ async function checkListed(
 async function probeHeartbeat(c: Config, client: JobServerClient): Promise<Check> {
   const me = c.terminal_identity;
   try {
-    await client.heartbeat({
-      terminal_id: me.terminal_id,
-      printer_role: me.printer_role,
-      location_id: me.location_id,
-      agent_status: "READY",
-      selftest: true,
-      at: new Date().toISOString(),
-    });
+    await client.heartbeat(selftestHeartbeat(me, Date.now()));
     return {
       area: "server",
       result: "PASS",
@@ -349,7 +336,7 @@ async function probeHeartbeat(c: Config, client: JobServerClient): Promise<Check
 async function probeStatus(c: Config, client: JobServerClient): Promise<Check> {
   const what = `${c.server.status_method} ${c.server.paths.status}`;
   try {
-    await client.report("0", { status: "FETCHED", attempt: 0, at: new Date().toISOString() });
+    await client.report("0", statusReport("FETCHED", 0, Date.now()));
     return { area: "server", result: "PASS", detail: `status reports (${what}) accepted` };
   } catch (e) {
     if (e instanceof ServerError && (e.status === 404 || e.status === 400)) {

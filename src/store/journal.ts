@@ -152,10 +152,10 @@ export interface JournalOptions {
 }
 
 /**
- * What the agent asks of its durable store (the journal below; a test may pass a fake). Every
- * state change a job's promise depends on goes through one of these.
+ * What the ledger (src/core/ledger.ts) reads and writes: every transition of a job's fate. The
+ * journal below is the store; a test may pass a fake (tests/ledger_test.ts does).
  */
-export interface JobStore {
+export interface LedgerStore {
   get(uuid: string): JournalEntry | undefined;
   receive(job: Job, now: number, source?: string): JournalEntry | null;
   recordInvalid(
@@ -173,9 +173,14 @@ export interface JobStore {
   markPrinted(uuid: string, now: number, where?: PrintedWhere): void;
   markFailed(uuid: string, code: string, message: string, now: number): void;
   setPreview(uuid: string, preview: string, paper?: KeptPaper): void;
-  paper(uuid: string): KeptPaper | undefined;
   openJobs(): JournalEntry[];
-  recent(limit?: number, state?: JobState): JournalEntry[];
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
+  probeWritable(): void;
+}
+
+/** What the outbox (src/server/outbox.ts) reads and writes: the status reports to deliver. */
+export interface OutboxStore {
   outboxPeek(limit?: number): OutboxEntry[];
   outboxDone(seq: number): void;
   outboxTried(seq: number): void;
@@ -185,10 +190,18 @@ export interface JobStore {
   outboxDepth(): number;
   oldestReportAt(): number | null;
   pendingReports(status: ReportStatus): number;
-  getMeta(key: string): string | undefined;
-  setMeta(key: string, value: string): void;
+}
+
+/** What the local API reads: the jobs' history and what they looked like on paper. */
+export interface HistoryStore {
+  get(uuid: string): JournalEntry | undefined;
+  recent(limit?: number, state?: JobState): JournalEntry[];
+  paper(uuid: string): KeptPaper | undefined;
+}
+
+/** The whole durable store: the three readers' views, housekeeping and closing. */
+export interface JobStore extends LedgerStore, OutboxStore, HistoryStore {
   prune(now: number, maxAgeMs: number, maxRows: number, batch?: number): number;
-  probeWritable(): void;
   close(): void;
 }
 

@@ -52,7 +52,7 @@ Deno.test("a receipt from the reference server prints through winspool byte-exac
       30_000,
     );
     const got = await sim.waitForJobs(1, 15_000);
-    const expected = await agent.renderer.render({ ...job, priority: 0 } as never);
+    const expected = await agent.stations[0].renderer.render({ ...job, priority: 0 } as never);
     assertEquals(got[0].bytes, expected.bytes, "the printer got exactly the rendered bytes");
     const hb = await waitFor(
       async () => (await server.heartbeats()).find((h) => h.printer_status === "OK"),
@@ -190,29 +190,25 @@ Deno.test("stations through winspool: the kitchen printer is missing, its ticket
     error_handling: { max_retry: 3, backoff_seconds: [0.2] },
     logging: { level: "INFO", log_file: "agent.log" },
   });
-  const agent = await startAgent(config, { console: false });
-  try {
-    const kitchen = await server.createJob({
-      job_type: "kitchen",
-      printer_role: "kitchen",
-      receipt_data: { table: "12", items: [{ name: "Nasi goreng", qty: 2 }] },
-    });
-    const receipts = [await server.createJob(RECEIPT), await server.createJob(RECEIPT)];
-    for (const j of [kitchen, ...receipts]) {
-      await waitFor(
-        async () => (await server.getJob(j.id)).status === "COMPLETED",
-        `job ${j.id} COMPLETED`,
-        30_000,
-      );
-    }
-    const onBar = await bar.waitForJobs(1, 15_000);
-    const text = new TextDecoder("latin1").decode(onBar[0].bytes);
-    assertMatch(text, /BACKUP/);
-    assertMatch(text, /FROM KITCHEN/);
-    assertEquals((await cashier.waitForJobs(2, 15_000)).length, 2, "both receipts on the cashier");
-    const done = (await server.reports(kitchen.id)).find((r) => r.status === "COMPLETED")!;
-    assertEquals([done.body.printed_on, done.body.failover_from], ["bar", "kitchen"]);
-  } finally {
-    await stopAgent(agent);
+  await using _agent = await startAgent(config, { console: false });
+  const kitchen = await server.createJob({
+    job_type: "kitchen",
+    printer_role: "kitchen",
+    receipt_data: { table: "12", items: [{ name: "Nasi goreng", qty: 2 }] },
+  });
+  const receipts = [await server.createJob(RECEIPT), await server.createJob(RECEIPT)];
+  for (const j of [kitchen, ...receipts]) {
+    await waitFor(
+      async () => (await server.getJob(j.id)).status === "COMPLETED",
+      `job ${j.id} COMPLETED`,
+      30_000,
+    );
   }
+  const onBar = await bar.waitForJobs(1, 15_000);
+  const text = new TextDecoder("latin1").decode(onBar[0].bytes);
+  assertMatch(text, /BACKUP/);
+  assertMatch(text, /FROM KITCHEN/);
+  assertEquals((await cashier.waitForJobs(2, 15_000)).length, 2, "both receipts on the cashier");
+  const done = (await server.reports(kitchen.id)).find((r) => r.status === "COMPLETED")!;
+  assertEquals([done.body.printed_on, done.body.failover_from], ["bar", "kitchen"]);
 });

@@ -1,0 +1,266 @@
+/**
+ * Intake: what happens to one job item from the server's list or the local API before it is
+ * queued. Another terminal's or another role's work is left alone; an invalid job is failed
+ * through the ledger under its own id; a uuid already known is never printed again; the rest
+ * goes to its station's queue.
+ * @module
+ */
+import type { Clock } from "./clock.ts";
+import type { Config } from "../config.ts";
+import type { ErrorCode } from "../errors.ts";
+import { type Job, jobLabel, validateJob } from "./job.ts";
+import type { JournalEntry } from "../store/journal.ts";
+import { log, LogOnce } from "../log.ts";
+import { faultPoint } from "./fault.ts";
+import type { Ledger } from "./ledger.ts";
+import type { Station } from "./station.ts";
+import { isNaive } from "../server/server_time.ts";
+import type { Bell } from "./bell.ts";
+
+/** What {@link Intake.accept} did with one job from the server or the local API. */
+export type AcceptResult =
+  | { outcome: "queued" | "resumed"; uuid: string }
+  | { outcome: "duplicate"; uuid: string; state: string }
+  | {
+    outcome: "rejected";
+    uuid: string | null;
+    code: ErrorCode;
+    reason: string;
+    /** Whether this call decided it (false: known before, or not reportable at all). */
+    fresh: boolean;
+  }
+  | { outcome: "ignored" | "deferred"; uuid: string; reason: string };
+
+/** Longest stretch of job intake before the event loop gets a turn (ms). */
+const INTAKE_SLICE_MS = 20;
+
+/** Takes jobs in: see the module comment. */
+export class Intake {
+  readonly #config: Config;
+  readonly #stations: Station[];
+  readonly #ledger: Ledger;
+  readonly #clock: Clock;
+  /** Rung when a job is queued: the stations' print loops wait on it. */
+  readonly #work: Bell;
+  #naiveLogged = false;
+  #roleList: string | null = null;
+  /** Jobs listed that no station here serves, by role, since the last line saying so. */
+  #leftAlone = new Map<string, number>();
+  #leftAloneLog: LogOnce;
+  /** Listed jobs that cannot be reported (no id): each logged once an hour. */
+  #unreportable: LogOnce;
+
+  constructor(config: Config, stations: Station[], ledger: Ledger, clock: Clock, work: Bell) {
+    this.#config = config;
+    this.#stations = stations;
+    this.#ledger = ledger;
+    this.#clock = clock;
+    this.#work = work;
+    this.#unreportable = new LogOnce(clock, 3_600_000);
+    this.#leftAloneLog = new LogOnce(clock, 3_600_000);
+  }
+
+  /** The station a job is for: by `printer_role`, else by `job_type`, else the first; or null. */
+  route(job: Pick<Job, "printer_role" | "job_type">): Station | null {
+    if (job.printer_role) {
+      return this.#stations.find((s) => s.roles.includes(job.printer_role!)) ?? null;
+    }
+    return this.#stations.find((s) => s.roles.includes(job.job_type)) ?? this.#stations[0];
+  }
+
+  /** Queues a job on a station (new, or resumed after a restart). */
+  enqueue(job: Job, station: Station): void {
+    station.queue.push(job, this.#clock.now());
+    this.#work.ring();
+  }
+
+  /** Takes one job item (unvalidated) from the server or the local API. */
+  accept(item: unknown, source = "server", o: { station?: string } = {}): AcceptResult {
+    if (!o.station) {
+      // another agent's work is left alone before anything else looks at it
+      const other = this.#otherWork(item);
+      if (other) {
+        const uuid = String((item as { uuid?: unknown }).uuid ?? "?");
+        if (other.terminal !== undefined) {
+          return { outcome: "ignored", uuid, reason: `for terminal ${other.terminal}` };
+        }
+        this.#leftAlone.set(other.role!, (this.#leftAlone.get(other.role!) ?? 0) + 1);
+        const reason = `for printer role ${other.role}, which no printer here serves`;
+        return { outcome: "ignored", uuid, reason };
+      }
+    }
+    const v = validateJob(item, this.#config.limits);
+    if ("invalid" in v) {
+      const { id, uuid, code, reason } = v.invalid;
+      if (id === null) {
+        // nothing to report it under (a report goes to a job id): logged once an hour, skipped
+        this.#unreportable.note(uuid ?? reason, () =>
+          log.error(
+            `[JOB ${uuid ?? "?"}] The server listed a job without a usable id; it cannot be ` +
+              `reported and is skipped (logged once an hour): ${reason}`,
+            { code },
+          ));
+        return { outcome: "rejected", uuid: null, code, reason, fresh: false };
+      }
+      const key = uuid ?? `id-${id}`;
+      const label = jobLabel({ id, uuid });
+      const fresh = this.#ledger.invalid(key, String(id), code, reason, label);
+      return { outcome: "rejected", uuid: key, code, reason, fresh };
+    }
+    const job = v.job;
+    const me = this.#config.terminal_identity;
+    if (job.terminal_id && job.terminal_id !== me.terminal_id) {
+      return { outcome: "ignored", uuid: job.uuid, reason: `for terminal ${job.terminal_id}` };
+    }
+    const station = o.station
+      ? this.#stations.find((s) => s.id === o.station) ?? null
+      : this.route(job);
+    if (!station) {
+      const reason = o.station
+        ? `no station "${o.station}" here`
+        : `for printer role ${job.printer_role}, which no printer here serves`;
+      return { outcome: "ignored", uuid: job.uuid, reason };
+    }
+    if (job.created_at && !this.#naiveLogged && isNaive(job.created_at)) {
+      this.#naiveLogged = true;
+      const zone = this.#config.server.naive_time_zone;
+      log.info(
+        `[TIME] The server writes created_at without a time zone (${
+          JSON.stringify(job.created_at)
+        }); read as ${zone === "local" ? "this PC's local time" : zone} (server.naive_time_zone)`,
+      );
+    }
+    if (source === "server" && station.queue.length >= this.#config.limits.queue) {
+      // not taken (no FETCHED): it stays PENDING on the server until this printer has room
+      return { outcome: "deferred", uuid: job.uuid, reason: `printer ${station.id} is full` };
+    }
+    const existing = this.#ledger.receive(job, source);
+    if (existing && existing.server_id !== String(job.id) && existing.source === "server") {
+      return this.#uuidReused(job, existing);
+    }
+    if (existing) return this.#known(job, existing, station);
+    faultPoint("after_fetch");
+    log.info(`${jobLabel(job)} Received: ${job.job_type}`);
+    if (!(this.#config.jobs.accepted_types as string[]).includes(job.job_type)) {
+      const reason = `job_type "${job.job_type}" is not accepted here (accepted: ${
+        this.#config.jobs.accepted_types.join(", ")
+      })`;
+      this.#ledger.failed(job, station, "UNSUPPORTED_JOB_TYPE", reason);
+      return {
+        outcome: "rejected",
+        uuid: job.uuid,
+        code: "UNSUPPORTED_JOB_TYPE",
+        reason,
+        fresh: true,
+      };
+    }
+    this.enqueue(job, station);
+    return { outcome: "queued", uuid: job.uuid };
+  }
+
+  /**
+   * A second job id carrying a uuid another id already has: never printed (the uuid is the
+   * promise's key), reported FAILED to its own id, naming the first.
+   */
+  #uuidReused(job: Job, first: JournalEntry): AcceptResult {
+    const reason = `uuid ${job.uuid} already belongs to job ${first.server_id} ` +
+      `(${first.state.toLowerCase()}); job ${job.id} is not printed`;
+    const fresh = this.#ledger.invalid(
+      `${job.uuid}@${job.id}`,
+      String(job.id),
+      "DUPLICATE_UUID",
+      reason,
+      jobLabel(job),
+    );
+    return { outcome: "rejected", uuid: job.uuid, code: "DUPLICATE_UUID", reason, fresh };
+  }
+
+  #known(job: Job, e: JournalEntry, station: Station): AcceptResult {
+    if (e.state === "PRINTED" || e.state === "FAILED") {
+      this.#ledger.again(job, e);
+      return { outcome: "duplicate", uuid: job.uuid, state: e.state };
+    }
+    if (e.state === "RECEIVED" && !this.#inHand(job.uuid)) {
+      this.enqueue(JSON.parse(e.payload ?? "null") ?? job, station);
+      return { outcome: "resumed", uuid: job.uuid };
+    }
+    return { outcome: "duplicate", uuid: job.uuid, state: e.state };
+  }
+
+  /** Whether a job is waiting or printing at any station. */
+  #inHand(uuid: string): boolean {
+    return this.#stations.some((s) => s.printing === uuid || s.queue.has(uuid));
+  }
+
+  /**
+   * Accepts a listed page of jobs while the queues have room; the rest stays PENDING on the
+   * server for a later poll. Yields to the event loop every few milliseconds, so a huge list
+   * never holds up heartbeats, reports, the local API or a stop. Returns how many were new.
+   */
+  async page(items: unknown[], signal: AbortSignal): Promise<number> {
+    let fresh = 0;
+    let slice = this.#clock.now();
+    for (const item of items) {
+      if (signal.aborted || this.room() === 0) break;
+      const r = this.accept(item);
+      if (r.outcome === "queued" || (r.outcome === "rejected" && r.fresh)) fresh++;
+      if (this.#clock.now() - slice > INTAKE_SLICE_MS) {
+        await new Promise((r) => setTimeout(r, 0));
+        slice = this.#clock.now();
+      }
+    }
+    this.#noteLeftAlone();
+    return fresh;
+  }
+
+  /**
+   * Jobs the stations can still take: each station holds at most `limits.queue`, so a printer
+   * that is down and piling up jobs never stops the intake for the others.
+   */
+  room(): number {
+    const max = this.#config.limits.queue;
+    return this.#stations.reduce((n, s) => n + Math.max(0, max - s.queue.length), 0);
+  }
+
+  /**
+   * Whether a listed item is one this agent would take (or fail): for this terminal and a role
+   * a station serves. Jobs for others do not count against what a poll reads, so however many
+   * stand in front, the poll reads on to the jobs that are ours.
+   */
+  takes(item: unknown): boolean {
+    return this.#otherWork(item) === null;
+  }
+
+  /** Whose a listed item is, when it is not ours: another terminal's, or a role not served. */
+  #otherWork(item: unknown): { terminal?: string; role?: string } | null {
+    if (!item || typeof item !== "object" || Array.isArray(item)) return null; // ours to fail
+    const o = item as Record<string, unknown>;
+    const me = this.#config.terminal_identity.terminal_id;
+    if (typeof o.terminal_id === "string" && o.terminal_id && o.terminal_id !== me) {
+      return { terminal: o.terminal_id };
+    }
+    const role = typeof o.printer_role === "string" && o.printer_role ? o.printer_role : null;
+    if (role && !this.#stations.some((s) => s.roles.includes(role))) return { role };
+    return null;
+  }
+
+  /** Logs (once an hour for each set of roles) the jobs listed that no station here serves. */
+  #noteLeftAlone(): void {
+    if (this.#leftAlone.size === 0) return;
+    const roles = [...this.#leftAlone].sort(([a], [b]) => a.localeCompare(b));
+    this.#leftAlone.clear();
+    const n = roles.reduce((k, [, c]) => k + c, 0);
+    this.#ledger.counters.left_alone += n;
+    this.#leftAloneLog.note(roles.map(([r]) => r).join(","), () =>
+      log.info(
+        `[POLL] Leaving alone ${n} listed job(s) for printer role(s) no printer here serves: ${
+          roles.map(([r, c]) => `${r} (${c})`).join(", ")
+        }; they stay PENDING for another agent (logged once an hour)`,
+      ));
+  }
+
+  /** Every role of every station, as the list request names them: `cashier,kitchen`. */
+  roles(): string {
+    return this.#roleList ??= [...new Set(this.#stations.flatMap((s) => s.roles))].join(",");
+  }
+}
