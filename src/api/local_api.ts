@@ -19,9 +19,6 @@ import { metricsText, type MetricsView } from "./metrics.ts";
 import { heartbeatBody } from "../server/protocol.ts";
 import type { JobState, JournalEntry } from "../store/journal.ts";
 import { log } from "../log.ts";
-import { paperSvg, previewSvg } from "../render/preview_svg.ts";
-import { readPaper } from "../render/paper.ts";
-import { statusPageHtml } from "./status_page.ts";
 import { readAtMost } from "../bytes.ts";
 
 /** Options of {@link createLocalApi}. */
@@ -234,13 +231,18 @@ export function createLocalApi(agent: AgentView, o: LocalApiOptions): Hono {
     return e ? c.json(entryView(e)) : c.json({ error: "no such job in the journal" }, 404);
   });
 
-  app.get("/jobs/:uuid/preview", (c) => {
+  app.get("/jobs/:uuid/preview", async (c) => {
     const e = agent.journal.get(c.req.param("uuid"));
     if (!e) return c.json({ error: "no such job in the journal" }, 404);
     if (!e.preview) return c.json({ error: "no preview for this job (not rendered)" }, 404);
     if (c.req.query("format") === "svg") {
       // drawn from the bytes the printer got where they were kept, else from the text
       const kept = agent.journal.paper(e.uuid);
+      // the picture reader is loaded when a picture is asked for, not by every agent at start
+      const [{ paperSvg, previewSvg }, { readPaper }] = await Promise.all([
+        import("../render/preview_svg.ts"),
+        import("../render/paper.ts"),
+      ]);
       const svg = kept ? paperSvg(readPaper(kept.bytes, kept.reader)) : previewSvg(e.preview);
       return c.body(svg, 200, { "content-type": "image/svg+xml" });
     }
@@ -324,12 +326,14 @@ export function createLocalApi(agent: AgentView, o: LocalApiOptions): Hono {
     return c.json(r.body, r.code);
   });
 
-  app.get("/", (c) =>
-    c.html(statusPageHtml({
+  app.get("/", async (c) => {
+    const { statusPageHtml } = await import("./status_page.ts");
+    return c.html(statusPageHtml({
       terminalId: agent.config.terminal_identity.terminal_id,
       locale: agent.config.render.locale,
       timeZone: agent.config.render.time_zone,
-    })));
+    }));
+  });
 
   // the tail of the log, for remote support: the token, as for anything that could leak data
   app.get("/log", requireToken, async (c) => {

@@ -3,7 +3,6 @@
  * @module
  */
 import type { StationConfig } from "../config.ts";
-import { FilePrinter, VirtualPrinter } from "./file.ts";
 import type { Printer } from "./printer.ts";
 import { TcpPrinter } from "./tcp.ts";
 
@@ -14,10 +13,11 @@ export async function createPrinter(
   switch (p.transport) {
     case "tcp":
       return new TcpPrinter({ host: p.host, port: p.port, timeoutMs: p.timeout * 1000 });
+    // the file transports draw pictures (the paper reader): loaded only where they are used
     case "file":
-      return new FilePrinter(p.path);
+      return new (await import("./file.ts")).FilePrinter(p.path);
     case "virtual":
-      return new VirtualPrinter(p.path);
+      return new (await import("./file.ts")).VirtualPrinter(p.path);
     case "winspool": {
       const { WinspoolPrinter } = await import("./winspool.ts");
       return new WinspoolPrinter({

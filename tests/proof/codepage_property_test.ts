@@ -4,15 +4,15 @@
  * at the table, at layout and at the bytes. CP437 and its descendants keep glyphs at 0x01–0x1F and
  * 0x7F; none of them may ever be written for text.
  */
-import { assert, assertEquals } from "./helpers/assert.ts";
-import { readEscPos } from "./helpers/escpos_reader.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { readEscPos } from "../helpers/escpos_reader.ts";
 import CodepageEncoder from "@point-of-sale/codepage-encoder";
-import { isControlByte, knownCodepages, printableBytes } from "../src/render/codepage.ts";
-import { encodeBlocks } from "../src/render/escpos.ts";
-import { layout } from "../src/render/layout.ts";
-import { buildProfile, builtinProfiles, type Profile } from "../src/render/profile.ts";
-import { fitText } from "../src/render/text.ts";
-import generic from "../profiles/generic.json" with { type: "json" };
+import { isControlByte, knownCodepages, printableBytes } from "../../src/render/codepage.ts";
+import { encodeBlocks } from "../../src/render/escpos.ts";
+import { layout } from "../../src/render/layout.ts";
+import { buildProfile, builtinProfiles, type Profile } from "../../src/render/profile.ts";
+import { fitText } from "../../src/render/text.ts";
+import generic from "../../profiles/generic.json" with { type: "json" };
 
 /** Every BMP code point but the surrogates, as one string. */
 const BMP = (() => {

@@ -1,0 +1,192 @@
+/**
+ * `deno task bench:cost`: what the agent costs a store's PC, side by side with a baseline built the
+ * way the original Python agent is described (tests/bench/baseline_agent.py: requests polling
+ * every 2 s, printed_jobs.json, the printer closed after each job) and a bare-Deno floor (the
+ * runtime with the agent's V8 flags and one 2 s timer, nothing else). Same reference server, same
+ * TCP printer simulator, one run after the other on this machine.
+ *
+ * `--idle N` (seconds, default 60), `--jobs N` (burst size, default 500), `--quick` (20 s, 200).
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { PrinterSim } from "../helpers/printer_sim.ts";
+import { V8_FLAGS } from "../../src/version.ts";
+import {
+  agentConfig,
+  benchServer,
+  procStat,
+  ROOT,
+  spawnAgent,
+  stopAgent,
+  waitUntil,
+  wakeups,
+} from "./common.ts";
+
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: {
+    quick: { type: "boolean", default: false },
+    idle: { type: "string" },
+    jobs: { type: "string" },
+  },
+});
+const IDLE_S = Number(flags.idle ?? (flags.quick ? 20 : 60));
+const BURST = Number(flags.jobs ?? (flags.quick ? 200 : 500));
+const STEADY_S = flags.quick ? 10 : 30;
+const TICK_MS = 10; // /proc/<pid>/stat counts CPU in 1/100 s
+
+type Subject = "ours" | "baseline" | "floor";
+
+interface Figures {
+  startMs: number;
+  idleCpuPct: number;
+  wakeupsPerS: number;
+  rssFreshMB: number;
+  burstCpuMsPerJob: number;
+  steadyCpuMsPerJob: number;
+  rssAfterMB: number;
+}
+
+const srv = benchServer();
+const sim = PrinterSim.start();
+const dir = await Deno.makeTempDir({ prefix: "print-agent-cost-" });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function spawn(who: Subject, terminal: string, cfg: string): Deno.ChildProcess {
+  if (who === "ours") return spawnAgent(cfg);
+  if (who === "baseline") {
+    return new Deno.Command("python3", {
+      args: [
+        join(ROOT, "tests/bench/baseline_agent.py"),
+        srv.url,
+        terminal,
+        String(sim.port),
+        join(dir, `state-${terminal}`),
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  }
+  return new Deno.Command(Deno.execPath(), {
+    args: ["eval", `--v8-flags=${V8_FLAGS}`, "setInterval(() => {}, 2000)"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+/** CPU (ms) the process spent while `f` ran. */
+async function cpuDuring(pid: number, f: () => Promise<void>): Promise<number> {
+  const before = procStat(pid).cpuTicks;
+  await f();
+  await sleep(300); // the last report's own work
+  return (procStat(pid).cpuTicks - before) * TICK_MS;
+}
+
+async function measure(who: Subject): Promise<Figures> {
+  const terminal = `COST-${who.toUpperCase()}`;
+  const cfg = await agentConfig(dir, srv.url, sim.port, terminal);
+  // start-up to the first request (median of 3; the floor makes none)
+  const starts: number[] = [];
+  for (let i = 0; i < 3 && who !== "floor"; i++) {
+    srv.resetFirstRequest();
+    const t0 = performance.now();
+    const p = spawn(who, terminal, cfg);
+    await waitUntil(() => srv.firstRequestAt > 0, 20_000, `${who}: first request`);
+    starts.push(srv.firstRequestAt - t0);
+    await stopAgent(p);
+  }
+  const p = spawn(who, terminal, cfg);
+  try {
+    await sleep(3000);
+    const c0 = procStat(p.pid).cpuTicks, w0 = wakeups(p.pid), t0 = performance.now();
+    await sleep(IDLE_S * 1000);
+    const secs = (performance.now() - t0) / 1000;
+    const idleCpuPct = ((procStat(p.pid).cpuTicks - c0) * TICK_MS / 1000) / secs * 100;
+    const wakeupsPerS = (wakeups(p.pid) - w0) / secs;
+    const rssFreshMB = procStat(p.pid).rssMB;
+    if (who === "floor") {
+      return {
+        startMs: NaN,
+        idleCpuPct,
+        wakeupsPerS,
+        rssFreshMB,
+        burstCpuMsPerJob: NaN,
+        steadyCpuMsPerJob: NaN,
+        rssAfterMB: rssFreshMB,
+      };
+    }
+    // a burst: BURST jobs waiting at once
+    const ids = srv.insertMany(terminal, BURST, `${who}-burst`);
+    const burst = await cpuDuring(
+      p.pid,
+      () => waitUntil(() => ids.every((id) => srv.completed.has(id)), 600_000, `${who}: burst`),
+    );
+    // steady: 4 jobs a second, each created through the API as a POS would
+    let steadyJobs = 0;
+    const steady = await cpuDuring(p.pid, async () => {
+      const made: number[] = [];
+      const until = performance.now() + STEADY_S * 1000;
+      while (performance.now() < until) {
+        made.push((await srv.create(terminal, `${who}-steady-${made.length}`)).id);
+        await sleep(250);
+      }
+      steadyJobs = made.length;
+      await waitUntil(() => made.every((id) => srv.completed.has(id)), 60_000, `${who}: steady`);
+    });
+    await sleep(2000);
+    return {
+      startMs: starts.sort((a, b) => a - b)[1],
+      idleCpuPct,
+      wakeupsPerS,
+      rssFreshMB,
+      burstCpuMsPerJob: burst / BURST,
+      steadyCpuMsPerJob: steady / steadyJobs,
+      rssAfterMB: procStat(p.pid).rssMB,
+    };
+  } finally {
+    await stopAgent(p);
+  }
+}
+
+const results: Record<Subject, Figures> = {} as Record<Subject, Figures>;
+try {
+  for (const who of ["floor", "baseline", "ours"] as const) {
+    console.error(`measuring ${who} …`);
+    results[who] = await measure(who);
+  }
+} finally {
+  await srv.close();
+  sim.close();
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+
+const o = results.ours, b = results.baseline, f = results.floor;
+const fmt = (n: number, d = 1) => Number.isNaN(n) ? "—" : n.toFixed(d);
+const rows: [string, (x: Figures) => number, number, string][] = [
+  ["start-up to the first request, ms (median of 3)", (x) => x.startMs, 0, ""],
+  [`idle CPU over ${IDLE_S} s, % of one core`, (x) => x.idleCpuPct, 2, ""],
+  ["idle wake-ups per second (context switches, all threads)", (x) => x.wakeupsPerS, 1, ""],
+  ["idle RSS, fresh, MB", (x) => x.rssFreshMB, 1, ""],
+  [`CPU per job, burst of ${BURST}, ms`, (x) => x.burstCpuMsPerJob, 2, ""],
+  [`CPU per job, steady 4 jobs/s for ${STEADY_S} s, ms`, (x) => x.steadyCpuMsPerJob, 2, ""],
+  ["RSS after the jobs, MB", (x) => x.rssAfterMB, 1, ""],
+];
+console.log(
+  `| measure | baseline (Python) | ours | ours ÷ baseline | bare Deno floor | ours − floor |`,
+);
+console.log(`|---|---|---|---|---|---|`);
+for (const [what, get, d] of rows) {
+  const ratio = get(o) / get(b);
+  console.log(
+    `| ${what} | ${fmt(get(b), d)} | ${fmt(get(o), d)} | ${fmt(ratio, 2)}× | ${fmt(get(f), d)} | ${
+      fmt(get(o) - get(f), d)
+    } |`,
+  );
+}
+console.log(
+  `COST: idle_cpu_ratio=${fmt(o.idleCpuPct / b.idleCpuPct, 2)} rss_fresh_mb=${
+    fmt(o.rssFreshMB)
+  } rss_after_mb=${fmt(o.rssAfterMB)} start_ms=${fmt(o.startMs, 0)} burst_cpu_ratio=${
+    fmt(o.burstCpuMsPerJob / b.burstCpuMsPerJob, 2)
+  } steady_cpu_ratio=${fmt(o.steadyCpuMsPerJob / b.steadyCpuMsPerJob, 2)}`,
+);
