@@ -45,10 +45,12 @@ export const SERVICE_CONTROL = { STOP: 1, INTERROGATE: 4, SHUTDOWN: 5 } as const
 
 /** SERVICE_STATUS.dwControlsAccepted bits. */
 export const SERVICE_ACCEPT_STOP = 0x1;
+/** The service accepts the shutdown control. */
 export const SERVICE_ACCEPT_SHUTDOWN = 0x4;
 
 /** HandlerEx results. */
 export const NO_ERROR = 0;
+/** Win32: the call is not implemented (not running as a service). */
 export const ERROR_CALL_NOT_IMPLEMENTED = 120;
 /** StartServiceCtrlDispatcherW's error when the process was not started by the SCM. */
 export const ERROR_FAILED_SERVICE_CONTROLLER_CONNECT = 1063;
@@ -57,12 +59,19 @@ export const ERROR_SERVICE_SPECIFIC_ERROR = 1066;
 
 /** The fields of SERVICE_STATUS (seven DWORDs, 28 bytes). */
 export interface ServiceStatus {
+  /** dwServiceType. */
   serviceType: number;
+  /** dwCurrentState. */
   currentState: number;
+  /** dwControlsAccepted. */
   controlsAccepted: number;
+  /** dwWin32ExitCode. */
   win32ExitCode: number;
+  /** dwServiceSpecificExitCode. */
   serviceSpecificExitCode: number;
+  /** dwCheckPoint. */
   checkPoint: number;
+  /** dwWaitHint. */
   waitHint: number;
 }
 

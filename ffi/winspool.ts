@@ -51,11 +51,13 @@ export function openKernel32(): Deno.DynamicLibrary<typeof KERNEL32_SYMBOLS> {
 
 /** EnumPrinters flags. */
 export const PRINTER_ENUM_LOCAL = 0x2;
+/** EnumPrinters: the user's connections to network printers. */
 export const PRINTER_ENUM_CONNECTIONS = 0x4;
 /** SetJob command. */
 export const JOB_CONTROL_DELETE = 5;
 /** FormatMessage flags. */
 export const FORMAT_MESSAGE_FROM_SYSTEM = 0x1000;
+/** FormatMessage: leave %1-style inserts alone. */
 export const FORMAT_MESSAGE_IGNORE_INSERTS = 0x200;
 /** DRIVER_INFO_8 attribute: an XPS (v4) driver. */
 export const PRINTER_DRIVER_XPS = 0x2;
@@ -91,7 +93,9 @@ export const PRINTER_STATUS = {
 
 /** PRINTER_INFO_2.Attributes bits used. */
 export const PRINTER_ATTRIBUTE_WORK_OFFLINE = 0x400;
+/** PRINTER_INFO_2 attribute: a network printer. */
 export const PRINTER_ATTRIBUTE_NETWORK = 0x10;
+/** PRINTER_INFO_2 attribute: a local printer. */
 export const PRINTER_ATTRIBUTE_LOCAL = 0x40;
 
 /** JOB_INFO_1.Status bits. */

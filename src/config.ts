@@ -76,7 +76,8 @@ const Printer = z.object({
 }).strict();
 
 /** One station: a printer of this terminal, the roles it serves, and its backup. */
-const Station = Printer.extend({
+/** @internal The schema of one station (a `printers[]` entry). */
+export const StationSchema = Printer.extend({
   id: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, "1-32 letters, digits, - _ ."),
   roles: z.array(z.string().min(1).max(64)).min(1),
   /** Another station's id: where this station's jobs print when its own printer fails. */
@@ -88,7 +89,7 @@ const Station = Printer.extend({
 }).strict();
 
 /** A validated station (a `printers[]` entry, or the seed's single `printer`). */
-export type StationConfig = z.output<typeof Station>;
+export type StationConfig = ReturnType<typeof StationSchema.parse>;
 
 /** Problems in `printers[]` as [path, message]: ids, backups, cycles, roles. */
 function stationProblems(list: StationConfig[]): [PropertyKey[], string][] {
@@ -197,7 +198,8 @@ const LocalApi = z.object({
 }).strict();
 
 /** Size limits: a job over one fails at once with JOB_TOO_LARGE, never freezes the agent. */
-const Limits = z.object({
+/** @internal The schema of `limits`. */
+export const LimitsSchema = z.object({
   /** Bytes of one job list answer (one page). */
   list_bytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
   /** Bytes of one job's JSON. */
@@ -215,25 +217,25 @@ const Limits = z.object({
 }).strict();
 
 /** The limits with their defaults. */
-export type Limits = z.output<typeof Limits>;
+export type Limits = ReturnType<typeof LimitsSchema.parse>;
 /** The default limits (tests and tools that render without a configuration). */
-export const DEFAULT_LIMITS: Limits = Limits.parse({});
+export const DEFAULT_LIMITS: Limits = LimitsSchema.parse({});
 
-/** The full configuration schema (input: the file; output: with defaults applied). */
+/** @internal The full configuration schema (input: the file; output: with defaults applied). */
 export const ConfigSchema = z.object({
   $schema: z.string().optional(),
   terminal_identity: TerminalIdentity,
   server: Server.default(Server.parse({})),
   printer: Printer.default(Printer.parse({})),
   /** Several printers (stations); without it, `printer` is the one station. */
-  printers: z.array(Station).min(1).max(16).optional(),
+  printers: z.array(StationSchema).min(1).max(16).optional(),
   error_handling: ErrorHandling.default(ErrorHandling.parse({})),
   logging: Logging.default(Logging.parse({})),
   jobs: Jobs.default(Jobs.parse({})),
   state: State.default(State.parse({})),
   render: Render.default(Render.parse({})),
   local_api: LocalApi.default(LocalApi.parse({})),
-  limits: Limits.default(DEFAULT_LIMITS),
+  limits: LimitsSchema.default(DEFAULT_LIMITS),
 }).strict().superRefine((c, ctx) => {
   if (!c.printers) return;
   for (const [path, message] of stationProblems(c.printers)) {
@@ -293,7 +295,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** Validated configuration with absolute paths. */
-export type Config = z.output<typeof ConfigSchema> & {
+export type Config = ReturnType<typeof ConfigSchema.parse> & {
   /** The stations: `printers`, or one made of the seed's `printer` and `printer_role`. */
   stations: StationConfig[];
   /** Absolute path of the file this came from, or "(embedded defaults)". */
@@ -306,6 +308,7 @@ export type Config = z.output<typeof ConfigSchema> & {
 export class ConfigError extends Error {
   /** One line per problem: `key.path: found X, expected Y`. */
   problems: string[];
+  /** Creates a ConfigError. */
   constructor(source: string, problems: string[], options?: ErrorOptions) {
     super(`Invalid configuration in ${source}:\n  - ${problems.join("\n  - ")}`, options);
     this.name = "ConfigError";

@@ -70,6 +70,7 @@ export class AgentError extends Error {
   code: ErrorCode;
   /** Windows error number where one applies (e.g. 1801). */
   win32?: number;
+  /** Creates a AgentError. */
   constructor(code: ErrorCode, message: string, options?: ErrorOptions & { win32?: number }) {
     super(message, options);
     this.name = "AgentError";

@@ -62,8 +62,23 @@ export function escapeLogText(s: string): string {
   });
 }
 
+/** What a log line is made of (a LogTape record has these). */
+export interface LogEvent {
+  /** `trace` … `fatal`. */
+  readonly level: "trace" | "debug" | "info" | "warning" | "error" | "fatal";
+  /** The message parts. */
+  readonly message: readonly unknown[];
+  /** When, ms since the epoch. */
+  readonly timestamp: number;
+  /** `msg` (the text) and `code` (a stable error code), when given. */
+  readonly properties: Record<string, unknown>;
+}
+
+/** Where log events go besides the console and the file (tests read what was logged). */
+export type LogSink = (record: LogEvent) => void;
+
 /** Formats one record as a seed-shaped line (with a trailing newline): always exactly one line. */
-export function formatLine(r: LogRecord): string {
+export function formatLine(r: LogEvent): string {
   const p = r.properties as Record<string, unknown>;
   const msg = typeof p.msg === "string" ? p.msg : r.message.map(String).join("");
   const code = typeof p.code === "string" ? ` (code=${escapeLogText(p.code)})` : "";
@@ -76,6 +91,7 @@ export function formatLine(r: LogRecord): string {
 export interface LogProps {
   /** Stable error code, appended to the line. */
   code?: string;
+  /** Further properties of the record. */
   [key: string]: unknown;
 }
 
@@ -91,15 +107,18 @@ export const log = {
 
 /** Options for {@link setupLogging}. */
 export interface LoggingOptions {
+  /** Least level written. */
   level: "DEBUG" | "INFO" | "WARNING" | "ERROR";
   /** Log file path; null for console only. */
   file: string | null;
+  /** Rotate the log file at this size. */
   maxBytes?: number;
+  /** Rotated files kept. */
   backups?: number;
   /** Write to the console too (default true). */
   console?: boolean;
   /** Extra sink, for tests that read what was logged. */
-  extraSink?: Sink;
+  extraSink?: LogSink;
 }
 
 /** Configures logging; call again to reconfigure. */
@@ -118,7 +137,7 @@ export async function setupLogging(o: LoggingOptions): Promise<void> {
       bufferSize: 0,
     });
   }
-  if (o.extraSink) sinks.extra = o.extraSink;
+  if (o.extraSink) sinks.extra = o.extraSink as Sink;
   const lowest = { DEBUG: "debug", INFO: "info", WARNING: "warning", ERROR: "error" } as const;
   await configure({
     reset: true,
@@ -143,6 +162,7 @@ export class LogOnce {
   #seen = new Map<string, number>();
   #clock: { now(): number };
   #everyMs: number;
+  /** Creates a LogOnce. */
   constructor(clock: { now(): number }, everyMs: number) {
     this.#clock = clock;
     this.#everyMs = everyMs;

@@ -21,6 +21,7 @@ import { type Clock, systemClock } from "./core/clock.ts";
 
 /** A start-up failure with a one-line reason; the CLI prints it and exits non-zero. */
 export class StartupError extends Error {
+  /** Creates a StartupError. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "StartupError";
@@ -29,6 +30,7 @@ export class StartupError extends Error {
 
 /** The state folder cannot be written (read-only, disk full, no permission). */
 export class StateUnwritableError extends StartupError {
+  /** Creates a StateUnwritableError. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "StateUnwritableError";
@@ -177,6 +179,7 @@ export interface StartOptions {
   printer?: Printer;
   /** Use these printers instead of the configured ones, one per station (tests). */
   printers?: Printer[];
+  /** The clock (tests: a fake). */
   clock?: Clock;
   /** Skip logging set-up (the caller configured it). */
   keepLogging?: boolean;
@@ -217,6 +220,7 @@ export class RunningAgent extends Agent implements AsyncDisposable {
     log.info("[OK] Print Agent stopped");
   }
 
+  /** Stops the agent (`await using`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown();
   }

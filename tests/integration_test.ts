@@ -177,9 +177,11 @@ Deno.test("a server without long-poll is detected, logged once, and still served
   });
   await using _agent = await startAgent(config, { keepLogging: true });
   await waitFor(() => logs.find("[POLL]").length > 0, "the no-long-poll notice");
-  const job = await server.createJob(RECEIPT);
-  await waitFor(async () => (await server.getJob(job.id)).status === "COMPLETED", "COMPLETED");
-  await new Promise((r) => setTimeout(r, 300));
+  // two jobs served after the notice: many empty answers in between, still one line
+  for (let i = 0; i < 2; i++) {
+    const job = await server.createJob(RECEIPT);
+    await waitFor(async () => (await server.getJob(job.id)).status === "COMPLETED", "COMPLETED");
+  }
   assertEquals(logs.find("[POLL]").length, 1);
 });
 

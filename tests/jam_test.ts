@@ -136,7 +136,7 @@ Deno.test("one uuid under two ids: the second id is reported FAILED DUPLICATE_UU
   await new LogCapture().install();
   const printer = new FakePrinter();
   const config = testConfig(dir.path, { server: { base_url: server.url } });
-  await using _agent = await startAgent(config, { keepLogging: true, printer });
+  await using agent = await startAgent(config, { keepLogging: true, printer });
   const a = await server.createJob({ ...RECEIPT, uuid: "same-uuid" });
   await waitFor(async () => (await server.getJob(a.id)).status === "COMPLETED", "first");
   const b = await server.createJob({
@@ -150,7 +150,8 @@ Deno.test("one uuid under two ids: the second id is reported FAILED DUPLICATE_UU
   }, "second id FAILED");
   assertEquals(failed.error_code, "DUPLICATE_UUID");
   assertMatch(String(failed.error_message), new RegExp(`job ${a.id}\\b`));
-  await new Promise((r) => setTimeout(r, 500));
+  // every report delivered: nothing more can reach the first id
+  await waitFor(() => agent.snapshot().outbox_depth === 0, "the outbox empty");
   assertEquals((await server.reports(a.id)).map((r) => r.status), [
     "FETCHED",
     "PRINTING",

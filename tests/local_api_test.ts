@@ -209,7 +209,10 @@ Deno.test("refusals: no token, wrong token, foreign Origin, rebinding Host, over
   });
   assertEquals(sameOrigin.status, 202);
   await waitFor(() => s.printer.printed.length === 1, "the one allowed test page");
-  await new Promise((r) => setTimeout(r, 100));
+  // nothing else was taken in to print (the bad job is failed at once), so nothing else can
+  const rows = s.agent.journal.recent(50);
+  assertEquals(rows.filter((e) => e.state !== "FAILED").length, 1, "only the allowed request");
+  assertEquals(rows.filter((e) => e.state === "FAILED").map((e) => e.uuid), ["bad-1"]);
   assertEquals(s.printer.printed.length, 1, "nothing else printed");
 });
 

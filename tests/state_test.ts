@@ -168,7 +168,12 @@ Deno.test({
         "ERROR heartbeat",
       );
       assertEquals((await server.getJob(job.id)).status, "PENDING");
-      await new Promise((r) => setTimeout(r, 300));
+      // a second ERROR heartbeat: the agent tried again, and said so once
+      await waitFor(
+        async () =>
+          (await server.heartbeats()).filter((h) => h.state_store === "UNWRITABLE").length >= 2,
+        "a second ERROR heartbeat",
+      );
       assertEquals(logs.lines.filter((l) => l.code === "STATE_STORE_UNWRITABLE").length, 1);
       await sh(`mount -o remount,rw ${fs.path}`);
       const agent = await starting;

@@ -21,11 +21,21 @@ import type { JobState, JournalEntry } from "../store/journal.ts";
 import { log } from "../log.ts";
 import { readAtMost } from "../bytes.ts";
 
+/** An HTTP app: answers requests (a Hono app's `fetch`, and `request` for tests). */
+export interface HttpApp {
+  /** Answers one request. */
+  fetch(req: Request): Response | Promise<Response>;
+  /** Answers a request made from a path or URL. */
+  request(input: string | Request | URL, init?: RequestInit): Response | Promise<Response>;
+}
+
 /** Options of {@link createLocalApi}. */
 export interface LocalApiOptions {
   /** The address the server listens on, for Host/Origin checks. */
   host: string;
+  /** The port it listens on. */
   port: number;
+  /** The token printing requests must send (empty: printing off). */
   token: string;
   /** Largest accepted request body, bytes. */
   maxBody?: number;
@@ -36,20 +46,28 @@ export interface LocalApiOptions {
  * printer, and one door in (`accept`, as a job from the server would come).
  */
 export interface AgentView extends MetricsView {
+  /** The validated configuration. */
   readonly config: Pick<
     Config,
     "server" | "terminal_identity" | "render" | "logging" | "local_api"
   >;
+  /** The agent's version. */
   readonly version: string;
+  /** The clock everything times itself by (a fake one in tests). */
   readonly clock: Clock;
+  /** READY, PRINTING, ERROR or STOPPED. */
   readonly status: AgentStatus;
+  /** The jobs' history. */
   readonly journal: HistoryStore;
+  /** The stations, in configuration order. */
   readonly stations: readonly {
     readonly printerStatus: PrinterStatusReport;
     readonly printer: { readonly description: string };
     readonly renderer: { readonly profile: { readonly id: string } };
   }[];
+  /** The event loop's worst lag (ms) since start and in the last minute. */
   loopLag(): { max_ms: number; last_minute_max_ms: number };
+  /** Takes one job item as the server would hand it. */
   accept(item: unknown, source: string, o: { station?: string }): AcceptResult;
 }
 
@@ -130,7 +148,7 @@ async function logTail(path: string, n: number): Promise<string> {
 }
 
 /** Builds the local API for an agent. */
-export function createLocalApi(agent: AgentView, o: LocalApiOptions): Hono {
+export function createLocalApi(agent: AgentView, o: LocalApiOptions): HttpApp {
   const app = new Hono();
   const allowedHosts = new Set<string>();
   const names = isLoopback(o.host) ? ["127.0.0.1", "localhost", "[::1]"] : [o.host];
@@ -389,7 +407,7 @@ export function startLocalApi(agent: AgentView): { url: string; stop: () => Prom
     );
   }
   try {
-    let app: Hono | null = null;
+    let app: HttpApp | null = null;
     const server = Deno.serve(
       { hostname: o.host, port: o.port, onListen: () => {} },
       (req) => app ? app.fetch(req) : new Response("starting", { status: 503 }),

@@ -7,11 +7,15 @@ import type { Counters } from "../core/ledger.ts";
 
 /** What `/metrics` reads of the agent. */
 export interface MetricsView {
+  /** Counters since start. */
   readonly counters: Readonly<Counters>;
   /** Recent print durations, ms. */
   readonly durations: readonly number[];
+  /** Whether the job server answered the last request. */
   readonly serverReachable: boolean;
+  /** The agent at this moment. */
   snapshot(): AgentSnapshot;
+  /** The event loop's worst lag (ms) since start and in the last minute. */
   loopLag(): { max_ms: number };
 }
 

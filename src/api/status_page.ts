@@ -9,9 +9,11 @@
 
 /** What the page needs to know when it is served. */
 export interface PageOptions {
+  /** The terminal shown in the title. */
   terminalId: string;
   /** The store's locale and time zone (render.locale, render.time_zone) for times. */
   locale: string;
+  /** IANA time zone for the page's times (null: the browser's). */
   timeZone: string | null;
 }
 

@@ -28,12 +28,17 @@ export type { AcceptResult, AgentStatus };
 
 /** Everything the agent works with; tests pass fakes for the printers and clock. */
 export interface AgentDeps {
+  /** The validated configuration. */
   config: Config;
+  /** The durable store. */
   journal: JobStore;
+  /** The job server client. */
   server: JobServer;
   /** One printer and renderer per configured station, in `config.stations` order. */
   stations: { printer: Printer; renderer: Renderer }[];
+  /** The agent's version. */
   version: string;
+  /** The clock (default: the system clock). */
   clock?: Clock;
 }
 
@@ -46,12 +51,17 @@ const STOP_FLUSH_MS = 3_000;
  * pipeline (station.ts) and recorded by the ledger (ledger.ts); this class only runs the loops.
  */
 export class Agent {
+  /** The validated configuration. */
   readonly config: Config;
+  /** The durable store. */
   readonly journal: JobStore;
   /** The stations, in configuration order; the first is the seed's single printer. */
   readonly stations: Station[];
+  /** The agent's version. */
   readonly version: string;
+  /** The clock (default: the system clock). */
   readonly clock: Clock;
+  /** When the agent started (ms). */
   readonly startedAt: number;
   /** The one writer of every job's fate. */
   readonly ledger: Ledger;
@@ -59,6 +69,7 @@ export class Agent {
   readonly intake: Intake;
   /** Delivers the outbox's reports. */
   readonly reports: ReportPump;
+  /** Whether the job server answers. */
   readonly health: ServerHealth;
   /** The job server's clock, read from its answers' Date headers. */
   readonly serverClock: ServerClock = new ServerClock();
@@ -73,6 +84,7 @@ export class Agent {
   /** How late the event loop ran (heartbeats, reports and the local API wait on it). */
   #loopLag = new LoopLag();
 
+  /** Creates a Agent. */
   constructor(d: AgentDeps) {
     this.config = d.config;
     this.journal = d.journal;

@@ -50,6 +50,7 @@ export class Intake {
   /** Listed jobs that cannot be reported (no id): each logged once an hour. */
   #unreportable: LogOnce;
 
+  /** Creates a Intake. */
   constructor(config: Config, stations: Station[], ledger: Ledger, clock: Clock, work: Bell) {
     this.#config = config;
     this.#stations = stations;

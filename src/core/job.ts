@@ -7,7 +7,7 @@ import { AgentError } from "../errors.ts";
 import { DEFAULT_LIMITS, type Limits } from "../config.ts";
 import { NOT_A_NUMBER, UnreadableJob } from "../server/job_page.ts";
 
-/** The job body of the contract (docs/protocol.md). Unknown fields are allowed and ignored. */
+/** @internal The job body of the contract (docs/protocol.md). Unknown fields are allowed and ignored. */
 export const JobSchema = z.object({
   id: z.union([z.number().int(), z.string().min(1).max(64)]),
   uuid: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, "letters, digits, - _ . :"),
@@ -23,13 +23,17 @@ export const JobSchema = z.object({
 });
 
 /** A validated job. */
-export type Job = z.output<typeof JobSchema>;
+export type Job = ReturnType<typeof JobSchema.parse>;
 
 /** What could be read of an item that failed validation, so a FAILED report can still go out. */
 export interface InvalidJob {
+  /** The job's id, if it could be read. */
   id: number | string | null;
+  /** The job's uuid, if it could be read. */
   uuid: string | null;
+  /** The stable error code. */
   code: "BAD_PAYLOAD" | "JOB_TOO_LARGE";
+  /** What is wrong with it, naming the field. */
   reason: string;
 }
 

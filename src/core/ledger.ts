@@ -25,18 +25,25 @@ const RESET_LINE_KEEP_MS = 2000;
 
 /** What the journal knew of a job's earlier attempts (they count across restarts). */
 export interface PriorAttempts {
+  /** Attempts made so far. */
   attempts: number;
   /** The last attempt's error, and the station it was on. */
   last: AgentError | null;
+  /** The station the last attempt went to. */
   printer: string | null;
 }
 
 /** Counters for `/status` and `/metrics`. */
 export interface Counters {
+  /** Jobs printed. */
   printed: number;
+  /** Jobs failed for good. */
   failed: number;
+  /** Print retries. */
   retries: number;
+  /** Jobs delivered again and not printed again. */
   duplicates: number;
+  /** New jobs taken in. */
   received: number;
   /** Jobs listed that no station here serves (left PENDING for another agent). */
   left_alone: number;
@@ -59,6 +66,7 @@ export class Ledger {
   readonly reported: Bell = new Bell();
   /** Rings when the journal stops or starts taking writes. */
   readonly storeChanged: Bell = new Bell();
+  /** Counters since start. */
   readonly counters: Counters = {
     printed: 0,
     failed: 0,
@@ -72,6 +80,7 @@ export class Ledger {
   #broken = false;
   #unsaved: Unsaved[] = [];
 
+  /** Creates a Ledger. */
   constructor(store: LedgerStore, clock: Clock, config: Config) {
     this.#store = store;
     this.#clock = clock;

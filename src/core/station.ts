@@ -44,6 +44,7 @@ export class JobQueue {
   #seq = 0;
   #agingMs: number;
 
+  /** Creates a JobQueue. */
   constructor(agingMs: number) {
     this.#agingMs = agingMs;
   }
@@ -84,16 +85,23 @@ export class JobQueue {
 
 /** What heartbeats, `/status` and `/metrics` show of a station. */
 export interface StationSnapshot extends PrinterBeat {
+  /** The printer's status. */
   status: PrinterStatus;
 }
 
 /** One printer of the terminal, with its queue and health; only its own methods change it. */
 export class Station {
+  /** The station's id (its `printers[]` id). */
   readonly id: string;
+  /** The printer roles it serves. */
   readonly roles: string[];
+  /** The station's settings. */
   readonly config: StationConfig;
+  /** The station's printer. */
   readonly printer: Printer;
+  /** Renders jobs for this station's printer and paper. */
   readonly renderer: Renderer;
+  /** Jobs waiting for this station. */
   readonly queue: JobQueue;
   #backup: Station | null = null;
   #printing: string | null = null;
@@ -103,6 +111,7 @@ export class Station {
   #failoverActive = false;
   #lock: Promise<unknown> = Promise.resolve();
 
+  /** Creates a Station. */
   constructor(config: StationConfig, printer: Printer, renderer: Renderer, agingMs: number) {
     this.id = config.id;
     this.roles = config.roles;
@@ -229,7 +238,9 @@ export class Station {
 
 /** What {@link printJob} reads around it: time, settings, the server's clock, the stop. */
 export interface PrintEnv {
+  /** The clock. */
   clock: Clock;
+  /** The station's settings. */
   config: Config;
   /** The job server's clock: jobs' ages are judged in it. */
   serverClock: ServerClock;

@@ -23,6 +23,7 @@ function openError(path: string, e: unknown): AgentError {
 export class FilePrinter implements Printer {
   readonly description: string;
   #path: string;
+  /** Creates a FilePrinter. */
   constructor(path: string) {
     this.#path = path;
     this.description = `file ${path}`;
@@ -70,8 +71,10 @@ function picture(data: Uint8Array, doc: PrintDocument): string {
 /** The demo's printer: `<folder>/<seq>-job-<id>.bin` plus the preview as `.txt` and `.svg`. */
 export class VirtualPrinter implements Printer {
   readonly description: string;
+  /** Where the files go. */
   readonly folder: string;
   #seq = 0;
+  /** Creates a VirtualPrinter. */
   constructor(folder: string) {
     this.folder = folder;
     this.description = `virtual ${folder}`;

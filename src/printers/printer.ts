@@ -41,7 +41,9 @@ export function statusOf(code: ErrorCode): PrinterStatus {
 
 /** A status with a human-readable detail for logs and `--selftest`. */
 export interface PrinterStatusReport {
+  /** The printer's status. */
   status: PrinterStatus;
+  /** What it means, for a person. */
   detail: string;
   /** The agent error code behind a bad status, when more precise than the status (e.g. PRINTER_NOT_FOUND). */
   code?: ErrorCode;

@@ -28,7 +28,9 @@ export function decodeRealtimeStatus(s1: number, s2: number, s4: number): Printe
 
 /** Options of {@link TcpPrinter}. */
 export interface TcpPrinterOptions {
+  /** The printer's host. */
   host: string;
+  /** The printer's TCP port (9100). */
   port: number;
   /** Milliseconds for connect and for the whole write. */
   timeoutMs: number;
@@ -38,6 +40,7 @@ export interface TcpPrinterOptions {
 export class TcpPrinter implements Printer {
   readonly description: string;
   #o: TcpPrinterOptions;
+  /** Creates a TcpPrinter. */
   constructor(o: TcpPrinterOptions) {
     this.#o = o;
     this.description = `tcp ${o.host}:${o.port}`;

@@ -13,12 +13,19 @@ import type { WorkerError } from "./winspool_worker.ts";
 
 /** One printer as the spooler lists it. */
 export interface SpoolerPrinter {
+  /** The queue's name. */
   name: string;
+  /** The port it prints to (USB001, IP_…). */
   port: string;
+  /** The Windows driver's name. */
   driver: string;
+  /** The queue's default data type (RAW for ESC/POS). */
   datatype: string;
+  /** PRINTER_ATTRIBUTE_* flags. */
   attributes: number;
+  /** PRINTER_STATUS_* flags. */
   status: number;
+  /** Jobs in the queue. */
   jobs: number;
 }
 
@@ -68,6 +75,7 @@ export function jobVerdict(
 
 /** A spooler call that did not return in time, and how far it got. */
 export class SpoolerTimeout extends Error {
+  /** Creates a SpoolerTimeout. */
   constructor(
     readonly op: string,
     readonly steps: { step: string; detail?: unknown }[],
@@ -174,9 +182,11 @@ class SpoolerThread {
 
 /** Options of {@link WinspoolPrinter}. */
 export interface WinspoolOptions {
+  /** The queue's name. */
   name: string;
   /** Seconds to follow a job in the queue after EndDoc (0: do not follow). */
   watchSeconds: number;
+  /** How long one operation may take, ms. */
   timeoutMs: number;
   /** Interval between queue checks, ms. */
   pollMs?: number;
@@ -190,6 +200,7 @@ export class WinspoolPrinter implements Printer {
   /** A second thread for status checks, so a heartbeat never waits behind (or kills) a print. */
   #st = new SpoolerThread();
   #confirmed = false;
+  /** Creates a WinspoolPrinter. */
   constructor(o: WinspoolOptions) {
     if (Deno.build.os !== "windows") {
       throw new AgentError(

@@ -29,8 +29,11 @@ import { win32ToCode } from "./win32_errors.ts";
 
 /** A failed Win32 call, as sent back to the main thread. */
 export interface WorkerError {
+  /** The agent error code. */
   code: string;
+  /** The Win32 error number. */
   win32: number;
+  /** What went wrong. */
   message: string;
 }
 

@@ -4,11 +4,13 @@
  * @module
  */
 import { type Context, Hono } from "hono";
+import type { HttpApp } from "../api/local_api.ts";
 import { DatabaseSync } from "node:sqlite";
 
 /** Statuses a job moves through on the server. */
 export const JOB_STATUSES = ["PENDING", "FETCHED", "PRINTING", "COMPLETED", "FAILED"] as const;
-type JobStatus = typeof JOB_STATUSES[number];
+/** A job's status on the server. */
+export type JobStatus = typeof JOB_STATUSES[number];
 const FINAL = new Set<JobStatus>(["COMPLETED", "FAILED"]);
 const RANK: Record<JobStatus, number> = {
   PENDING: 0,
@@ -45,20 +47,35 @@ export interface ServerOptions {
 
 /** A job row as the API returns it. */
 export interface ServerJob {
+  /** The job's id. */
   id: number;
+  /** The job's uuid (the idempotency key). */
   uuid: string;
+  /** The terminal the job or agent belongs to. */
   terminal_id: string;
+  /** The printer role the job is for (null: routed by job_type). */
   printer_role: string | null;
+  /** receipt, kitchen, reprint, drawer, test or raw. */
   job_type: string;
+  /** Higher prints first. */
   priority: number;
+  /** PENDING, FETCHED, PRINTING, COMPLETED or FAILED. */
   status: JobStatus;
+  /** Print attempts so far. */
   attempts: number;
+  /** The stable error code of the last failure, if any. */
   error_code: string | null;
+  /** What went wrong, for a person, if anything. */
   error_message: string | null;
+  /** The receipt's content. */
   receipt_data: Record<string, unknown> | null;
+  /** Raw ESC/POS bytes, base64. */
   raw_base64: string | null;
+  /** The id of the job this copies. */
   reprint_of: number | string | null;
+  /** When it was created. */
   created_at: string;
+  /** When it last changed. */
   updated_at: string;
 }
 
@@ -109,7 +126,7 @@ function rowToJob(r: Record<string, unknown>): ServerJob {
 /** Builds the server app; `close()` releases the database and pending long-polls. */
 export function createServerApp(
   o: ServerOptions,
-): { app: Hono; close: () => void; db: DatabaseSync } {
+): { app: HttpApp; close: () => void; db: DatabaseSync } {
   const db = new DatabaseSync(o.db);
   db.exec("PRAGMA journal_mode = WAL");
   db.exec(SCHEMA);

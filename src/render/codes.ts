@@ -10,8 +10,11 @@ import { BARS } from "jsbarcode/bin/barcodes/CODE128/constants.js";
 
 /** A 1-bit picture: `dark[y * width + x]` is 1 where the dot is black. */
 export interface Bitmap {
+  /** Width in modules. */
   width: number;
+  /** Height in modules. */
   height: number;
+  /** One byte per module or dot: 1 dark, 0 light. */
   dark: Uint8Array;
 }
 

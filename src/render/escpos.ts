@@ -31,7 +31,9 @@ const BAR_MODULE = 3, BAR_HEIGHT = 60;
 
 /** Encoded bytes, and the characters the last gate had to replace (0 when layout fitted all). */
 export interface Encoded {
+  /** The bytes the printer gets. */
   bytes: Uint8Array;
+  /** Characters printed as "?" (no code page has them). */
   replaced: number;
   /** What could not be printed as asked and how it was printed instead (logged as warnings). */
   notes: string[];

@@ -19,9 +19,11 @@ export type Block =
 
 /** Layout result. */
 export interface Layout {
+  /** The laid-out blocks. */
   blocks: Block[];
   /** Characters transliterated / replaced with `?` to fit the printer's code pages. */
   transliterated: number;
+  /** Characters printed as "?" (no code page has them). */
   replaced: number;
 }
 

@@ -8,8 +8,11 @@ import { join } from "node:path";
 
 /** An RGBA image ready for the encoder (width and height multiples of 8). */
 export interface Logo {
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
+  /** RGBA pixels. */
   data: Uint8ClampedArray;
 }
 

@@ -21,12 +21,17 @@ import {
 
 /** A run of text in one style. */
 export interface Run {
+  /** The run's text. */
   text: string;
+  /** Bold. */
   bold: boolean;
+  /** Underlined. */
   underline: boolean;
+  /** White on black. */
   invert: boolean;
   /** Character width and height multipliers (`GS !`). */
   w: number;
+  /** Height multiple (1: normal). */
   h: number;
 }
 
@@ -49,7 +54,9 @@ export type Align = 0 | 1 | 2;
 
 /** A receipt as rows, `width` dots wide. */
 export interface Paper {
+  /** Paper width in dots. */
   width: number;
+  /** The rows, top to bottom. */
   rows: Row[];
   /** Where reading stopped at a command it does not know (the rest is not shown), or null. */
   stoppedAt: number | null;
@@ -73,6 +80,7 @@ export type CommandSeen = (what: PrinterCommand, at: number, end: number) => voi
 
 /** How to read bytes for a printer: its `ESC t` table and its paper width in dots. */
 export interface PaperOptions {
+  /** ESC t table number → code page name. */
   escT: Record<number, string>;
   /** Printable width in dots (columns × 12 for font A). */
   width: number;

@@ -69,7 +69,7 @@ const Capabilities = z.object({
   drawer_pulse: cap(z.boolean()),
 }).strict();
 
-/** The schema of a profile file. */
+/** @internal The schema of a profile file. */
 export const ProfileSchema = z.object({
   $schema: z.string().optional(),
   id: z.string().regex(/^[a-z0-9_-]+$/),
@@ -172,7 +172,7 @@ function fromOldFormat(raw: Record<string, unknown>, source: string): Record<str
 }
 
 /** A validated printer profile. */
-export type Profile = z.output<typeof ProfileSchema> & {
+export type Profile = ReturnType<typeof ProfileSchema.parse> & {
   /** Where it came from: `(built-in)` or a file path. */
   source: string;
   /** Set when the file is in the 0.1 format: what to change (logged at start, a selftest WARN). */
@@ -192,6 +192,7 @@ export type Profile = z.output<typeof ProfileSchema> & {
 
 /** A profile file that is not valid. */
 export class ProfileError extends Error {
+  /** Creates a ProfileError. */
   constructor(message: string) {
     super(message);
     this.name = "ProfileError";

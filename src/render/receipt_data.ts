@@ -26,7 +26,7 @@ const Line = z.looseObject({
 const Amount = z.looseObject({ label: text, amount: money });
 const Payment = z.looseObject({ method: text, amount: money });
 
-/** `receipt_data` as the built-in templates see it. */
+/** @internal `receipt_data` as the built-in templates see it. */
 export const ReceiptDataSchema = z.looseObject({
   store_name: optText,
   store_address: optText,
@@ -55,7 +55,7 @@ export const ReceiptDataSchema = z.looseObject({
 });
 
 /** Validated receipt data. */
-export type ReceiptData = z.output<typeof ReceiptDataSchema>;
+export type ReceiptData = ReturnType<typeof ReceiptDataSchema.parse>;
 
 /** Validates `receipt_data`; the error message names each bad field. */
 export function parseReceiptData(

@@ -21,10 +21,13 @@ import { dotsFor, loadLogo, type Logo } from "./logo.ts";
 
 /** A rendered job. */
 export interface Rendered {
+  /** The bytes the printer gets. */
   bytes: Uint8Array;
   /** Plain text, column-exact (big text shown letter-spaced). */
   preview: string;
+  /** Characters written as near letters (é → e) to fit the code pages. */
   transliterated: number;
+  /** Characters printed as "?" (no code page has them). */
   replaced: number;
   /** What could not be printed as asked (a barcode too wide for the paper…): logged as warnings. */
   notes: string[];
@@ -32,15 +35,23 @@ export interface Rendered {
 
 /** What the renderer needs to know. */
 export interface RendererOptions {
+  /** The printer brand (a profile id). */
   brand: string;
+  /** Columns of the paper (32, 42 or 48). */
   paperWidth: number;
+  /** Folder of extra profile files (null: built-in only). */
   profilesPath: string | null;
+  /** Folder of the store's templates (null: built-in). */
   templatesPath: string | null;
+  /** BCP 47 locale for numbers and dates. */
   locale: string;
+  /** ISO 4217 currency code. */
   currency: string;
+  /** IANA time zone for dates on paper (null: this PC's). */
   timeZone: string | null;
   /** Label language (`render.language`; null: from the locale) and the store's own labels. */
   language?: string | null;
+  /** Words on paper the store overrides. */
   labels?: Partial<Record<LabelKey, string>>;
   /** Bytes one job may send to the printer (config `limits.rendered_bytes`); default 1 MiB. */
   maxBytes?: number;
@@ -65,7 +76,9 @@ const REPRINT_BANNER = "REPRINT / COPY";
 
 /** Renders jobs for one printer. */
 export class Renderer {
+  /** The printer profile in use. */
   readonly profile: Profile;
+  /** Characters per line. */
   readonly columns: number;
   #engine: TemplateEngine;
   #o: RendererOptions;

@@ -40,8 +40,11 @@ export type Op =
 export interface TemplateOptions {
   /** Folder with store templates (`receipt.liquid`, ...); missing files fall back to built-ins. */
   folder: string | null;
+  /** BCP 47 locale for numbers and dates. */
   locale: string;
+  /** ISO 4217 currency code. */
   currency: string;
+  /** IANA time zone for dates on paper (null: this PC's). */
   timeZone: string | null;
   /** The time `"now" | datetime` prints (tests pin it). */
   now?: () => number;

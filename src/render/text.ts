@@ -101,6 +101,7 @@ function printable(ch: string, charset: ReadonlySet<number>): boolean {
 
 /** The result of fitting text to a printer's character set. */
 export interface Fitted {
+  /** The fitted text. */
   text: string;
   /** Characters transliterated (e.g. `é` → `e` where `é` is missing). */
   transliterated: number;

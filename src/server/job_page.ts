@@ -12,10 +12,15 @@ import { concatBytes } from "../bytes.ts";
 
 /** A list item that could not be read as a job; validation reports it by its id. */
 export class UnreadableJob {
+  /** The job's id, if it could be read. */
   readonly id: number | string | null;
+  /** The job's uuid, if it could be read. */
   readonly uuid: string | null;
+  /** The stable error code. */
   readonly code: "BAD_PAYLOAD" | "JOB_TOO_LARGE";
+  /** What is wrong with it, naming the field. */
   readonly reason: string;
+  /** Creates a UnreadableJob. */
   constructor(
     id: number | string | null,
     uuid: string | null,
@@ -31,7 +36,9 @@ export class UnreadableJob {
 
 /** A page as read: its items (parsed, or unreadable) and the link to the next page. */
 export interface ReadPage {
+  /** The page's job items, unvalidated. */
   items: unknown[];
+  /** The next page's URL, if any. */
   next: string | null;
   /** Bytes of the answer. */
   bytes: number;
@@ -43,6 +50,7 @@ export class NotAJobPage extends Error {
   readonly head: string;
   /** The answer is not JSON at all (HTML, text). */
   readonly notJson: boolean;
+  /** Creates a NotAJobPage. */
   constructor(message: string, head: string, notJson: boolean) {
     super(message);
     this.name = "NotAJobPage";

@@ -15,10 +15,13 @@ export type ServerErrorKind = "unreachable" | "timeout" | "http" | "garbage" | "
 
 /** A failed request; `permanent` means repeating the same request cannot succeed. */
 export class ServerError extends Error {
+  /** What kind of failure it was. */
   kind: ServerErrorKind;
+  /** The HTTP status, when the server answered. */
   status?: number;
   /** A 429 or 503 answer's `Retry-After`, in ms (bounded), if it gave one. */
   retryAfterMs?: number;
+  /** Creates a ServerError. */
   constructor(kind: ServerErrorKind, message: string, status?: number, options?: ErrorOptions) {
     super(message, options);
     this.name = "ServerError";
@@ -34,10 +37,15 @@ export class ServerError extends Error {
 
 /** Options of {@link JobServerClient}. */
 export interface JobServerOptions {
+  /** The job server's base URL. */
   baseUrl: string;
+  /** The token sent in Authorization. */
   token: string;
+  /** The Authorization scheme (Token, Bearer). */
   authScheme: string;
+  /** The job list, status and heartbeat paths. */
   paths: { jobs: string; status: string; heartbeat: string };
+  /** How long one operation may take, ms. */
   timeoutMs: number;
   /** PEM text of a custom CA for HTTPS. */
   caCert?: string | null;
@@ -57,11 +65,17 @@ export interface JobServerOptions {
 
 /** The list request's parameter names; "" leaves a parameter out. */
 export interface QueryNames {
+  /** The terminal filter's name. */
   terminal_id: string;
+  /** The HTTP status, when the server answered. */
   status: string;
+  /** The value of the status filter (PENDING). */
   status_value: string;
+  /** The role filter's name. */
   printer_role: string;
+  /** The long-poll wait parameter's name. */
   wait: string;
+  /** Further query parameters sent as they are. */
   extra: Record<string, string>;
 }
 
@@ -76,6 +90,7 @@ const DEFAULT_QUERY: QueryNames = {
 
 /** A page of pending jobs as the server sent it (items not yet validated). */
 export interface JobList {
+  /** The items read, ours first; unvalidated. */
   items: unknown[];
   /** Server's `Date` header, for clock-skew checks. */
   serverDate: string | null;
@@ -85,8 +100,11 @@ export interface JobList {
 
 /** What {@link JobServerClient.listPending} asks for. */
 export interface ListOptions {
+  /** This terminal's id. */
   terminal: string;
+  /** The roles served here, comma-separated. */
   role: string;
+  /** Seconds the server may hold the request (long-poll). */
   waitS: number;
   /** Stop following `next` once this many items are in hand (what the agent will queue). */
   maxItems?: number;
@@ -94,6 +112,7 @@ export interface ListOptions {
   maxPages?: number;
   /** Whether an item is one the agent takes: only those count towards `maxItems`. */
   takes?: (item: unknown) => boolean;
+  /** Aborts the request. */
   signal?: AbortSignal;
 }
 
@@ -101,8 +120,11 @@ const MAX_BODY = 8 * 1024 * 1024;
 
 /** The job server as the agent uses it (the client below; a test may pass a fake). */
 export interface JobServer {
+  /** Lists the jobs waiting for this terminal. */
   listPending(o: ListOptions): Promise<JobList>;
+  /** Sends one status report for a job. */
   report(serverId: string, body: StatusReport): Promise<void>;
+  /** Sends a heartbeat; resolves to the answer's Date header. */
   heartbeat(body: Record<string, unknown>): Promise<string | null>;
 }
 
@@ -135,6 +157,7 @@ export class JobServerClient implements JobServer {
   #client: Deno.HttpClient | undefined;
   /** Where the next list reads on (a page the last one did not reach), or null: page 1. */
   #cursor: string | null = null;
+  /** Creates a JobServerClient. */
   constructor(o: JobServerOptions) {
     this.#o = o;
     if (o.caCert) this.#client = Deno.createHttpClient({ caCerts: [o.caCert] });

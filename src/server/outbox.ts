@@ -23,7 +23,7 @@ const OUTBOX_BATCH = 200;
 const REPORT_LANES = 4;
 
 /** What one round of delivery found. */
-interface Delivery {
+export interface Delivery {
   /** Nothing is waiting. */
   done: boolean;
   /** The server could not be reached: back off as a whole. */
@@ -34,10 +34,15 @@ interface Delivery {
 
 /** What the pump needs. */
 export interface ReportPumpDeps {
+  /** Where reports wait. */
   journal: OutboxStore;
+  /** Where reports go. */
   server: JobServer;
+  /** The clock everything times itself by (a fake one in tests). */
   clock: Clock;
+  /** The validated configuration. */
   config: Config;
+  /** Whether the job server answers. */
   health: ServerHealth;
   /** Rings `reported` when a report is queued; told when the journal cannot be written. */
   ledger: { readonly reported: Bell; storeFailed(e: AgentError): void };
@@ -53,6 +58,7 @@ export class ReportPump {
   /** The longest Retry-After the server asked for in the last round (ms). */
   #retryAfter = 0;
 
+  /** Creates a ReportPump. */
   constructor(d: ReportPumpDeps) {
     this.#d = d;
   }

@@ -11,9 +11,13 @@ export type ReportStatus = "FETCHED" | "PRINTING" | "COMPLETED" | "FAILED";
 
 /** The body of a status report. */
 export interface StatusReport {
+  /** The printer's status. */
   status: ReportStatus;
+  /** The attempt the report is about (0: not printed). */
   attempt: number;
+  /** The stable error code of the last failure, if any. */
   error_code?: string;
+  /** What went wrong, for a person, if anything. */
   error_message?: string;
   /** PRINTING: the station whose printer this attempt goes to. */
   printer?: string;
@@ -21,6 +25,7 @@ export interface StatusReport {
   printed_on?: string;
   /** COMPLETED on a backup printer: the job's own station. */
   failover_from?: string;
+  /** When (ms). */
   at: string;
 }
 
@@ -50,16 +55,27 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 
 /** A station as the heartbeat's `printers` lists it. */
 export interface PrinterBeat {
+  /** The station's id. */
   id: string;
+  /** The printer roles it serves. */
   roles: string[];
+  /** The printer's name. */
   name: string;
+  /** How the printer is reached: tcp, winspool, file or virtual. */
   transport: string;
+  /** The printer's status. */
   status: string;
+  /** What it means, for a person. */
   detail: string;
+  /** Jobs waiting to print. */
   queue_depth: number;
+  /** The last finished job's id. */
   last_job_id: string | null;
+  /** Jobs failed in a row. */
   consecutive_errors: number;
+  /** Whether its jobs go to its backup now. */
   failover_active: boolean;
+  /** The backup station's id, if any. */
   backup: string | null;
 }
 
@@ -68,18 +84,29 @@ export type AgentStatus = "READY" | "PRINTING" | "ERROR" | "STOPPED";
 
 /** What the agent knows of itself at one moment: the heartbeat, `/status` and `/metrics`. */
 export interface AgentSnapshot {
+  /** This terminal. */
   terminal_id: string;
+  /** The store or location. */
   location_id: string | number | null;
+  /** READY, PRINTING, ERROR or STOPPED. */
   agent_status: AgentStatus;
+  /** Every station. */
   printers: PrinterBeat[];
+  /** Jobs waiting to print. */
   queue_depth: number;
+  /** Status reports waiting for the server. */
   outbox_depth: number;
+  /** Age of the oldest waiting report. */
   oldest_report_age_seconds: number;
   /** Jobs whose status report the server refused for good in the last 24 h (400 and the like). */
   reports_refused: number;
+  /** Whether the journal can be written. */
   state_store: "OK" | "UNWRITABLE";
+  /** The agent's version. */
   version: string;
+  /** Seconds since start. */
   uptime_seconds: number;
+  /** When (ms). */
   at: number;
 }
 

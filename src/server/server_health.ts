@@ -17,6 +17,7 @@ export class ServerHealth {
   #down: { channel: Channel; network: boolean; since: number } | null = null;
   #recoveredAt = 0;
 
+  /** Creates a ServerHealth. */
   constructor(clock: Clock) {
     this.#clock = clock;
   }

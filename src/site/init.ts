@@ -9,21 +9,33 @@ import { dirname } from "node:path";
 
 /** What `agent init` was told on its command line. */
 export interface InitFlags {
+  /** The terminal's id. */
   terminalId?: string;
+  /** The job server's base URL. */
   server?: string;
+  /** The job server's token. */
   token?: string;
+  /** The printer to write (a spooler queue name). */
   printer?: string;
+  /** The printer brand. */
   brand?: string;
+  /** Paper columns. */
   paper?: string;
+  /** How the printer is reached. */
   transport?: string;
+  /** The printer's host. */
   host?: string;
+  /** The printer's TCP port. */
   port?: string;
+  /** Overwrite an existing file. */
   force: boolean;
 }
 
 /** A printer the spooler knows, as far as init needs it. */
 export interface FoundPrinter {
+  /** The queue name. */
   name: string;
+  /** The driver's name. */
   driver: string;
 }
 

@@ -20,6 +20,7 @@ import { SERVICE_NAME } from "./service.ts";
 
 /** One line of the table. */
 export interface Check {
+  /** What part of the set-up the check is about. */
   area:
     | "config"
     | "state"
@@ -30,7 +31,9 @@ export interface Check {
     | "templates"
     | "service"
     | "print";
+  /** PASS, WARN or FAIL. */
   result: "PASS" | "WARN" | "FAIL";
+  /** What was found, and what to do. */
   detail: string;
   /** Stable code of a FAIL or WARN, for machines (`--json`). */
   code?: string;
@@ -479,10 +482,15 @@ async function checkService(name: string): Promise<Check | null> {
 
 /** Options of {@link runChecks}. */
 export interface SelftestOptions {
+  /** The validated configuration. */
   config: Config | null;
+  /** Why the configuration did not load, if so. */
   configError: ConfigError | null;
+  /** Where the configuration was looked for. */
   configPath: string;
+  /** Print JSON instead of lines. */
   json: boolean;
+  /** Also print a test page. */
   print: boolean;
 }
 
@@ -576,6 +584,7 @@ function capabilitySummary(p: Profile): string {
   }`;
 }
 
+/** Runs the selftest; resolves to the exit code. */
 export async function selftest(o: SelftestOptions): Promise<number> {
   const checks = await runChecks(o);
   const code = exitCode(checks);

@@ -20,18 +20,31 @@ export type JobState = "RECEIVED" | "PRINTING" | "PRINTED" | "FAILED";
 
 /** One journal row. */
 export interface JournalEntry {
+  /** The job's uuid. */
   uuid: string;
+  /** The job's id on the server. */
   server_id: string;
+  /** receipt, kitchen, reprint, drawer, test or raw. */
   job_type: string;
+  /** RECEIVED, PRINTING, PRINTED or FAILED. */
   state: JobState;
+  /** Print attempts so far. */
   attempts: number;
+  /** The stable error code of the last failure, if any. */
   error_code: string | null;
+  /** What went wrong, for a person, if anything. */
   error_message: string | null;
+  /** Where the job came from: server or local. */
   source: string;
+  /** When it was taken in (ms). */
   received_at: number;
+  /** When the last attempt began (ms). */
   printing_at: number | null;
+  /** When it was printed or failed (ms). */
   finished_at: number | null;
+  /** The job as received, JSON. */
   payload: string | null;
+  /** What was printed, as text. */
   preview: string | null;
   /** Times the job was taken in hand and not let go normally (the agent died or hung). */
   taken: number;
@@ -43,18 +56,27 @@ export interface JournalEntry {
 
 /** One status report waiting in the outbox. */
 export interface OutboxEntry {
+  /** Order of the report. */
   seq: number;
+  /** The job's uuid. */
   job_uuid: string;
+  /** The job's id on the server. */
   server_id: string;
+  /** The status reported. */
   status: ReportStatus;
+  /** The report body, JSON. */
   body: string;
+  /** Delivery attempts so far. */
   tries: number;
+  /** When the report was queued (ms). */
   created_at: number;
 }
 
 /** Where a job printed (stations). */
 export interface PrintedWhere {
+  /** The station whose printer printed it. */
   printedOn?: string;
+  /** The job's own station, when a backup printed it. */
   failoverFrom?: string;
 }
 
@@ -113,7 +135,9 @@ export const PAPER_KEEP_JOBS = 2000;
 
 /** A job's printer bytes and how to read them (its printer's code pages and paper width). */
 export interface KeptPaper {
+  /** The bytes the printer got. */
   bytes: Uint8Array;
+  /** How to read the bytes back (code pages, paper width). */
   reader: PaperOptions;
 }
 
@@ -156,8 +180,11 @@ export interface JournalOptions {
  * journal below is the store; a test may pass a fake (tests/ledger_test.ts does).
  */
 export interface LedgerStore {
+  /** The journal row of a job, if any. */
   get(uuid: string): JournalEntry | undefined;
+  /** Records a new job (FETCHED queued) or returns what is known of its uuid. */
   receive(job: Job, now: number, source?: string): JournalEntry | null;
+  /** Records an invalid job as FAILED (FAILED queued); false if known. */
   recordInvalid(
     uuid: string,
     serverId: string,
@@ -165,43 +192,69 @@ export interface LedgerStore {
     message: string,
     now: number,
   ): boolean;
+  /** Queues a final job's outcome again; false if one is waiting or it was refused lately. */
   resendFinal(uuid: string, now: number, listedAs?: string): boolean;
+  /** Counts the job as in hand (the poison count). */
   markTaken(uuid: string): number;
+  /** The job left our hands without the agent dying. */
   releaseTaken(uuid: string): void;
+  /** Attempt n begins on a printer (PRINTING queued), before any byte. */
   markPrinting(uuid: string, attempt: number, now: number, printer?: string): void;
+  /** Attempt n failed; the job waits for the next one. */
   markRetrying(uuid: string, attempt: number, code: string, message: string): void;
+  /** The job is on paper (COMPLETED queued). */
   markPrinted(uuid: string, now: number, where?: PrintedWhere): void;
+  /** The job failed for good (FAILED queued). */
   markFailed(uuid: string, code: string, message: string, now: number): void;
+  /** Keeps what the job looks like on paper. */
   setPreview(uuid: string, preview: string, paper?: KeptPaper): void;
+  /** Jobs a previous run left RECEIVED or PRINTING. */
   openJobs(): JournalEntry[];
+  /** A value kept beside the jobs. */
   getMeta(key: string): string | undefined;
+  /** Keeps a value beside the jobs. */
   setMeta(key: string, value: string): void;
+  /** Throws when the journal cannot be written. */
   probeWritable(): void;
 }
 
 /** What the outbox (src/server/outbox.ts) reads and writes: the status reports to deliver. */
 export interface OutboxStore {
+  /** The oldest reports waiting, in order. */
   outboxPeek(limit?: number): OutboxEntry[];
+  /** The server took the report. */
   outboxDone(seq: number): void;
+  /** A delivery failed; counted. */
   outboxTried(seq: number): void;
+  /** Drops a report that expired. */
   outboxDrop(seq: number): void;
+  /** The server refused the report for good. */
   outboxRefused(seq: number, now: number): void;
+  /** Jobs whose report was refused since then. */
   refusedSince(since: number): number;
+  /** Reports waiting. */
   outboxDepth(): number;
+  /** When the oldest waiting report was queued (ms), or null. */
   oldestReportAt(): number | null;
+  /** Reports of one status waiting. */
   pendingReports(status: ReportStatus): number;
 }
 
 /** What the local API reads: the jobs' history and what they looked like on paper. */
 export interface HistoryStore {
+  /** The journal row of a job, if any. */
   get(uuid: string): JournalEntry | undefined;
+  /** The newest jobs, optionally in one state. */
   recent(limit?: number, state?: JobState): JournalEntry[];
+  /** What the job looked like on paper, if kept. */
   paper(uuid: string): KeptPaper | undefined;
 }
 
 /** The whole durable store: the three readers' views, housekeeping and closing. */
 export interface JobStore extends LedgerStore, OutboxStore, HistoryStore {
+  /** Deletes history past the retention; returns rows deleted. */
   prune(now: number, maxAgeMs: number, maxRows: number, batch?: number): number;
+  /** Closes the store. */
   close(): void;
 }
 
@@ -648,6 +701,7 @@ export class Journal implements JobStore {
 
 /** The journal file is damaged; the agent keeps it aside and starts a new one. */
 export class JournalCorruptError extends Error {
+  /** Creates a JournalCorruptError. */
   constructor(path: string, detail: string, options?: ErrorOptions) {
     super(`journal ${path} is damaged: ${detail}`, options);
     this.name = "JournalCorruptError";
@@ -656,6 +710,7 @@ export class JournalCorruptError extends Error {
 
 /** Another process holds the journal: only one agent may own a state folder. */
 export class StateLockedError extends Error {
+  /** Creates a StateLockedError. */
   constructor(path: string, options?: ErrorOptions) {
     super(`the journal ${path} is in use by another agent`, options);
     this.name = "StateLockedError";

@@ -82,6 +82,45 @@ async function cpuDuring(pid: number, f: () => Promise<void>): Promise<number> {
   return (procStat(pid).cpuTicks - before) * TICK_MS;
 }
 
+/**
+ * CPU time and context switches (wake-ups) of every thread over `seconds`: from `perf stat` where
+ * it runs (task-clock in µs, exact), else from /proc (CPU in 10 ms ticks; threads that end while
+ * measured take their switches with them).
+ */
+async function idleCost(
+  pid: number,
+  seconds: number,
+): Promise<{ cpuMs: number; switches: number }> {
+  try {
+    const out = await new Deno.Command("perf", {
+      args: [
+        "stat",
+        "-x",
+        ",",
+        "-e",
+        "task-clock,context-switches",
+        "-p",
+        String(pid),
+        "--",
+        "sleep",
+        String(seconds),
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stderr);
+    const value = (event: string) => {
+      const line = text.split("\n").find((l) => l.includes(event));
+      return line ? Number(line.split(",")[0]) : NaN;
+    };
+    const cpuMs = value("task-clock"), switches = value("context-switches");
+    if (out.success && !Number.isNaN(cpuMs) && !Number.isNaN(switches)) return { cpuMs, switches };
+  } catch { /* no perf here */ }
+  const c0 = procStat(pid).cpuTicks, w0 = wakeups(pid);
+  await sleep(seconds * 1000);
+  return { cpuMs: (procStat(pid).cpuTicks - c0) * TICK_MS, switches: wakeups(pid) - w0 };
+}
+
 async function measure(who: Subject): Promise<Figures> {
   const terminal = `COST-${who.toUpperCase()}`;
   const cfg = await agentConfig(dir, srv.url, sim.port, terminal);
@@ -98,11 +137,9 @@ async function measure(who: Subject): Promise<Figures> {
   const p = spawn(who, terminal, cfg);
   try {
     await sleep(3000);
-    const c0 = procStat(p.pid).cpuTicks, w0 = wakeups(p.pid), t0 = performance.now();
-    await sleep(IDLE_S * 1000);
-    const secs = (performance.now() - t0) / 1000;
-    const idleCpuPct = ((procStat(p.pid).cpuTicks - c0) * TICK_MS / 1000) / secs * 100;
-    const wakeupsPerS = (wakeups(p.pid) - w0) / secs;
+    const idle = await idleCost(p.pid, IDLE_S);
+    const idleCpuPct = idle.cpuMs / 1000 / IDLE_S * 100;
+    const wakeupsPerS = idle.switches / IDLE_S;
     const rssFreshMB = procStat(p.pid).rssMB;
     if (who === "floor") {
       return {

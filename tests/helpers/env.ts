@@ -2,7 +2,7 @@
  * Test helpers: temporary folders with `await using`, a reference server on a free port, a
  * config builder, log capture and polling waits.
  */
-import type { LogRecord } from "@logtape/logtape";
+import type { LogEvent } from "../../src/log.ts";
 import { parseConfig } from "../../src/config.ts";
 import type { Config } from "../../src/config.ts";
 import { startServer } from "../../src/reference_server/main.ts";
@@ -133,7 +133,7 @@ export function stationsConfig(
 /** Captures log lines (the message text) while tests run. */
 export class LogCapture {
   lines: { level: string; msg: string; code?: string }[] = [];
-  sink = (r: LogRecord) => {
+  sink = (r: LogEvent) => {
     const p = r.properties as { msg?: string; code?: string };
     this.lines.push({ level: r.level, msg: p.msg ?? String(r.message.join("")), code: p.code });
   };
