@@ -104,3 +104,37 @@ Deno.test("a report goes by the configured method", async () => {
   await c.report("7", { status: "FETCHED", attempt: 0, at: "2026-01-01T00:00:00Z" });
   assertEquals(method, "PATCH");
 });
+
+Deno.test("a report is never turned into a GET by a redirect: 301/302/303 refused naming the path, 307/308 followed with the body", async () => {
+  const seen: string[] = [];
+  await using srv = serve(async (r) => {
+    const u = new URL(r.url);
+    seen.push(`${r.method} ${u.pathname} ${r.method === "GET" ? "" : await r.text()}`.trim());
+    const m = u.pathname.match(/^\/(\d{3})\/jobs\/5\/status$/);
+    if (m) {
+      return new Response(null, { status: Number(m[1]), headers: { location: `${u.pathname}/` } });
+    }
+    if (u.pathname.endsWith("/status/") && r.method === "POST") return Response.json({ ok: true });
+    return Response.json({ detail: "Method not allowed" }, { status: 405 });
+  });
+  const base = `http://127.0.0.1:${srv.addr.port}`;
+  const body = { status: "FETCHED" as const, attempt: 0, at: "2026-12-02T00:00:00Z" };
+  for (const code of [301, 302, 303, 307, 308]) {
+    seen.length = 0;
+    const c = client(base, {
+      paths: { jobs: "/jobs/", status: `/${code}/jobs/{id}/status`, heartbeat: "/hb/" },
+    });
+    const r = await c.report("5", body).then(() => null, (e) => e);
+    if (code === 307 || code === 308) {
+      assertEquals(r, null, `${code}: followed`);
+      assertEquals(seen.length, 2);
+      assertEquals(seen[1], `POST /${code}/jobs/5/status/ ${JSON.stringify(body)}`, "same body");
+    } else {
+      assert(r, `${code}: refused`);
+      assertEquals(r.status, code);
+      assertMatch(r.message, new RegExp(`set server\\.paths .*/${code}/jobs/5/status/`));
+      assertEquals(seen, [`POST /${code}/jobs/5/status ${JSON.stringify(body)}`], "never a GET");
+      assert(!r.permanent, "kept and retried: the report waits for the path to be fixed");
+    }
+  }
+});

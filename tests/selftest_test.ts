@@ -198,7 +198,7 @@ Deno.test("selftest exercises every configured path: a stock DRF backend passes,
   });
   assertEquals(bad.code & 4, 4);
   const fail = bad.out.checks.find((c: { result: string }) => c.result === "FAIL");
-  assertMatch(fail.detail, /PATCH \/print-jobs\/\{id\}.*HTTP 500.*trailing slash/);
+  assertMatch(fail.detail, /PATCH \/print-jobs\/\{id\}.*HTTP 301 redirect.*set server\.paths/);
 });
 
 Deno.test("a profile file in the 0.1 format: WARN PROFILE_OLD_FORMAT with what to change, exit 0", async () => {

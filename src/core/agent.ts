@@ -42,6 +42,9 @@ export interface AgentDeps {
   clock?: Clock;
 }
 
+/** Longest a station's print loop sleeps with nothing queued (it is rung for new work). */
+const IDLE_PRINT_WAKE_MS = 60_000;
+
 /** How long a stop spends delivering the last reports. */
 const STOP_FLUSH_MS = 3_000;
 
@@ -216,7 +219,9 @@ export class Agent {
     while (!this.#stopping) {
       const job = this.ledger.broken ? undefined : station.take(this.clock.now());
       if (!job) {
-        await this.#workBell.wait(this.clock, 5000, signal);
+        // woken when a job is queued or the journal works again; the timeout is a safety net
+        // only (an idle store PC should sleep, not poll its own queues)
+        await this.#workBell.wait(this.clock, IDLE_PRINT_WAKE_MS, signal);
         continue;
       }
       try {

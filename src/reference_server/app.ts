@@ -36,7 +36,7 @@ export interface ServerOptions {
    * Behave like a stock Django REST framework backend: status updates by `PATCH
    * /print-jobs/{id}/`, page-number pagination (`?page=N`, absolute `next`, {@link pageSize} per
    * page), list filters named `terminal`, `state` and `role`, no long-poll, and Django's
-   * APPEND_SLASH: a GET without the trailing slash is redirected, any other method gets 500.
+   * APPEND_SLASH as with DEBUG=False: a path without the trailing slash is redirected (301).
    */
   drf?: boolean;
   /** Jobs per page in DRF mode (default 3). */
@@ -150,11 +150,9 @@ export function createServerApp(
     api.use("*", async (c, next) => {
       const url = new URL(c.req.url);
       if (url.pathname.endsWith("/")) return await next();
-      if (c.req.method === "GET") {
-        return c.redirect(`${url.pathname}/${url.search}`, 301); // Django's CommonMiddleware
-      }
-      // Django cannot redirect a POST/PATCH/PUT to the slash URL: RuntimeError → 500 (DEBUG off)
-      return c.html("<h1>Server Error (500)</h1>", 500);
+      // Django's CommonMiddleware with DEBUG=False (production): 301 to the slash URL, for any
+      // method (a client that follows it with a POST turns it into a GET; DEBUG=True gives 500)
+      return c.redirect(`${url.pathname}/${url.search}`, 301);
     });
   }
   const now = () => new Date().toISOString();

@@ -209,14 +209,37 @@ export class JobServerClient implements JobServer {
     o: { extraMs?: number; signal?: AbortSignal },
   ): Promise<Response> {
     try {
-      return await (this.#o.fetch ?? fetch)(url, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: sig,
-        client: this.#client,
-      });
+      // A GET follows redirects (a token never leaves its origin: fetch drops Authorization
+      // across origins). Anything else must not: fetch turns a 301/302/303 POST into a GET.
+      let at = url;
+      for (let hops = 0;; hops++) {
+        const res = await (this.#o.fetch ?? fetch)(at, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: sig,
+          client: this.#client,
+          redirect: method === "GET" ? "follow" : "manual",
+        });
+        const to = res.headers.get("location");
+        if (method === "GET" || res.status < 300 || res.status > 399 || !to) return res;
+        await res.body?.cancel();
+        const next = new URL(to, at);
+        const same = next.origin === new URL(at).origin;
+        if ((res.status === 307 || res.status === 308) && same && hops < 5) {
+          at = next.href; // the method and body are kept: safe to follow
+          continue;
+        }
+        throw new ServerError(
+          "http",
+          `${method} ${at}: HTTP ${res.status} redirect to ${next.href}; the agent does not ` +
+            `follow it (a ${method} would arrive as a GET${same ? "" : ", on another origin"}): ` +
+            `set server.paths to the path it names (${next.pathname})`,
+          res.status,
+        );
+      }
     } catch (e) {
+      if (e instanceof ServerError) throw e;
       if (timedOut()) {
         throw new ServerError(
           "timeout",
@@ -312,6 +335,36 @@ export class JobServerClient implements JobServer {
         { cause: e },
       );
     }
+  }
+
+  /**
+   * A safe look at a route for the selftest: OPTIONS (what a DRF backend allows there, with each
+   * field's type and choices) or GET. Never throws for an HTTP answer: returns its status, the
+   * `Allow` header and the JSON body (null when not JSON). Redirects are not followed.
+   */
+  async probe(
+    method: "OPTIONS" | "GET",
+    path: string,
+  ): Promise<{ status: number; allow: string | null; data: unknown; location: string | null }> {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (this.#o.token) headers.authorization = `${this.#o.authScheme} ${this.#o.token}`;
+    const res = await (this.#o.fetch ?? fetch)(this.url(path), {
+      method,
+      headers,
+      redirect: "manual",
+      client: this.#client,
+      signal: AbortSignal.timeout(this.#o.timeoutMs),
+    });
+    let data: unknown = null;
+    try {
+      data = JSON.parse(await readCapped(res, this.#o.maxBody ?? MAX_BODY));
+    } catch { /* not JSON: null */ }
+    return {
+      status: res.status,
+      allow: res.headers.get("allow"),
+      data,
+      location: res.headers.get("location"),
+    };
   }
 
   /** The list request's path with its query (parameter names from `server.query`). */

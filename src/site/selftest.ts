@@ -216,7 +216,7 @@ async function checkServer(c: Config): Promise<Check[]> {
         `${c.server.base_url} answered in ${ms} ms, token accepted; ${r.items.length} job(s) pending`,
     }];
     out.push(...await checkListed(c, ca, r.items, roles));
-    out.push(await probeHeartbeat(c, client), await probeStatus(c, client));
+    out.push(await probeHeartbeat(c, client), await probeStatus(c, client, r.items));
     if (r.serverDate) {
       const skew = Math.round((Date.now() - Date.parse(r.serverDate)) / 1000);
       out.push({
@@ -331,13 +331,80 @@ async function probeHeartbeat(c: Config, client: JobServerClient): Promise<Check
   }
 }
 
+/** The statuses the agent reports; a backend's status field must take each of them. */
+const REPORTED = ["FETCHED", "PRINTING", "COMPLETED", "FAILED"];
+
 /**
- * The status path and method, with a report for a job id no server has: a 404 is the right
- * answer (the route exists); a 405, a 500 or a redirect means the path or method is wrong, and
- * would fail every report in service.
+ * The status path and method. Where the server answers OPTIONS (a DRF backend does), it tells
+ * whether the route exists, which methods it takes and, for a real job, which status values it
+ * accepts and which fields a PUT would require: nothing is changed. Elsewhere a report for a job
+ * id no server has is sent: a 404 from the route itself (not the server's "no such page") is the
+ * right answer; a 405, a 500 or a redirect means the path or method is wrong.
  */
-async function probeStatus(c: Config, client: JobServerClient): Promise<Check> {
-  const what = `${c.server.status_method} ${c.server.paths.status}`;
+async function probeStatus(
+  c: Config,
+  client: JobServerClient,
+  listed: unknown[],
+): Promise<Check> {
+  const method = c.server.status_method;
+  const what = `${method} ${c.server.paths.status}`;
+  const fail = (detail: string, code = "SERVER_PATH"): Check => ({
+    area: "server",
+    result: "FAIL",
+    code,
+    detail: `status reports (${what}) would fail: ${detail}`,
+  });
+  const id = await someJobId(c, client, listed);
+  const at = (jobId: string) => c.server.paths.status.replace("{id}", encodeURIComponent(jobId));
+  try {
+    const opt = await client.probe("OPTIONS", at(id ?? "0"));
+    if (opt.status === 200 && opt.allow) {
+      const allowed = opt.allow.split(",").map((m) => m.trim().toUpperCase());
+      if (!allowed.includes(method)) {
+        return fail(
+          `the server takes ${opt.allow} there, not ${method}: set server.status_method ` +
+            `(a stock DRF viewset updates a job by PATCH on /print-jobs/{id}/)`,
+        );
+      }
+      const fields = (opt.data as { actions?: Record<string, Record<string, DrfField>> } | null)
+        ?.actions?.PUT;
+      if (fields) {
+        const choices = fields.status?.choices?.map((x) => String(x.value));
+        const missing = choices ? REPORTED.filter((v) => !choices.includes(v)) : [];
+        if (missing.length) {
+          return fail(
+            `the backend's status field takes ${choices!.join(", ")}, not ${
+              missing.join(", ")
+            }: its choices must include the agent's statuses as they are (upper case)`,
+            "SERVER_STATUS_VALUES",
+          );
+        }
+        const required = Object.entries(fields)
+          .filter(([k, f]) => f.required && !f.read_only && k !== "status")
+          .map(([k]) => k);
+        if (method === "PUT" && required.length) {
+          return fail(
+            `PUT replaces the whole job and the server requires ${required.join(", ")}: ` +
+              `set server.status_method to PATCH`,
+          );
+        }
+      }
+      return {
+        area: "server",
+        result: "PASS",
+        detail: `status reports (${what}) reach a route that takes ${method}` +
+          (fields ? ` and the agent's status values (job ${id})` : " (no job to check its values)"),
+      };
+    }
+    if (opt.status === 404 && (await client.probe("OPTIONS", c.server.paths.jobs)).allow) {
+      // the server answers OPTIONS on its routes, and this one is not among them
+      return fail(
+        `no such route on the server (OPTIONS ${at(id ?? "0")} answers 404 while the job list ` +
+          `answers it): set server.paths.status to the job's own route (a stock DRF viewset: ` +
+          `/print-jobs/{id}/ with server.status_method PATCH)`,
+      );
+    }
+  } catch { /* no OPTIONS here: the probe report below decides */ }
   try {
     await client.report("0", statusReport("FETCHED", 0, Date.now()));
     return { area: "server", result: "PASS", detail: `status reports (${what}) accepted` };
@@ -350,15 +417,38 @@ async function probeStatus(c: Config, client: JobServerClient): Promise<Check> {
       };
     }
     const hint = e instanceof ServerError && e.status === 405
-      ? `; the server does not take ${c.server.status_method} there: check server.status_method`
+      ? `; the server does not take ${method} there: check server.status_method`
       : "";
-    return {
-      area: "server",
-      result: "FAIL",
-      code: "SERVER_PATH",
-      detail: `status reports (${what}) would fail: ${(e as Error).message}${hint}`,
-    };
+    return fail(`${(e as Error).message}${hint}`);
   }
+}
+
+/** A field as DRF's OPTIONS describes it. */
+interface DrfField {
+  required?: boolean;
+  read_only?: boolean;
+  choices?: { value: unknown }[];
+}
+
+/** A real job's id to look at: one listed for us, else the first the job list holds at all. */
+async function someJobId(
+  c: Config,
+  client: JobServerClient,
+  listed: unknown[],
+): Promise<string | null> {
+  const idOf = (x: unknown) => {
+    const id = (x as { id?: unknown } | null)?.id;
+    return typeof id === "number" || (typeof id === "string" && id) ? String(id) : null;
+  };
+  for (const x of listed) if (idOf(x)) return idOf(x);
+  try {
+    const any = await client.probe("GET", c.server.paths.jobs);
+    const page = Array.isArray(any.data)
+      ? any.data
+      : (any.data as { results?: unknown[] } | null)?.results ?? [];
+    for (const x of page) if (idOf(x)) return idOf(x);
+  } catch { /* none to look at */ }
+  return null;
 }
 
 /** "printer kitchen (backup: bar): " where there are several stations; "" for one. */
