@@ -9,7 +9,6 @@ import {
   getConsoleSink,
   getLogger,
   type LogLevel,
-  type LogRecord,
   reset,
   type Sink,
 } from "@logtape/logtape";

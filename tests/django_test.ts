@@ -332,6 +332,16 @@ Deno.test({
         assertEquals(r.code & 4, 4, "the exit code says the server check failed");
       });
     }
+    await t.step("a list ordered newest first: WARN with the fix", async () => {
+      await srv.create({ job_type: "receipt", receipt_data: { total: 2 } });
+      const r = await selftestServer(dir.path, {
+        ...base,
+        query: { ...base.query, extra: { ordering: "-id" } },
+      });
+      const warn = r.lines.find((l) => l.code === "SERVER_NEWEST_FIRST");
+      assert(warn, JSON.stringify(r.lines));
+      assertEquals(warn.result, "WARN");
+    });
     await t.step("a backend whose status values are lower case", async () => {
       await using lower = await django(dir.path, { PRINTJOBS_LOWER_CASE_STATUS: "1" });
       await lower.create({ job_type: "receipt", receipt_data: { total: 1 } });

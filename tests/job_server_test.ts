@@ -88,6 +88,7 @@ Deno.test("DRF pages: next is followed within the origin, up to maxPages, and ne
   const c = client(`http://127.0.0.1:${srv.addr.port}`);
   const all = await c.listPending({ terminal: "T", role: "r", waitS: 0, maxPages: 10 });
   assertEquals(all.items, [{ page: 1 }, { page: 2 }, { page: 3 }], "stops at a foreign next");
+  assertEquals(all.foreignNext, "http://evil.example/jobs/?page=4", "and says where it pointed");
   const two = await c.listPending({ terminal: "T", role: "r", waitS: 0, maxPages: 2 });
   assertEquals(two.pages, 2);
   const one = await c.listPending({ terminal: "T", role: "r", waitS: 0, maxPages: 5, maxItems: 1 });

@@ -14,7 +14,7 @@ import { Bell } from "./bell.ts";
 import { ReportPump } from "../server/outbox.ts";
 import { ServerHealth } from "../server/server_health.ts";
 import type { JobStore } from "../store/journal.ts";
-import { log } from "../log.ts";
+import { log, LogOnce } from "../log.ts";
 import { LoopLag } from "./loop_lag.ts";
 import type { Printer } from "../printers/printer.ts";
 import type { Renderer } from "../render/render.ts";
@@ -84,6 +84,7 @@ export class Agent {
   #stopping = false;
   #retryAfterLogged = false;
   #noLongPollLogged = false;
+  #foreignNextLog: LogOnce;
   /** How late the event loop ran (heartbeats, reports and the local API wait on it). */
   #loopLag = new LoopLag();
 
@@ -109,6 +110,7 @@ export class Agent {
     this.health = new ServerHealth(this.clock);
     this.ledger = new Ledger(this.journal, this.clock, this.config);
     this.intake = new Intake(this.config, this.stations, this.ledger, this.clock, this.#workBell);
+    this.#foreignNextLog = new LogOnce(this.clock, 3_600_000);
     this.reports = new ReportPump({
       journal: this.journal,
       server: this.#server,
@@ -274,6 +276,7 @@ export class Agent {
         failures = 0;
         this.serverClock.observe(list.serverDate, t0, this.clock.now());
         this.health.ok("jobs", sent);
+        if (list.foreignNext) this.#foreignNext(list.foreignNext);
         fresh = await this.intake.page(list.items, signal);
         if (
           list.items.length === 0 && s.long_poll_wait > 0 && this.clock.now() - t0 < 500 &&
@@ -329,6 +332,18 @@ export class Agent {
       if (fresh === 0 && elapsed < base) await this.#sleep(pause - elapsed, signal);
       else if (failures > 0) await this.#sleep(pause, signal);
     }
+  }
+
+  /** A `next` page on another origin: never followed (the token stays home), said once an hour. */
+  #foreignNext(next: string): void {
+    this.#foreignNextLog.note("next", () =>
+      log.warn(
+        `[POLL] The server's next page ${next} is not on server.base_url ` +
+          `(${this.config.server.base_url}); it is not followed, so only the first page is read. ` +
+          `Behind a reverse proxy, pass the original Host (nginx: proxy_set_header Host $host) ` +
+          `or set Django's USE_X_FORWARDED_HOST (said once an hour)`,
+        { code: "SERVER_NEXT_ORIGIN" },
+      ));
   }
 
   /** The agent at this moment: one snapshot feeds the heartbeat, `/status` and `/metrics`. */

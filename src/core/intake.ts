@@ -14,7 +14,7 @@ import { log, LogOnce } from "../log.ts";
 import { faultPoint } from "./fault.ts";
 import type { Ledger } from "./ledger.ts";
 import type { Station } from "./station.ts";
-import { isNaive } from "../server/server_time.ts";
+import { isNaive, parseServerTime } from "../server/server_time.ts";
 import type { Bell } from "./bell.ts";
 
 /** What {@link Intake.accept} did with one job from the server or the local API. */
@@ -30,6 +30,25 @@ export type AcceptResult =
     fresh: boolean;
   }
   | { outcome: "ignored" | "deferred"; uuid: string; reason: string };
+
+/**
+ * Whether a listed page runs newest first: every item dated (`created_at`), never rising, and
+ * falling at least once. Anything else (undated items, mixed order) is taken as listed.
+ */
+export function listedNewestFirst(items: unknown[], naiveZone: string): boolean {
+  if (items.length < 2) return false;
+  const at = items.map((x) => {
+    const c = (x as { created_at?: unknown } | null)?.created_at;
+    return typeof c === "string" ? parseServerTime(c, naiveZone) : NaN;
+  });
+  if (at.some((t) => isNaN(t))) return false;
+  let down = false;
+  for (let i = 1; i < at.length; i++) {
+    if (at[i] > at[i - 1]) return false;
+    if (at[i] < at[i - 1]) down = true;
+  }
+  return down;
+}
 
 /** Longest stretch of job intake before the event loop gets a turn (ms). */
 const INTAKE_SLICE_MS = 20;
@@ -49,6 +68,7 @@ export class Intake {
   #leftAloneLog: LogOnce;
   /** Listed jobs that cannot be reported (no id): each logged once an hour. */
   #unreportable: LogOnce;
+  #newestFirstLog: LogOnce;
 
   /** Creates a Intake. */
   constructor(config: Config, stations: Station[], ledger: Ledger, clock: Clock, work: Bell) {
@@ -59,6 +79,7 @@ export class Intake {
     this.#work = work;
     this.#unreportable = new LogOnce(clock, 3_600_000);
     this.#leftAloneLog = new LogOnce(clock, 3_600_000);
+    this.#newestFirstLog = new LogOnce(clock, 3_600_000);
   }
 
   /** The station a job is for: by `printer_role`, else by `job_type`, else the first; or null. */
@@ -198,7 +219,8 @@ export class Intake {
    * server for a later poll. Yields to the event loop every few milliseconds, so a huge list
    * never holds up heartbeats, reports, the local API or a stop. Returns how many were new.
    */
-  async page(items: unknown[], signal: AbortSignal): Promise<number> {
+  async page(listed: unknown[], signal: AbortSignal): Promise<number> {
+    const items = this.#oldestFirst(listed);
     let fresh = 0;
     let slice = this.#clock.now();
     for (const item of items) {
@@ -212,6 +234,24 @@ export class Intake {
     }
     this.#noteLeftAlone();
     return fresh;
+  }
+
+  /**
+   * The page in creation order: a backend that lists newest first (a model ordered by
+   * `-created_at`) would otherwise have a burst printed in reverse. Said once an hour, with the
+   * fix, since a long backlog is still handed out newest pages first.
+   */
+  #oldestFirst(items: unknown[]): unknown[] {
+    if (!listedNewestFirst(items, this.#config.server.naive_time_zone)) return items;
+    this.#newestFirstLog.note("newest-first", () =>
+      log.warn(
+        `[POLL] The server lists jobs newest first; the agent prints each page oldest first, but ` +
+          `a backlog longer than a page still starts with the newest: order the list by ` +
+          `creation (the backend's ordering, or server.query.extra {"ordering": "id"}) ` +
+          `(said once an hour)`,
+        { code: "SERVER_NEWEST_FIRST" },
+      ));
+    return [...items].reverse();
   }
 
   /**

@@ -96,6 +96,8 @@ export interface JobList {
   serverDate: string | null;
   /** Pages read (DRF `next` links followed, same origin only). */
   pages: number;
+  /** A `next` link on another origin than `server.base_url` (not followed), if one came. */
+  foreignNext: string | null;
 }
 
 /** What {@link JobServerClient.listPending} asks for. */
@@ -396,6 +398,7 @@ export class JobServerClient implements JobServer {
     let pages = 0;
     let taken = 0;
     let wait = resume ? 0 : o.waitS;
+    let foreignNext: string | null = null;
     const max = o.maxItems ?? Infinity;
     while (path) {
       const { data, date } = await this.#request("GET", path, {
@@ -409,6 +412,7 @@ export class JobServerClient implements JobServer {
       items.push(...page.items);
       taken += o.takes ? page.items.filter(o.takes).length : page.items.length;
       path = page.next ? this.#sameOrigin(page.next) : null;
+      if (page.next && !path) foreignNext = page.next;
       if (taken >= max || !path) break;
       if (pages >= (o.maxPages ?? 1)) {
         this.#cursor = path; // read on from here next time
@@ -416,7 +420,7 @@ export class JobServerClient implements JobServer {
       }
       wait = 0; // only the first request may be held by the server
     }
-    return { items, serverDate, pages };
+    return { items, serverDate, pages, foreignNext };
   }
 
   /** A `next` link as a URL to follow, or null if it leaves the server's origin. */

@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { type Config, type ConfigError, serverToken, type StationConfig } from "../config.ts";
 import { JobServerClient, ServerError } from "../server/job_server.ts";
 import { selftestHeartbeat, statusReport } from "../server/protocol.ts";
+import { listedNewestFirst } from "../core/intake.ts";
 import { Journal, StateLockedError } from "../store/journal.ts";
 import { journalPath, rendererFor } from "../run.ts";
 import type { Renderer } from "../render/render.ts";
@@ -74,6 +75,12 @@ const NEXT_STEPS: Record<string, (c: Config | null) => string> = {
   SERVER_ROLE_FILTER_HIDES: () =>
     'set server.query.printer_role to "" (the agent leaves jobs for other roles alone by itself), ' +
     "or make the backend's role filter also list jobs without a role",
+  SERVER_STATUS_VALUES: () =>
+    "give the backend's status field the values FETCHED, PRINTING, COMPLETED and FAILED as they are (docs/django.md)",
+  SERVER_NEXT_ORIGIN: () =>
+    "make the backend build its page links from the address this PC uses (the proxy's Host header), then run the selftest again",
+  SERVER_NEWEST_FIRST: () =>
+    'order the job list oldest first: the backend\'s ordering, or server.query.extra {"ordering": "id"}',
   CLOCK_SKEW: () => "set this PC's clock (Windows time sync), or jobs may expire or look old",
   PRINTER_OFFLINE: () =>
     "is the printer switched on and connected (USB cable / network cable)? For a network printer: is printer.host right (print the printer's self-test page to see its IP address)? Is there paper?",
@@ -216,6 +223,26 @@ async function checkServer(c: Config): Promise<Check[]> {
         `${c.server.base_url} answered in ${ms} ms, token accepted; ${r.items.length} job(s) pending`,
     }];
     out.push(...await checkListed(c, ca, r.items, roles));
+    if (r.foreignNext) {
+      out.push({
+        area: "server",
+        result: "WARN",
+        code: "SERVER_NEXT_ORIGIN",
+        detail: `the list's next page ${r.foreignNext} is not on ${c.server.base_url}: the agent ` +
+          `will read only the first page. Behind a reverse proxy, pass the original Host ` +
+          `(nginx: proxy_set_header Host $host) or set Django's USE_X_FORWARDED_HOST`,
+      });
+    }
+    if (listedNewestFirst(r.items, c.server.naive_time_zone)) {
+      out.push({
+        area: "server",
+        result: "WARN",
+        code: "SERVER_NEWEST_FIRST",
+        detail: `the server lists jobs newest first: a backlog longer than a page prints its ` +
+          `newest jobs first. Order the list by creation (the backend's ordering, or ` +
+          `server.query.extra {"ordering": "id"})`,
+      });
+    }
     out.push(await probeHeartbeat(c, client), await probeStatus(c, client, r.items));
     if (r.serverDate) {
       const skew = Math.round((Date.now() - Date.parse(r.serverDate)) / 1000);
