@@ -7,6 +7,86 @@
  * @module
  */
 import { z } from "zod";
+import { parse as parseJsonc, type ParseError, printParseErrorCode } from "jsonc-parser";
+
+/** Escapes JSON turns a Windows path into: `"C:\temp"` is C:<TAB>emp. */
+const PATH_HINT =
+  'write \\\\ or / in JSON paths ("C:\\\\PrintAgent\\\\state" or "C:/PrintAgent/state")';
+
+/** A file or folder path: a control character in it is a JSON escape the writer did not mean. */
+function pathString() {
+  const control = (s: string) => [...s].find((ch) => ch.charCodeAt(0) < 0x20 || ch === "\x7f");
+  return z.string().refine((s) => control(s) === undefined, {
+    error: (iss) => {
+      const c = control(String(iss.input))!;
+      return `the path holds a control character (${JSON.stringify(c)}): in JSON a backslash ` +
+        `starts an escape, so "\\t" or "\\n" in a Windows path becomes one; ${PATH_HINT}`;
+    },
+  });
+}
+
+/** Keys whose values are names in capitals: taken in any case (`"debug"` is `DEBUG`). */
+const ANY_CASE: [string, string][] = [["logging", "level"], ["server", "status_method"]];
+
+/** A copy of the file's data with {@link ANY_CASE} values in capitals. */
+function capitalized(raw: unknown): unknown {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return raw;
+  const out: Record<string, unknown> = { ...raw as Record<string, unknown> };
+  for (const [section, key] of ANY_CASE) {
+    const sec = out[section];
+    if (sec && typeof sec === "object" && !Array.isArray(sec)) {
+      const v = (sec as Record<string, unknown>)[key];
+      if (typeof v === "string") out[section] = { ...sec, [key]: v.toUpperCase() };
+    }
+  }
+  return out;
+}
+
+/** What each JSON syntax error means, in a technician's words. */
+const SYNTAX: Record<string, string> = {
+  InvalidSymbol: "unexpected text (a missing quote, or a word that is not true/false/null?)",
+  InvalidNumberFormat: "a number is written wrong",
+  PropertyNameExpected: "a key in double quotes was expected",
+  ValueExpected: "a value was expected (a trailing comma before it, or nothing after a `:`?)",
+  ColonExpected: "a `:` is missing after the key",
+  CommaExpected: "a `,` is missing between two entries",
+  CloseBraceExpected: "a `}` is missing",
+  CloseBracketExpected: "a `]` is missing",
+  EndOfFileExpected: "text after the end of the configuration (one `}` too many?)",
+  InvalidCommentToken: "a comment is written wrong",
+  UnexpectedEndOfComment: "a comment is not closed (`*/` is missing)",
+  UnexpectedEndOfString: 'a string is not closed (a `"` is missing)',
+  UnexpectedEndOfNumber: "a number is cut off",
+  InvalidUnicode: "a \\u escape is written wrong",
+  InvalidEscapeCharacter: `a backslash starts an escape JSON does not have; ${PATH_HINT}`,
+  InvalidCharacter: "a control character (a tab or line break) inside a string",
+};
+
+/**
+ * The config file's text as data: JSON with `//` and `/* *\/` comments and trailing commas
+ * (JSONC, as VS Code and Deno's own config take it). A syntax error names its line, column and
+ * cause.
+ */
+export function parseConfigText(text: string, file: string): unknown {
+  const t = text.replace(/^\uFEFF/, ""); // Notepad writes a BOM
+  if (t.trim() === "") {
+    throw new ConfigError(file, [
+      "the file is empty: write the configuration in it (`agent init` writes a starter)",
+    ]);
+  }
+  const errors: ParseError[] = [];
+  const raw = parseJsonc(t, errors, { allowTrailingComma: true, allowEmptyContent: false });
+  if (errors.length === 0) return raw;
+  const where = (offset: number) => {
+    const before = t.slice(0, offset).split("\n");
+    return `line ${before.length} column ${before.at(-1)!.length + 1}`;
+  };
+  const said = errors.map((e) => {
+    const code = printParseErrorCode(e.error);
+    return `not valid JSON at ${where(e.offset)}: ${SYNTAX[code] ?? code}`;
+  });
+  throw new ConfigError(file, [...new Set(said)].slice(0, 3));
+}
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { LABEL_KEYS } from "./render/labels.ts";
 import { isNaiveTimeZone } from "./server/server_time.ts";
@@ -48,7 +128,7 @@ const Server = z.object({
   heartbeat_interval: seconds(30),
   long_poll_wait: z.number().int().min(0).max(120).default(25),
   request_timeout: seconds(10),
-  ca_file: z.string().nullable().default(null),
+  ca_file: pathString().nullable().default(null),
   paths: ServerPaths.default(ServerPaths.parse({})),
   /** How a status report is sent: POST to paths.status (default), or PATCH/PUT (a DRF viewset). */
   status_method: z.enum(["POST", "PATCH", "PUT"]).default("POST"),
@@ -70,7 +150,7 @@ const Printer = z.object({
   transport: z.enum(["winspool", "tcp", "file", "virtual"]).default("winspool"),
   host: z.string().default("127.0.0.1"),
   port: z.number().int().min(1).max(65535).default(9100),
-  path: z.string().default("printer-out"),
+  path: pathString().default("printer-out"),
   timeout: seconds(10),
   spool_watch_seconds: z.number().min(0).default(15),
 }).strict();
@@ -145,7 +225,7 @@ const ErrorHandling = z.object({
 
 const Logging = z.object({
   level: z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]).default("INFO"),
-  log_file: z.string().default("print_agent.log"),
+  log_file: pathString().default("print_agent.log"),
   max_bytes: z.number().int().min(1024).default(10 * 1024 * 1024),
   backup_count: z.number().int().min(1).max(100).default(5),
 }).strict();
@@ -169,14 +249,14 @@ const Jobs = z.object({
 }).strict();
 
 const State = z.object({
-  path: z.string().default("state"),
+  path: pathString().default("state"),
   retention_days: z.number().min(0).default(14),
   max_rows: z.number().int().min(100).default(200_000),
 }).strict();
 
 const Render = z.object({
-  templates_path: z.string().default("templates"),
-  profiles_path: z.string().nullable().default(null),
+  templates_path: pathString().default("templates"),
+  profiles_path: pathString().nullable().default(null),
   locale: z.string().default("id-ID"),
   currency: z.string().length(3).default("IDR"),
   time_zone: z.string().nullable().default(null),
@@ -349,7 +429,7 @@ export function parseConfig(raw: unknown, baseDir: string, source = "(inline)"):
       "printer (one printer) alone",
     ]);
   }
-  const r = ConfigSchema.safeParse(raw);
+  const r = ConfigSchema.safeParse(capitalized(raw));
   if (!r.success) {
     const problems = r.error.issues.map((i) => {
       const key = i.path.length ? i.path.join(".") : "(top level)";
@@ -409,13 +489,7 @@ export async function loadConfig(path: string): Promise<Config> {
       : String(e);
     throw new ConfigError(file, [`cannot read the config file: ${why}`], { cause: e });
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text.replace(/^\uFEFF/, "")); // Notepad writes a BOM
-  } catch (e) {
-    throw new ConfigError(file, [`not valid JSON: ${(e as Error).message}`], { cause: e });
-  }
-  return parseConfig(raw, dirname(file), file);
+  return parseConfig(parseConfigText(text, file), dirname(file), file);
 }
 
 /** The token to send: `server.token`, else the environment variable named by `token_env`. */

@@ -141,7 +141,7 @@ if (import.meta.main) {
     "(demo: embedded defaults)",
   );
   const ac = new AbortController();
-  const running = runUntilStopped(config, ac.signal);
+  const running = runUntilStopped(config, ac.signal, undefined, { demo: true });
   const created = [];
   for (const j of SAMPLE_JOBS) {
     const r = await fetch(`${server.url}/print-jobs/`, {

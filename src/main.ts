@@ -29,7 +29,8 @@ Commands:
   init                write a starter config beside agent.exe from what this PC can tell
                       (Windows default printer, its driver, the computer name), then selftest;
                       --terminal-id --server URL --token --printer NAME --brand --paper 58|80
-                      --transport winspool|tcp --host --port; --force to replace a file
+                      --transport winspool|tcp|virtual --host --port; --force to replace a file;
+                      the token goes to PRINT_AGENT_TOKEN unless --token-in-file
   printers            list the printers this Windows account can see
   selftest            check config, state folder, server, printer, logs (also --selftest)
   service <action>    install | uninstall | start | stop | status (Windows service)
@@ -112,6 +113,7 @@ export async function main(args: string[]): Promise<number> {
         "terminal-id": { type: "string" },
         server: { type: "string" },
         token: { type: "string" },
+        "token-in-file": { type: "boolean", default: false },
         printer: { type: "string" },
         brand: { type: "string" },
         paper: { type: "string" },
@@ -136,6 +138,10 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const command = f.selftest ? "selftest" : positionals[0] ?? "run";
+  if (command === "help") {
+    console.log(HELP);
+    return 0;
+  }
   const configPath = f.config ?? await defaultConfigPath();
 
   if (command === "init") {
@@ -151,7 +157,17 @@ export async function main(args: string[]): Promise<number> {
       host: f.host,
       port: f.port,
       force: f.force,
-    }).catch((e) => ({ code: 2, lines: [`agent init: ${(e as Error).message}`] }));
+      tokenInFile: f["token-in-file"],
+    }).catch((e) => ({
+      code: 2,
+      lines: [
+        e instanceof ConfigError
+          ? `agent init: nothing was written; the flags give an invalid configuration:\n${
+            e.problems.map((p) => `  - ${p}`).join("\n")
+          }`
+          : `agent init: ${(e as Error).message}`,
+      ],
+    }));
     (r.code ? console.error : console.log)(r.lines.join("\n"));
     if (r.code) return r.code;
     console.log("\nNow the selftest (fix what it names, then run it again):\n");
@@ -186,11 +202,30 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   if (command === "config") {
-    const shown = f.json ? loadableConfig(config) : maskedConfig(config);
-    console.log(
-      f.json ? JSON.stringify(shown, null, 2) : `Configuration OK (${config.source})\n` +
-        JSON.stringify(shown, null, 2),
-    );
+    // everything the run refuses, refused here: the printers' brands and the store's templates
+    const { rendererFor } = await import("./run.ts");
+    const problems: string[] = [];
+    for (const [i, st] of config.stations.entries()) {
+      try {
+        await rendererFor(config, st);
+      } catch (e) {
+        const key = config.printers ? `printers[${i}] ("${st.id}")` : "printer";
+        const msg = (e as Error).message;
+        problems.push(`  - ${/^Unknown printer brand/.test(msg) ? `${key}.brand` : key}: ${msg}`);
+      }
+    }
+    if (problems.length) {
+      console.error(`Invalid configuration in ${config.source}:\n${problems.join("\n")}`);
+      return 2;
+    }
+    // the file as the agent reads it (defaults filled in, secrets masked): it loads back as it is
+    if (!f.json) {
+      console.error(
+        `Configuration OK (${config.source}); below, as the agent reads it, with the defaults ` +
+          `filled in and secrets masked:`,
+      );
+    }
+    console.log(JSON.stringify(loadableConfig(config), null, 2));
     return 0;
   }
   if (command !== "run") {
@@ -216,6 +251,7 @@ export async function runUntilStopped(
   config: Config,
   stopSignal?: AbortSignal,
   onStarted?: () => void,
+  o: { demo?: boolean } = {},
 ): Promise<number> {
   const stop = new AbortController();
   const { promise, resolve } = Promise.withResolvers<void>();
@@ -230,7 +266,7 @@ export async function runUntilStopped(
   stopSignal?.addEventListener("abort", onSignal);
   let agent;
   try {
-    agent = await startAgent(config, { signal: stop.signal });
+    agent = await startAgent(config, { signal: stop.signal, demo: o.demo });
   } catch (e) {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
     if (stop.signal.aborted) {

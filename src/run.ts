@@ -189,6 +189,8 @@ export interface StartOptions {
   signal?: AbortSignal;
   /** How often to retry an unwritable state folder, ms (default 5000). */
   stateRetryMs?: number;
+  /** The demo: its virtual printers are meant (no warning). */
+  demo?: boolean;
 }
 
 /**
@@ -293,6 +295,14 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Runni
         (st.backup ? ` | Backup: ${st.backup}` : ""),
     );
     if (r.profile.upgraded) log.warn(`[PROFILE] ${r.profile.upgraded}`);
+    if (st.transport === "virtual" && !o.demo) {
+      log.warn(
+        `[PRINTER] ${c.printers ? `Printer ${st.id} is` : "The printer is"} virtual: receipts ` +
+          `become pictures in ${st.path} and are reported COMPLETED to the POS, but nothing is ` +
+          `printed. For a real printer set transport winspool or tcp`,
+        { code: "PRINTER_VIRTUAL" },
+      );
+    }
   });
   log.info(`Job types: ${c.jobs.accepted_types.join(", ")}`);
   log.info(`Server: ${c.server.base_url} | State: ${c.state.path} | Config: ${c.source}`);

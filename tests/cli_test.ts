@@ -272,3 +272,102 @@ Deno.test("agent init guesses the brand and paper from a Windows driver name", a
   assertEquals(paperFromDriver("XP-80C"), 80);
   assertEquals(paperFromDriver("EPSON TM-T82 Receipt"), null);
 });
+
+Deno.test("agent config refuses what the run refuses (an unknown brand, naming the key and the known ones), and its plain output loads back", async () => {
+  await using dir = await withTmpDir();
+  const file = join(dir.path, "print_agent_config.json");
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      terminal_identity: { terminal_id: "POS-1" },
+      printer: { transport: "tcp", port: 9100, brand: "ZEBRA" },
+    }),
+  );
+  const bad = await agent(["config", "--config", file]);
+  assertEquals(bad.code, 2);
+  assertMatch(
+    bad.stderr,
+    /printer\.brand: Unknown printer brand "ZEBRA": known brands are .*EPSON/,
+  );
+  const run = await agent(["--config", file, "--selftest", "--json"]);
+  const tpl = JSON.parse(run.stdout).checks.find((c: { code?: string }) =>
+    c.code === "PRINTER_BRAND_UNKNOWN"
+  );
+  assert(tpl, run.stdout);
+  assertMatch(tpl.next, /printer\.brand/);
+  await Deno.writeTextFile(
+    file,
+    `{
+  // comments and a trailing comma, as the original agent's docs write it
+  "terminal_identity": { "terminal_id": "POS-1" },
+  "printer": { "transport": "tcp", "port": 9100, "brand": "epson" },
+  "logging": { "level": "debug" },
+}`,
+  );
+  const ok = await agent(["config", "--config", file]);
+  assertEquals(ok.code, 0, ok.stderr);
+  assertMatch(ok.stderr, /Configuration OK .*defaults filled in and secrets masked/);
+  const again = join(dir.path, "again.json");
+  await Deno.writeTextFile(again, ok.stdout);
+  const back = await agent(["config", "--config", again, "--json"]);
+  assertEquals(back.code, 0, back.stderr);
+  assertEquals(JSON.parse(back.stdout).logging.level, "DEBUG");
+  assertEquals(JSON.parse(back.stdout).printer.brand, "epson");
+});
+
+Deno.test("agent init never writes a virtual printer unasked, keeps the token out of the file by default, and says what was wrong with a flag", async () => {
+  await using dir = await withTmpDir();
+  const file = join(dir.path, "print_agent_config.json");
+  const r = await agent([
+    "init",
+    "--config",
+    file,
+    "--server",
+    "http://127.0.0.1:1/api",
+    "--token",
+    "s3cret-token",
+  ]);
+  const written = JSON.parse(await Deno.readTextFile(file));
+  assert(written.printer?.transport !== "virtual", JSON.stringify(written.printer));
+  assertMatch(r.stdout, /printer: NONE found or given\. Name one: --printer/);
+  assertEquals(written.server.token, undefined, "the token is not in the file");
+  assertMatch(r.stdout, /NOT written into the file; .*PRINT_AGENT_TOKEN/);
+  const inFile = await agent([
+    "init",
+    "--config",
+    file,
+    "--force",
+    "--token",
+    "s3cret-token",
+    "--token-in-file",
+    "--transport",
+    "virtual",
+  ]);
+  assertEquals(JSON.parse(await Deno.readTextFile(file)).server.token, "s3cret-token");
+  assertMatch(inFile.stdout, /written into this file \(--token-in-file\)/);
+  assertMatch(inFile.stdout, /FAIL +printer .*virtual/, "the selftest: a virtual printer FAILs");
+  const bad = await agent([
+    "init",
+    "--config",
+    join(dir.path, "new.json"),
+    "--server",
+    "pos.example/api",
+  ]);
+  assertEquals(bad.code, 2);
+  assertMatch(
+    bad.stderr,
+    /--server "pos\.example\/api" is not a web address: .*https:\/\/pos\.example\/api/,
+  );
+  assert(
+    !(await Deno.stat(join(dir.path, "new.json")).then(() => true, () => false)),
+    "nothing written",
+  );
+  const paper = await agent(["init", "--config", join(dir.path, "new.json"), "--paper", "99"]);
+  assertMatch(
+    paper.stderr,
+    /nothing was written; the flags give an invalid configuration:\n  - printer\.paper_width/,
+  );
+  const help = await agent(["help"]);
+  assertEquals(help.code, 0);
+  assertMatch(help.stdout, /Commands:/);
+});

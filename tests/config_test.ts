@@ -12,6 +12,7 @@ import {
   loadConfig,
   maskedConfig,
   parseConfig,
+  parseConfigText,
 } from "../src/config.ts";
 import { startAgent, StartupError } from "../src/run.ts";
 import { join } from "node:path";
@@ -32,6 +33,17 @@ function problems(raw: unknown): string[] {
     throw e;
   }
   throw new Error("expected a ConfigError");
+}
+
+/** The problems of a config, none when it loads. */
+function problemsIfAny(raw: unknown): string[] {
+  try {
+    parseConfig(raw, "/opt/agent", "test.json");
+    return [];
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
 }
 
 Deno.test("the seed agent's config loads unchanged, with defaults for everything new", () => {
@@ -129,4 +141,100 @@ Deno.test("docs/config.schema.json is the schema the code validates with", async
 
 Deno.test("parseConfig rejects a non-object", () => {
   assertThrows(() => parseConfig([], "/x"), /Invalid configuration/);
+});
+
+const PATH_KEYS: [string, (v: string) => Record<string, unknown>][] = [
+  ["logging.log_file", (v) => ({ logging: { log_file: v } })],
+  ["state.path", (v) => ({ state: { path: v } })],
+  ["printer.path", (v) => ({ printer: { transport: "file", path: v } })],
+  ["render.templates_path", (v) => ({ render: { templates_path: v } })],
+  ["render.profiles_path", (v) => ({ render: { profiles_path: v } })],
+  ["server.ca_file", (v) => ({ server: { ca_file: v } })],
+];
+
+Deno.test("a path holding any control character (a JSON escape in a Windows path) is refused with the fix, in every path key", () => {
+  const base = { terminal_identity: { terminal_id: "P" } };
+  for (const [key, at] of PATH_KEYS) {
+    for (let code = 0; code <= 0x7f; code++) {
+      const control = code < 0x20 || code === 0x7f;
+      const path = `C:${String.fromCharCode(code)}emp`;
+      const p = problemsIfAny({ ...base, ...at(path) });
+      if (!control) {
+        assertEquals(p.filter((x) => x.startsWith(key)), [], `${key} with U+${code}: accepted`);
+        continue;
+      }
+      assertEquals(p.length, 1, `${key} with U+${code.toString(16)}: ${p}`);
+      assert(p[0].startsWith(`${key}:`), p[0]);
+      assertMatch(p[0], /control character .*write \\\\ or \/ in JSON paths/);
+    }
+  }
+  // what a technician typed: "C:\temp\new.log" parses as C:<TAB>emp<LF>ew.log
+  const typed = parseConfigText(
+    String
+      .raw`{"terminal_identity": {"terminal_id": "P"}, "logging": {"log_file": "C:\temp\new.log"}}`,
+    "t.json",
+  );
+  assertMatch(problems(typed)[0], /^logging\.log_file: .*"\\t"/);
+});
+
+Deno.test("the file is JSONC: comments and trailing commas load; each syntax error names its line, column and cause", () => {
+  const ok = parseConfigText(
+    `{
+  // the original agent's docs show comments like this
+  "terminal_identity": { "terminal_id": "POS-1", }, /* and this */
+  "logging": { "level": "debug" },
+}`,
+    "c.json",
+  );
+  const c = parseConfig(ok, "/opt/agent", "c.json");
+  assertEquals(c.terminal_identity.terminal_id, "POS-1");
+  assertEquals(c.logging.level, "DEBUG", "case does not matter to a person");
+  const bad: [string, string, RegExp][] = [
+    ["empty", "", /the file is empty/],
+    ["blank", "  \n\n", /the file is empty/],
+    ["a BOM only", "\uFEFF", /the file is empty/],
+    [
+      "a brace missing",
+      `{\n  "terminal_identity": { "terminal_id": "P"\n`,
+      /line 3 .*a `}` is missing/,
+    ],
+    ["a comma missing", `{\n "a": 1\n "b": 2\n}`, /line 3 column 2: a `,` is missing/],
+    ["a colon missing", `{ "a" 1 }`, /line 1 column 7: a `:` is missing/],
+    ["one brace too many", `{ "a": 1 }}`, /line 1 column 11: text after the end/],
+    [
+      "a backslash path",
+      String.raw`{ "state": { "path": "C:\PrintAgent\state" } }`,
+      /line 1 .*write \\\\ or \//,
+    ],
+    ["a string not closed", `{ "a": "b }`, /a string is not closed/],
+    ["single quotes", `{ 'a': 1 }`, /line 1 column 3: /],
+  ];
+  for (const [name, text, want] of bad) {
+    let message = "";
+    try {
+      parseConfigText(text, "c.json");
+    } catch (e) {
+      assert(e instanceof ConfigError, name);
+      message = e.message;
+    }
+    assertMatch(message, want, name);
+    assert(!/position \d+/.test(message), `${name}: a line and column, not an offset`);
+  }
+});
+
+Deno.test("enumerations are taken in any case: status_method, logging.level", () => {
+  const c = parseConfig(
+    {
+      terminal_identity: { terminal_id: "P" },
+      server: { status_method: "patch" },
+      logging: { level: "warning" },
+    },
+    "/opt/agent",
+    "t.json",
+  );
+  assertEquals([c.server.status_method, c.logging.level], ["PATCH", "WARNING"]);
+  assertMatch(
+    problems({ terminal_identity: { terminal_id: "P" }, logging: { level: "loud" } })[0],
+    /logging\.level/,
+  );
 });

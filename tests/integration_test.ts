@@ -92,7 +92,9 @@ for (const mode of SERVER_MODES) {
     });
     const good = await server.createJob(RECEIPT);
     const raw = await server.createJob({ job_type: "raw", raw_base64: btoa("\x1b@RAW\n") });
-    for (const j of [unknownType, badB64, noData, badField, good, raw]) {
+    // a job type the agent knows but this terminal does not accept
+    const notHere = await server.createJob({ job_type: "kitchen", receipt_data: {} });
+    for (const j of [unknownType, badB64, noData, badField, good, raw, notHere]) {
       await waitFor(
         async () => ["COMPLETED", "FAILED"].includes(String((await server.getJob(j.id)).status)),
         `job ${j.id} final`,
@@ -100,6 +102,15 @@ for (const mode of SERVER_MODES) {
     }
     const code = async (j: Record<string, unknown>) => (await server.getJob(j.id)).error_code;
     assertEquals(await code(unknownType), "UNSUPPORTED_JOB_TYPE");
+    assertEquals(await code(notHere), "UNSUPPORTED_JOB_TYPE");
+    // every failure is in the log too: one [FAILED] line with its code, for each job
+    for (const j of [unknownType, badB64, noData, badField, notHere]) {
+      const failed = logs.lines.filter((l) =>
+        l.msg.includes(`[JOB ${j.id}]`) && l.msg.includes("[FAILED]")
+      );
+      assertEquals(failed.length, 1, `job ${j.id}: ${JSON.stringify(failed)}`);
+      assertEquals(failed[0].code, await code(j));
+    }
     assertEquals(await code(badB64), "INVALID_BASE64");
     assertEquals(await code(noData), "BAD_PAYLOAD");
     assertEquals(await code(badField), "BAD_PAYLOAD");

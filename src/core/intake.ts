@@ -167,6 +167,7 @@ export class Intake {
       const reason = `job_type "${job.job_type}" is not accepted here (accepted: ${
         this.#config.jobs.accepted_types.join(", ")
       })`;
+      log.error(`${jobLabel(job)} [FAILED] ${reason}`, { code: "UNSUPPORTED_JOB_TYPE" });
       this.#ledger.failed(job, station, "UNSUPPORTED_JOB_TYPE", reason);
       return {
         outcome: "rejected",

@@ -29,6 +29,8 @@ export interface InitFlags {
   port?: string;
   /** Overwrite an existing file. */
   force: boolean;
+  /** Write `--token` into the file (default: left to `PRINT_AGENT_TOKEN`). */
+  tokenInFile?: boolean;
 }
 
 /** A printer the spooler knows, as far as init needs it. */
@@ -84,14 +86,17 @@ export function starterConfig(
   const notes: string[] = [];
   const terminal = f.terminalId ?? computerName();
   notes.push(`terminal id: ${terminal}${f.terminalId ? "" : " (this computer's name)"}`);
-  const transport = f.transport ?? (f.host ? "tcp" : found || f.printer ? "winspool" : "virtual");
+  // never a virtual printer unless asked for: it "prints" into a folder and reports COMPLETED
+  const transport = f.transport ?? (f.host ? "tcp" : "winspool");
   const printer: Record<string, unknown> = { transport };
   if (transport === "winspool") {
     printer.name = f.printer ?? found?.name ?? "";
     notes.push(
       printer.name
         ? `printer: "${printer.name}"${f.printer ? "" : " (the Windows default printer)"}`
-        : "printer: none found: set printer.name (see `agent printers`)",
+        : 'printer: NONE found or given. Name one: --printer "<queue name>" (the names: ' +
+          "`agent printers`), or --host <address> for a network printer; then run " +
+          "`agent --selftest`",
     );
   }
   if (transport === "tcp") {
@@ -101,7 +106,10 @@ export function starterConfig(
   }
   if (transport === "virtual") {
     printer.path = "printer-out";
-    notes.push("printer: virtual (previews in printer-out\\): no printer was found or given");
+    notes.push(
+      "printer: virtual, as asked: receipts become pictures in printer-out\\ and are reported " +
+        "COMPLETED to the POS; for trying things out only",
+    );
   }
   const driver = f.printer ? "" : found?.driver ?? "";
   printer.brand = f.brand ?? (driver ? brandFromDriver(driver) : "GENERIC");
@@ -115,10 +123,29 @@ export function starterConfig(
   notes.push(
     `paper: ${paper}${f.paper ? "" : paperFromDriver(driver) ? " (the driver says)" : ""}`,
   );
+  if (f.server !== undefined && !/^https?:\/\/[^/\s]/i.test(f.server)) {
+    throw new Error(
+      `--server "${f.server}" is not a web address: write it with http:// or https:// ` +
+        `(e.g. https://${f.server.replace(/^\/+/, "")})`,
+    );
+  }
   const server: Record<string, unknown> = {
     base_url: f.server ?? "http://127.0.0.1:8765/api",
   };
-  if (f.token) server.token = f.token;
+  if (f.token && f.tokenInFile) {
+    server.token = f.token;
+    notes.push(
+      "server token: written into this file (--token-in-file); anyone who can read the file " +
+        "can use it",
+    );
+  } else if (f.token) {
+    notes.push(
+      "server token: NOT written into the file; the agent reads it from the environment " +
+        "variable PRINT_AGENT_TOKEN (server.token_env). Set it for the service: " +
+        "setx /M PRINT_AGENT_TOKEN <token> (as Administrator), then restart the service; or " +
+        "run init again with --token-in-file to keep it in the file",
+    );
+  }
   if (!f.server) notes.push("server: the default address; set server.base_url (--server URL)");
   return {
     file: {

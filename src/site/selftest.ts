@@ -51,6 +51,12 @@ const NEXT_STEPS: Record<string, (c: Config | null) => string> = {
   STATE_IN_USE: () => "nothing to do if the service is running; otherwise stop the other agent",
   LOGS_UNWRITABLE: (c) =>
     `the account the agent runs as must be able to write ${c?.logging.log_file}; is the disk full?`,
+  PRINTER_VIRTUAL: () =>
+    'name the real printer: transport "winspool" with its queue name (`agent printers`), or "tcp" with its address',
+  PRINTER_BRAND_UNKNOWN: (c) =>
+    `set ${
+      c?.printers ? "that printer's brand" : "printer.brand"
+    } to one of the brands named above, or add a profile file for this printer (docs/printing.md, Adding a printer)`,
   TEMPLATES_INVALID: () =>
     "fix the template or profile file named above, or remove it to use the built-in one",
   PROFILE_OLD_FORMAT: () =>
@@ -514,6 +520,15 @@ async function printTestPage(printer: Printer, renderer: Renderer, tag: string):
 
 async function checkPrinter(st: StationConfig, printer: Printer): Promise<Check[]> {
   const out: Check[] = [];
+  if (st.transport === "virtual") {
+    return [{
+      area: "printer",
+      result: "FAIL",
+      code: "PRINTER_VIRTUAL",
+      detail: `the printer is virtual (${st.path}): every receipt would be reported COMPLETED to ` +
+        `the POS while it only lands in a folder`,
+    }];
+  }
   if (st.transport === "winspool") {
     const { listSpoolerPrinters } = await import("../printers/winspool.ts");
     const account = Deno.env.get("USERNAME") ?? "this account";
@@ -650,7 +665,9 @@ export async function runChecks(o: SelftestOptions): Promise<Check[]> {
       checks.push({
         area: "templates",
         result: "FAIL",
-        code: "TEMPLATES_INVALID",
+        code: /^Unknown printer brand/.test((e as Error).message)
+          ? "PRINTER_BRAND_UNKNOWN"
+          : "TEMPLATES_INVALID",
         detail: `${tag}${(e as Error).message}`,
       });
     }
