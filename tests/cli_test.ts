@@ -365,7 +365,7 @@ Deno.test("agent init never writes a virtual printer unasked, keeps the token ou
   const paper = await agent(["init", "--config", join(dir.path, "new.json"), "--paper", "99"]);
   assertMatch(
     paper.stderr,
-    /nothing was written; the flags give an invalid configuration:\n  - printer\.paper_width/,
+    /nothing was written; the flags give an invalid configuration:\n {2}- printer\.paper_width/,
   );
   const help = await agent(["help"]);
   assertEquals(help.code, 0);
