@@ -81,15 +81,51 @@ export const SAMPLE_JOBS = [
 ];
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      port: { type: "string", default: "8765" },
-      "api-port": { type: "string", default: "8787" },
-      out: { type: "string" },
-      "exit-after-jobs": { type: "boolean", default: false },
-    },
-  });
+  const usage = `deno task demo [options]: the reference server, an agent with three stations
+(cashier and kitchen on virtual printers, the bar on a switched-off network printer that fails
+over to the kitchen) and sample jobs; the pictures land in demo-out/.
+
+  --port N            the reference job server's port (default 8765)
+  --api-port N        the agent's status page and local API (default 8787)
+  --out DIR           where the printers' pictures go (default demo-out/, emptied first)
+  --exit-after-jobs   stop once the sample jobs are done (for scripts and tests)
+  -h, --help          this text`;
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: {
+        port: { type: "string", default: "8765" },
+        "api-port": { type: "string", default: "8787" },
+        out: { type: "string" },
+        "exit-after-jobs": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (e) {
+    console.error(`demo: ${(e as Error).message}\n\n${usage}`);
+    Deno.exit(2);
+  }
+  if (values.help) {
+    console.log(usage);
+    Deno.exit(0);
+  }
+  for (const [flag, v] of [["--port", values.port], ["--api-port", values["api-port"]]]) {
+    const port = Number(v);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      console.error(`demo: ${flag} "${v}" is not a port number`);
+      Deno.exit(2);
+    }
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close(); // taken? say so before touching anything
+    } catch (e) {
+      console.error(
+        `demo: port ${port} (${flag}) is in use (${(e as Error).name}): stop what runs there, ` +
+          `or pick another with ${flag} N`,
+      );
+      Deno.exit(2);
+    }
+  }
   const root = dirname(dirname(fileURLToPath(import.meta.url)));
   const out = values.out ?? join(root, "demo-out");
   // every run starts clean: the reference server's ids start at 1 again

@@ -1,5 +1,5 @@
 /** `deno task demo` as a new user runs it: three stations, and the bar ticket on the backup. */
-import { assert, assertMatch } from "./helpers/assert.ts";
+import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { withTmpDir } from "./helpers/env.ts";
 
 const DEMO = new URL("../src/demo.ts", import.meta.url).pathname;
@@ -45,4 +45,31 @@ Deno.test("the demo prints on the cashier and kitchen stations and fails the bar
     /B A C K U P[\s\S]*FROM BAR/,
   );
   assert(!(await Deno.stat(`${out}/printer/stale`).then(() => true, () => false)), "a clean start");
+});
+
+Deno.test("the demo's command line: --help lists its flags; a port in use or an unknown flag is said, not thrown", async () => {
+  const demo = async (...args: string[]) => {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", DEMO, ...args],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+  };
+  const help = await demo("--help");
+  assertEquals(help.code, 0);
+  for (const flag of ["--port", "--api-port", "--out", "--exit-after-jobs"]) {
+    assert(help.out.includes(flag), `--help names ${flag}`);
+  }
+  const unknown = await demo("--bogus");
+  assertEquals(unknown.code, 2);
+  assert(!unknown.err.includes("Uncaught"), unknown.err);
+  using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (busy.addr as Deno.NetAddr).port;
+  const taken = await demo("--port", String(port), "--out", await Deno.makeTempDir());
+  assertEquals(taken.code, 2);
+  assert(taken.err.includes(`port ${port} (--port) is in use`), taken.err);
+  assert(!taken.err.includes("Uncaught"), taken.err);
 });

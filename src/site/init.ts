@@ -141,9 +141,8 @@ export function starterConfig(
   } else if (f.token) {
     notes.push(
       "server token: NOT written into the file; the agent reads it from the environment " +
-        "variable PRINT_AGENT_TOKEN (server.token_env). Set it for the service: " +
-        "setx /M PRINT_AGENT_TOKEN <token> (as Administrator), then restart the service; or " +
-        "run init again with --token-in-file to keep it in the file",
+        "variable PRINT_AGENT_TOKEN (server.token_env); for the service, see docs/operations.md " +
+        "(Rotating the tokens); or run init again with --token-in-file to keep it in the file",
     );
   }
   if (!f.server) notes.push("server: the default address; set server.base_url (--server URL)");
