@@ -7,9 +7,11 @@
  * deno task build                       # dist/agent.exe (Windows x64) and dist/agent (this host)
  * deno task build --target windows      # only one
  * DENORT_BIN=/path/to/denort.exe deno task build --target windows   # offline build
+ * DENORT_BIN_WINDOWS=… DENORT_BIN_HOST=… deno task build            # offline, both targets
  * ```
  * `deno compile` downloads its base runtime (`denort`) for the target from dl.deno.land unless
- * `DENORT_BIN` names a local copy of it. When neither works the build stops and says so.
+ * `DENORT_BIN_<TARGET>` (or `DENORT_BIN`, for a single `--target`) names a local copy of it. When
+ * neither works the build stops and says so.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -64,6 +66,41 @@ export function compileArgs(target: keyof typeof TARGETS, root: string): string[
   return args;
 }
 
+/**
+ * The local base runtime for a target, from the environment: `DENORT_BIN_WINDOWS` or
+ * `DENORT_BIN_HOST`, else `DENORT_BIN` when only that one target is built. A problem (a file that
+ * is not there, one runtime for two targets) is said before anything is compiled.
+ */
+export function runtimeFor(
+  target: keyof typeof TARGETS,
+  targets: readonly string[],
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): { path: string | null; problem: string | null } {
+  const own = `DENORT_BIN_${target.toUpperCase()}`;
+  const path = env(own) ?? env("DENORT_BIN") ?? null;
+  if (!env(own) && env("DENORT_BIN") && targets.length > 1) {
+    return {
+      path: null,
+      problem: `DENORT_BIN names one runtime, but ${targets.join(" and ")} are built: a runtime ` +
+        `is for one target. Build one with --target ${target}, or set ${own}`,
+    };
+  }
+  if (path) {
+    try {
+      if (!Deno.statSync(path).isFile) throw new Error("not a file");
+    } catch {
+      return {
+        path,
+        problem: `${env(own) ? own : "DENORT_BIN"}=${path}: no such file (the runtime for ` +
+          `${TARGETS[target].triple}, unzipped from denort-${
+            TARGETS[target].triple
+          }.zip of Deno ${Deno.version.deno})`,
+      };
+    }
+  }
+  return { path, problem: null };
+}
+
 /** What to tell the user when `deno compile` cannot get its base runtime. */
 export function runtimeHelp(triple: string, output: string): string | null {
   if (
@@ -90,20 +127,30 @@ async function checkVersion(root: string) {
   }
 }
 
-async function build(target: keyof typeof TARGETS, root: string): Promise<boolean> {
+async function build(
+  target: keyof typeof TARGETS,
+  root: string,
+  targets: readonly string[],
+): Promise<boolean> {
   const args = compileArgs(target, root);
   const t = TARGETS[target];
+  const runtime = runtimeFor(target, targets);
+  if (runtime.problem) {
+    console.error(`[build] ${runtime.problem}`);
+    return false;
+  }
   console.log(
-    `[build] ${t.output} for ${t.triple}${
-      Deno.env.get("DENORT_BIN") ? ` (DENORT_BIN=${Deno.env.get("DENORT_BIN")})` : ""
-    }`,
+    `[build] ${t.output} for ${t.triple}${runtime.path ? ` (base runtime ${runtime.path})` : ""}`,
   );
+  const env: Record<string, string> = { NO_COLOR: "1" };
+  if (runtime.path) env.DENORT_BIN = runtime.path;
   const r = await new Deno.Command(Deno.execPath(), {
     args,
     stdout: "piped",
     stderr: "piped",
     cwd: root,
-    env: { NO_COLOR: "1" },
+    env,
+    clearEnv: false,
   }).output();
   const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
   if (r.success) {
@@ -111,7 +158,7 @@ async function build(target: keyof typeof TARGETS, root: string): Promise<boolea
     console.log(`[build] dist/${t.output}: ${(size / 1048576).toFixed(1)} MB, version ${VERSION}`);
     return true;
   }
-  const help = runtimeHelp(t.triple, out);
+  const help = runtime.path ? null : runtimeHelp(t.triple, out);
   console.error(
     help
       ? `[build] ${help}\n  deno compile said: ${
@@ -136,7 +183,7 @@ if (import.meta.main) {
       console.error(`[build] unknown --target ${t}: use one of ${Object.keys(TARGETS).join(", ")}`);
       Deno.exit(2);
     }
-    ok = await build(t as keyof typeof TARGETS, root) && ok;
+    ok = await build(t as keyof typeof TARGETS, root, targets) && ok;
   }
   Deno.exit(ok ? 0 : 1);
 }

@@ -4,7 +4,7 @@
  * host — the built binary itself.
  */
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
-import { compileArgs, INCLUDES, PERMISSIONS, runtimeHelp } from "../build.ts";
+import { compileArgs, INCLUDES, PERMISSIONS, runtimeFor, runtimeHelp } from "../build.ts";
 import { VERSION } from "../src/version.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -118,4 +118,32 @@ Deno.test({
       .output();
     assert(JSON.parse(new TextDecoder().decode(s.stdout)).checks.length > 0);
   },
+});
+
+Deno.test("the base runtime is per target: DENORT_BIN for one --target, DENORT_BIN_<TARGET> for each; a missing file is said before compiling", async () => {
+  const real = await Deno.makeTempFile({ suffix: "-denort" });
+  const env = (vars: Record<string, string>) => (n: string) => vars[n];
+  const both = ["windows", "host"];
+  assertEquals(runtimeFor("windows", ["windows"], env({ DENORT_BIN: real })), {
+    path: real,
+    problem: null,
+  });
+  const shared = runtimeFor("windows", both, env({ DENORT_BIN: real }));
+  assertMatch(shared.problem!, /one runtime, but windows and host are built.*DENORT_BIN_WINDOWS/);
+  assertEquals(
+    runtimeFor("host", both, env({ DENORT_BIN_WINDOWS: real, DENORT_BIN_HOST: real })).path,
+    real,
+  );
+  assertEquals(runtimeFor("host", both, env({ DENORT_BIN_WINDOWS: real })), {
+    path: null,
+    problem: null,
+  }, "the host downloads its own");
+  const missing = runtimeFor(
+    "windows",
+    ["windows"],
+    env({ DENORT_BIN: "/nonexistent/denort.exe" }),
+  );
+  assertMatch(missing.problem!, /DENORT_BIN=\/nonexistent\/denort\.exe: no such file/);
+  assert(!/download/.test(missing.problem!), "not blamed on the download");
+  await Deno.remove(real);
 });

@@ -33,8 +33,12 @@ export interface ProvisionOptions {
   script?: string;
   /** Extra environment (tests put stand-ins for debootstrap, mount and chroot on PATH). */
   env?: Record<string, string>;
-  /** Where the script's progress goes: "inherit" (default) or "piped" (kept for the error). */
-  stderr?: "inherit" | "piped";
+  /**
+   * Where the script's progress (debootstrap, apt: about 1,400 lines) goes: "log" (default: a file
+   * in the cache, its path said once, its tail printed if it fails), "inherit" or "piped" (kept
+   * for the error).
+   */
+  stderr?: "log" | "inherit" | "piped";
 }
 
 /** Runs the provision script for `cacheRoot` and returns the ready chroot's path. */
@@ -42,16 +46,33 @@ export async function provisionBed(
   cacheRoot: string,
   opts: ProvisionOptions = {},
 ): Promise<string> {
-  const stderr = opts.stderr ?? "inherit";
-  const r = await new Deno.Command(opts.script ?? PROVISION_SCRIPT, {
+  const mode = opts.stderr ?? "log";
+  const logPath = `${cacheRoot}/provision.log`;
+  const child = new Deno.Command(opts.script ?? PROVISION_SCRIPT, {
     args: [cacheRoot],
     env: opts.env,
     stdout: "piped",
-    stderr,
-  }).output();
-  const out = new TextDecoder().decode(r.stdout);
+    stderr: mode === "inherit" ? "inherit" : "piped",
+  }).spawn();
+  let kept: Promise<string> = Promise.resolve("(shown above)");
+  if (mode === "log") {
+    await Deno.mkdir(cacheRoot, { recursive: true });
+    console.error(`[windows] provisioning progress goes to ${logPath}`);
+    const file = await Deno.open(logPath, { write: true, create: true, truncate: true });
+    kept = child.stderr.pipeTo(file.writable).then(async () => {
+      const lines = (await Deno.readTextFile(logPath)).trimEnd().split("\n");
+      return `the last lines of ${logPath}:\n${lines.slice(-40).join("\n")}`;
+    });
+  } else if (mode === "piped") {
+    kept = new Response(child.stderr).text();
+  }
+  const [r, stdout, err] = await Promise.all([
+    child.status,
+    new Response(child.stdout).text(),
+    kept,
+  ]);
+  const out = stdout;
   if (!r.success) {
-    const err = stderr === "piped" ? new TextDecoder().decode(r.stderr) : "(shown above)";
     throw new ProvisionError(`provision.sh failed with exit ${r.code}: ${err}`);
   }
   const root = parseProvisionResult(out);
