@@ -198,3 +198,26 @@ Deno.test("start-up recovery: poison only when not the printer's fault, interrup
   assert(p.store.writes.some((w) => w.startsWith("failed cut INTERRUPTED_MAY_HAVE_PRINTED")));
   assertEquals(p.ledger.counters.failed, 2);
 });
+
+Deno.test("a printer's failures in a row count only the printer's: a malformed job is the job's; FAILED OVER shows the last job", async () => {
+  await new LogCapture().install();
+  const p = parts();
+  p.ledger.failed(job("bad"), p.station, "BAD_PAYLOAD", "receipt_data.items.0.name");
+  p.ledger.failed(job("type"), p.station, "UNSUPPORTED_JOB_TYPE", "hologram");
+  assertEquals(p.station.consecutiveErrors, 0, "bad jobs are not printer trouble");
+  for (const code of ["PRINTER_OFFLINE", "SPOOLER_UNAVAILABLE", "PRINT_STUCK_IN_QUEUE"] as const) {
+    p.ledger.failed(job(code), p.station, code, "down");
+  }
+  assertEquals(p.station.consecutiveErrors, 3);
+  // a job that went to the backup and failed there too: still failed over
+  p.station.queue.push(job("k1"), 0);
+  p.station.take(0);
+  p.station.failingOver();
+  p.ledger.failed(job("k1"), p.station, "PRINTER_OFFLINE", "both down");
+  assertEquals(p.station.failoverActive, true);
+  // the next job fails without going there (a receipt that does not fail over): not failed over
+  p.station.queue.push(job("r2"), 0);
+  p.station.take(0);
+  p.ledger.failed(job("r2"), p.station, "PRINTER_OFFLINE", "down");
+  assertEquals(p.station.failoverActive, false);
+});

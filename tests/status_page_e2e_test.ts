@@ -186,6 +186,42 @@ Deno.test({
       await Deno.mkdir(new URL("./out/", import.meta.url), { recursive: true });
       await Deno.writeFile(new URL("./out/status-page.png", import.meta.url), png);
       assert(png.length > 5000);
+      // on a phone (390 px, how a manager checks the kitchen printer) and a desktop: no sideways
+      // scrolling, every control on screen, the preview dialog within the screen
+      for (const [w, h] of [[390, 844], [1280, 900]]) {
+        await browser.viewport(w, h);
+        await new Promise((r) => setTimeout(r, 300));
+        const fit = await browser.eval<{ scroll: number; inner: number; off: string[] }>(`(() => {
+          const inner = window.innerWidth;
+          const off = [...document.querySelectorAll("button, input, select")]
+            .filter((e) => e.offsetParent !== null && !e.closest("dialog"))
+            .filter((e) => { const r = e.getBoundingClientRect(); return r.left < 0 || r.right > inner + 1; })
+            .map((e) => e.outerHTML.slice(0, 80));
+          return { scroll: document.documentElement.scrollWidth, inner, off };
+        })()`);
+        assert(fit.scroll <= fit.inner, `${w} px: the page is ${fit.scroll} px wide`);
+        assertEquals(fit.off, [], `${w} px: every control reachable`);
+        assert(
+          await browser.eval<number>(
+            "document.querySelectorAll('#jobs button[data-paper]').length",
+          ) >
+            0,
+        );
+        await browser.eval("document.querySelector('#jobs button[data-paper]').click()");
+        await new Promise((r) => setTimeout(r, 300));
+        const dialog = await browser.eval<{ left: number; right: number }>(
+          "(() => { const r = document.getElementById('paper').getBoundingClientRect(); return { left: r.left, right: r.right }; })()",
+        );
+        assert(
+          dialog.left >= 0 && dialog.right <= w,
+          `${w} px: the preview ${JSON.stringify(dialog)}`,
+        );
+        await browser.eval("document.getElementById('paper').close()");
+        await Deno.writeFile(
+          new URL(`./out/status-page-${w}.png`, import.meta.url),
+          await browser.screenshot(),
+        );
+      }
     } finally {
       await stopAgent(agent);
     }

@@ -53,7 +53,14 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;pad
 td.err small{color:#555}
 dialog#paper{max-height:92vh;overflow:auto;padding:8px}dialog#paper img{display:block;background:#fff;border:1px dashed #aaa;max-width:100%}
 pre.log{background:#111;color:#ddd;padding:6px;font:12px monospace;max-height:24em;overflow:auto}
-button{padding:6px 12px;margin:2px}#msg{min-height:1.2em}input,select{padding:5px}
+button{padding:6px 12px;margin:2px}#msg{min-height:1.2em}input,select{padding:5px;max-width:100%}
+body{overflow-wrap:anywhere}dialog#paper{max-width:calc(100vw - 24px);box-sizing:border-box}
+@media (max-width:640px){
+ #jobtable thead{display:none}#jobtable,#jobtable tbody,#jobtable tr,#jobtable td{display:block;width:auto}
+ #jobtable tr{border:1px solid #ddd;border-radius:8px;margin:6px 0;padding:4px 6px}
+ #jobtable td{border:0;padding:2px 0}#jobtable td:empty{display:none}
+ #jobtable td[data-label]::before{content:attr(data-label) ": ";color:#666}
+}
 </style></head><body>
 <h1>Print Agent — ${escapeHtml(o.terminalId)}</h1>
 <div class="card" id="health">Loading…</div>
@@ -64,7 +71,7 @@ button{padding:6px 12px;margin:2px}#msg{min-height:1.2em}input,select{padding:5p
 <div class="card"><label>Bill <input id="f-bill" placeholder="bill number"></label>
 <label>State <select id="f-state"><option value="">all</option><option>PRINTED</option><option>FAILED</option><option>PRINTING</option><option>RECEIVED</option></select></label>
 <small id="updated"></small></div>
-<table><thead><tr><th>Job</th><th>Bill</th><th>Type</th><th>Printer</th><th>State</th><th>Received</th><th>Error</th><th></th><th></th></tr></thead>
+<table id="jobtable"><thead><tr><th>Job</th><th>Bill</th><th>Type</th><th>Printer</th><th>State</th><th>Received</th><th>Error</th><th></th><th></th></tr></thead>
 <tbody id="jobs"><tr><td colspan="9">Loading…</td></tr></tbody></table>
 <dialog id="paper"><form method="dialog"><button>Close</button> <a id="paper-text" target="_blank">as text</a></form>
 <img id="paper-img" alt="the receipt as it prints"></dialog>
@@ -88,15 +95,32 @@ function health(st) {
   const refused = st.reports_refused > 0 ? ' · <b class="bad">Reports refused by the server (24 h): ' + st.reports_refused + "</b>" : "";
   const age = st.oldest_report_age_seconds > 60 ? ' <b class="bad">(oldest ' + Math.round(st.oldest_report_age_seconds / 60) + " min)</b>" : "";
   return "Agent: " + h + " · Server: " + server + " <small>" + esc(st.server.base_url) + "</small> · Queue " + st.queue_depth +
-    " · Reports waiting " + st.outbox_depth + age + refused + " · v" + esc(st.version) + " · up " + st.uptime_seconds + " s";
+    " · Reports waiting " + st.outbox_depth + age + refused + " · v" + esc(st.version) + " · up " + uptime(st.uptime_seconds);
+}
+
+/** 42 s, 5 min, 3 h 20 min, 2 d 4 h: how long the agent has been up, as a person says it. */
+function uptime(s) {
+  if (s < 60) return s + " s";
+  const m = Math.floor(s / 60), h = Math.floor(m / 60), d = Math.floor(h / 24);
+  if (d > 0) return d + " d " + (h % 24) + " h";
+  return h > 0 ? h + " h " + (m % 60) + " min" : m + " min";
+}
+
+/** What a refusal means for the person at the page. */
+function refusal(status, body) {
+  if (status === 401) return "Refused: type the local API token (local_api.token) in the Token box above";
+  if (status === 403) return "Refused: " + (body.error || "not allowed");
+  return "Refused: " + (body.error || status);
 }
 
 function printerCard(p) {
   const last = p.consecutive_errors > 0 ? '<br><span class="warn">last ' + p.consecutive_errors + " job(s) failed</span>" : "";
   const fo = p.failover_active ? ' · <b class="bad">FAILED OVER to ' + esc(p.backup) + "</b>" : "";
+  // say what does not fail over, so a failed receipt is not looked for on the backup
+  const stays = p.backup && !p.failover_receipts ? " <small>(receipts stay on this printer)</small>" : "";
   return '<div class="card printer" data-printer="' + esc(p.id) + '"><b>' + esc(p.id) + "</b> <small>" + esc(p.roles.join(", ")) +
     "</small><br>" + badge(p.status, p.status === "OK") + " " + esc(p.name) + " <small>" + esc(p.detail) + "</small><br>Queue " +
-    p.queue_depth + (p.backup ? " · backup " + esc(p.backup) : "") + fo + last + "</div>";
+    p.queue_depth + (p.backup ? " · backup " + esc(p.backup) + stays : "") + fo + last + "</div>";
 }
 
 function action(j) {
@@ -111,9 +135,11 @@ function action(j) {
 function row(j) {
   const err = j.error_code ? "<b>" + esc(j.error_code) + "</b><br><small>" + esc(j.error_message) + "</small>" : "";
   const prev = j.has_preview ? '<button data-paper="' + esc(j.uuid) + '">Preview</button>' : "";
-  return '<tr data-uuid="' + esc(j.uuid) + '"><td>' + esc(j.id) + "</td><td>" + esc(j.bill_number) + "</td><td>" + esc(j.job_type) +
-    "</td><td>" + esc(j.printer) + "</td><td>" + badge(j.state, j.state === "PRINTED") + "</td><td>" + esc(fmt(j.received_at)) +
-    '</td><td class="err">' + err + "</td><td>" + prev + "</td><td>" + action(j) + "</td></tr>";
+  // each cell says what it is (shown as a label where the table becomes cards: a phone)
+  const td = (label, html, cls) => "<td" + (cls ? ' class="' + cls + '"' : "") + (html ? ' data-label="' + label + '"' : "") + ">" + html + "</td>";
+  return '<tr data-uuid="' + esc(j.uuid) + '">' + td("Job", esc(j.id)) + td("Bill", esc(j.bill_number)) + td("Type", esc(j.job_type)) +
+    td("Printer", esc(j.printer)) + td("State", badge(j.state, j.state === "PRINTED")) + td("Received", esc(fmt(j.received_at))) +
+    td("Error", err, "err") + "<td>" + prev + "</td><td>" + action(j) + "</td></tr>";
 }
 
 function drawJobs() {
@@ -151,7 +177,7 @@ async function post(path) {
   sessionStorage.setItem("pa-token", tok.value);
   const r = await fetch(path, { method: "POST", headers: { authorization: "Bearer " + tok.value } });
   const b = await r.json().catch(() => ({}));
-  $("msg").textContent = r.ok ? "Sent (" + (b.outcome || "ok") + ")" : "Refused: " + (b.error || r.status);
+  $("msg").textContent = r.ok ? "Sent (" + (b.outcome || "ok") + ")" : refusal(r.status, b);
   refresh();
 }
 
@@ -168,7 +194,8 @@ $("show-log").onclick = async () => {
   sessionStorage.setItem("pa-token", tok.value);
   const r = await fetch("/log?lines=200", { headers: { authorization: "Bearer " + tok.value } });
   $("log").hidden = false;
-  $("log").textContent = r.ok ? await r.text() : "Refused: " + ((await r.json().catch(() => ({}))).error || r.status);
+  $("log").textContent = r.ok ? await r.text() : refusal(r.status, await r.json().catch(() => ({})));
+  $("log").scrollTop = $("log").scrollHeight; // the newest lines first in view
 };
 $("f-bill").oninput = drawJobs;
 $("f-state").onchange = drawJobs;

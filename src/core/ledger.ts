@@ -249,7 +249,7 @@ export class Ledger {
       this.storeFailed(toAgentError(e, "STATE_STORE_UNWRITABLE"));
     }
     this.counters.failed++;
-    station.jobFailed(String(job.id));
+    station.jobFailed(String(job.id), isPrinterFault(code));
   }
 
   /**
@@ -332,5 +332,5 @@ export class Ledger {
 
 /** Whether a journal error code says the printer, not the job, was at fault. */
 function isPrinterFault(code: string | null): boolean {
-  return code !== null && /^(PRINTER_|SPOOLER_)/.test(code);
+  return code !== null && /^(PRINTER_|SPOOLER_|PRINT_STUCK)/.test(code);
 }

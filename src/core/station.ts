@@ -109,6 +109,8 @@ export class Station {
   #lastJobId: string | null = null;
   #consecutiveErrors = 0;
   #failoverActive = false;
+  /** The job in hand went to the backup. */
+  #jobFailedOver = false;
   #lock: Promise<unknown> = Promise.resolve();
 
   /** Creates a Station. */
@@ -162,6 +164,7 @@ export class Station {
   take(now: number): Job | undefined {
     const job = this.queue.shift(now);
     this.#printing = job?.uuid ?? null;
+    this.#jobFailedOver = false;
     return job;
   }
 
@@ -189,6 +192,7 @@ export class Station {
   /** One of this station's jobs goes to its backup. */
   failingOver(): void {
     this.#failoverActive = true;
+    this.#jobFailedOver = true;
   }
 
   /** One of this station's jobs printed, on `on` (this station or its backup). */
@@ -199,10 +203,15 @@ export class Station {
     if (on === this) this.#failoverActive = false;
   }
 
-  /** One of this station's jobs failed for good. */
-  jobFailed(jobId: string): void {
-    this.#consecutiveErrors++;
+  /**
+   * One of this station's jobs failed for good. Only a printer's failure counts as the printer's
+   * error (a malformed job is the job's); a job that failed without going to the backup ends the
+   * "failed over" state (it shows the last job, not an earlier one).
+   */
+  jobFailed(jobId: string, printerFault: boolean): void {
+    if (printerFault) this.#consecutiveErrors++;
     this.#lastJobId = jobId;
+    if (!this.#jobFailedOver) this.#failoverActive = false;
   }
 
   /** Runs `fn` with this station's printer to itself (its own job, or a job failed over to it). */
@@ -232,6 +241,7 @@ export class Station {
       consecutive_errors: this.#consecutiveErrors,
       failover_active: this.#failoverActive,
       backup: this.#backup?.id ?? null,
+      failover_receipts: this.#backup ? this.config.failover_receipts : false,
     };
   }
 }

@@ -77,6 +77,8 @@ export interface PrinterBeat {
   failover_active: boolean;
   /** The backup station's id, if any. */
   backup: string | null;
+  /** Whether receipts (customer copies) may go to the backup too (`failover_receipts`). */
+  failover_receipts: boolean;
 }
 
 /** Agent status as sent in heartbeats. */
@@ -161,6 +163,7 @@ export function unwritableHeartbeat(
       consecutive_errors: 0,
       failover_active: false,
       backup: st.backup,
+      failover_receipts: st.failover_receipts,
     })),
     queue_depth: 0,
     outbox_depth: 0,

@@ -113,6 +113,16 @@ export class Browser {
     return r.result.value;
   }
 
+  /** Sets the viewport (CSS pixels), as a phone or a desktop screen would be. */
+  async viewport(width: number, height: number): Promise<void> {
+    await this.send("Emulation.setDeviceMetricsOverride", {
+      width,
+      height,
+      deviceScaleFactor: 1,
+      mobile: width < 600,
+    });
+  }
+
   /** A PNG screenshot of the page. */
   async screenshot(): Promise<Uint8Array> {
     const r = await this.send<{ data: string }>("Page.captureScreenshot", {
