@@ -708,7 +708,6 @@ function advise(checks: Check[], c: Config | null): Check[] {
   return checks;
 }
 
-/** `agent selftest`: prints the table or JSON; returns the exit code. */
 /** What the printer is asked to do, as the profile declares it (docs/printing.md has sources). */
 function capabilitySummary(p: Profile): string {
   const c = p.capabilities;
@@ -718,7 +717,7 @@ function capabilitySummary(p: Profile): string {
   }`;
 }
 
-/** Runs the selftest; resolves to the exit code. */
+/** `agent selftest`: runs every check, prints the table or JSON; resolves to the exit code. */
 export async function selftest(o: SelftestOptions): Promise<number> {
   const checks = await runChecks(o);
   const code = exitCode(checks);
