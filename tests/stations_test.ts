@@ -19,6 +19,7 @@ import { localApiUrl, startAgent, stopAgent } from "../src/run.ts";
 import { parseConfig } from "../src/config.ts";
 import { JobQueue, printJob } from "../src/core/station.ts";
 import { Agent } from "../src/core/agent.ts";
+import { createLocalApi } from "../src/api/local_api.ts";
 import { AgentError } from "../src/errors.ts";
 import { Journal } from "../src/store/journal.ts";
 import { JobServerClient } from "../src/server/job_server.ts";
@@ -178,7 +179,7 @@ Deno.test("a kitchen ticket whose printer is down prints once on the backup, wit
     { id: "kitchen", roles: ["kitchen"], ...tcp(deadPort()), backup: "bar", name: "Dapur" },
     { id: "bar", roles: ["bar"], ...tcp(bar.port), brand: "EPSON", paper_width: 48 },
   ], { server: { base_url: server.url, heartbeat_interval: 0.2 } });
-  await using _agent = await startAgent(c, { keepLogging: true });
+  await using agent = await startAgent(c, { keepLogging: true });
   const k = await server.createJob(KITCHEN);
   const r = await server.createJob(RECEIPT);
   for (const j of [k, r]) {
@@ -206,6 +207,14 @@ Deno.test("a kitchen ticket whose printer is down prints once on the backup, wit
   const own = (hb as unknown as { id: string; status: string }[]).find((x) => x.id === "kitchen");
   assertEquals(own?.status, "OFFLINE", "the kitchen printer shows why it failed over");
   assert(logs.find("[FAILOVER] Printing on the backup printer bar").length === 1);
+  // the local API's row (the status page) says where it printed and which printer it was for
+  const row = createLocalApi(agent, { host: "127.0.0.1", port: 8787, token: "" });
+  const res = await row.request("http://127.0.0.1:8787/jobs/" + k.uuid, {
+    headers: { host: "127.0.0.1:8787" },
+  });
+  const view = await res.json();
+  assertEquals(res.status, 200, JSON.stringify(view));
+  assertEquals([view.printer, view.meant_for], ["bar", "kitchen"]);
 });
 
 Deno.test("failover rules: a drawer kick never fails over; receipts only where the station allows; both down names both", async (t) => {

@@ -138,7 +138,7 @@ function row(j) {
   // each cell says what it is (shown as a label where the table becomes cards: a phone)
   const td = (label, html, cls) => "<td" + (cls ? ' class="' + cls + '"' : "") + (html ? ' data-label="' + label + '"' : "") + ">" + html + "</td>";
   return '<tr data-uuid="' + esc(j.uuid) + '">' + td("Job", esc(j.id)) + td("Bill", esc(j.bill_number)) + td("Type", esc(j.job_type)) +
-    td("Printer", esc(j.printer)) + td("State", badge(j.state, j.state === "PRINTED")) + td("Received", esc(fmt(j.received_at))) +
+    td("Printer", esc(j.printer) + (j.meant_for ? " <small>(for " + esc(j.meant_for) + ")</small>" : "")) + td("State", badge(j.state, j.state === "PRINTED")) + td("Received", esc(fmt(j.received_at))) +
     td("Error", err, "err") + "<td>" + prev + "</td><td>" + action(j) + "</td></tr>";
 }
 
