@@ -48,7 +48,7 @@ export class FilePrinter implements Printer {
     try {
       const f = await Deno.open(this.#path, { write: true, append: true, create: true });
       f.close();
-      return { status: "OK", detail: `${this.#path} is writable` };
+      return { status: "OK", detail: "the file can be written" };
     } catch (e) {
       const err = openError(this.#path, e);
       return { status: "OFFLINE", detail: err.message };
@@ -100,7 +100,7 @@ export class VirtualPrinter implements Printer {
   async status(): Promise<PrinterStatusReport> {
     try {
       await Deno.mkdir(this.folder, { recursive: true });
-      return { status: "OK", detail: `writing to ${this.folder}` };
+      return { status: "OK", detail: "the folder can be written" };
     } catch (e) {
       return { status: "OFFLINE", detail: openError(this.folder, e).message };
     }
