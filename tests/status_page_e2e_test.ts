@@ -78,6 +78,10 @@ Deno.test({
       const page = await text();
       assertMatch(page, /Print Agent — POS-001/);
       assertMatch(page, /Agent: running/, "a failed job does not make the agent look broken");
+      // the page and /health say the same thing: ERROR, because the kitchen printer failed
+      const healthy = await (await fetch(new URL("/health", url))).json();
+      assertEquals(healthy.agent_status, "ERROR");
+      assertMatch(page, /ERROR: the last job of a printer failed, see its card/);
       assertMatch(page, /BAD_PAYLOAD\s+receipt_data\.items\.0\.name/, "code and message");
       assertMatch(page, /\d{1,2} [A-Z][a-z]{2} \d{4}/, "dates in id-ID");
       assert(!/\b(AM|PM)\b/.test(page), "no US times");

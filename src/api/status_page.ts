@@ -90,6 +90,9 @@ function health(st) {
   // the agent's own health, apart from "the last job failed" (that is each printer's business)
   const h = st.state_store === "UNWRITABLE" ? badge("cannot write its state folder", false)
     : st.agent_status === "STOPPED" ? badge("stopped", false)
+    : st.agent_status === "ERROR"
+    // what /health and the heartbeat call ERROR: running, but a printer's last job failed
+    ? badge("running", true) + ' <b class="warn">(ERROR: the last job of a printer failed, see its card)</b>'
     : badge(st.agent_status === "PRINTING" ? "printing" : "running", true);
   const server = st.server.reachable ? badge("reachable", true) : badge("unreachable", false);
   const refused = st.reports_refused > 0 ? ' · <b class="bad">Reports refused by the server (24 h): ' + st.reports_refused + "</b>" : "";
