@@ -73,3 +73,33 @@ Deno.test("the demo's command line: --help lists its flags; a port in use or an 
   assert(taken.err.includes(`port ${port} (--port) is in use`), taken.err);
   assert(!taken.err.includes("Uncaught"), taken.err);
 });
+
+Deno.test({
+  name: "Ctrl+C under the README's own `npx … task demo` stops the agent cleanly",
+  // a terminal's Ctrl+C: SIGINT to the whole process group (npx, deno task, the demo)
+  ignore: !(await Deno.stat("/usr/bin/setsid").then(() => true, () => false)),
+  async fn() {
+    await using dir = await withTmpDir();
+    const [port, api] = [freePort(), freePort()];
+    const root = new URL("..", import.meta.url).pathname;
+    const cmd = `cd '${root}' && exec npx --yes deno@${Deno.version.deno} task demo ` +
+      `--port ${port} --api-port ${api} --out '${dir.path}'`;
+    const child = new Deno.Command("/usr/bin/setsid", {
+      args: ["bash", "-c", cmd],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const log = `${dir.path}/print_agent.log`;
+    const text = () => Deno.readTextFile(log).catch(() => "");
+    for (let i = 0; i < 600 && !/\[JOB 3\] \[OK\]/.test(await text()); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // setsid made the child the leader of its own group: its pid is the group's id
+    await new Deno.Command("kill", { args: ["-INT", "--", `-${child.pid}`] }).output();
+    await child.status;
+    for (let i = 0; i < 100 && !/\[OK\] Print Agent stopped/.test(await text()); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assertMatch(await text(), /\[STOP\] Stopping Print Agent[\s\S]*\[OK\] Print Agent stopped/);
+  },
+});
