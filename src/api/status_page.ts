@@ -54,7 +54,7 @@ td.err small{color:#555}
 dialog#paper{max-height:92vh;overflow:auto;padding:8px}dialog#paper img{display:block;background:#fff;border:1px dashed #aaa;max-width:100%}
 pre.log{background:#111;color:#ddd;padding:6px;font:12px monospace;max-height:24em;overflow:auto}
 button{padding:6px 12px;margin:2px}#msg{min-height:1.2em}input,select{padding:5px;max-width:100%}
-body{overflow-wrap:anywhere}dialog#paper{max-width:calc(100vw - 24px);box-sizing:border-box}
+body{overflow-wrap:break-word}button{white-space:nowrap}dialog#paper{max-width:calc(100vw - 24px);box-sizing:border-box}
 @media (max-width:640px){
  #jobtable thead{display:none}#jobtable,#jobtable tbody,#jobtable tr,#jobtable td{display:block;width:auto}
  #jobtable tr{border:1px solid #ddd;border-radius:8px;margin:6px 0;padding:4px 6px}
