@@ -283,8 +283,11 @@ export async function runUntilStopped(
   }
   onStarted?.();
   await promise;
-  for (const s of signals) Deno.removeSignalListener(s, onSignal);
+  // the listeners stay until the stop is done: a second signal (Ctrl+C pressed twice, or the
+  // SIGTERM that npx/npm sends its child after the terminal's SIGINT) must not cut the clean
+  // stop short; the stop itself is bounded (the job in hand, a few seconds of reports)
   await stopAgent(agent);
+  for (const s of signals) Deno.removeSignalListener(s, onSignal);
   await closeLogging();
   return 0;
 }

@@ -75,7 +75,8 @@ Deno.test("the demo's command line: --help lists its flags; a port in use or an 
 });
 
 Deno.test({
-  name: "Ctrl+C under the README's own `npx … task demo` stops the agent cleanly",
+  name:
+    "Ctrl+C under the README's own `npx … task demo` stops the agent cleanly, even with a second signal while it stops",
   // a terminal's Ctrl+C: SIGINT to the whole process group (npx, deno task, the demo)
   ignore: !(await Deno.stat("/usr/bin/setsid").then(() => true, () => false)),
   async fn() {
@@ -94,8 +95,13 @@ Deno.test({
     for (let i = 0; i < 600 && !/\[JOB 3\] \[OK\]/.test(await text()); i++) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    // setsid made the child the leader of its own group: its pid is the group's id
+    // setsid made the child the leader of its own group: its pid is the group's id. A second
+    // signal while stopping (Ctrl+C twice, or npm's SIGTERM to its child) must not cut the stop
     await new Deno.Command("kill", { args: ["-INT", "--", `-${child.pid}`] }).output();
+    for (let i = 0; i < 100 && !/\[STOP\] Stopping/.test(await text()); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await new Deno.Command("kill", { args: ["-TERM", "--", `-${child.pid}`] }).output();
     await child.status;
     for (let i = 0; i < 100 && !/\[OK\] Print Agent stopped/.test(await text()); i++) {
       await new Promise((r) => setTimeout(r, 50));
