@@ -5,11 +5,9 @@ import { assert, assertEquals } from "./helpers/assert.ts";
 import { LogCapture, testConfig, withTmpDir } from "./helpers/env.ts";
 import { FakePrinter } from "./helpers/fake_printer.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
+import { loopless } from "./helpers/agent.ts";
 import { AgentError } from "../src/errors.ts";
-import { Agent } from "../src/core/agent.ts";
-import { printJob } from "../src/core/station.ts";
 import { Journal } from "../src/store/journal.ts";
-import { JobServerClient } from "../src/server/job_server.ts";
 import { Renderer } from "../src/render/render.ts";
 import type { Job } from "../src/core/job.ts";
 import { join } from "node:path";
@@ -32,26 +30,7 @@ async function setup(dir: string, over: Record<string, Record<string, unknown>> 
     timeZone: "UTC",
     agent: { version: "t", terminal_id: "POS-001", printer_role: "cashier", location_id: 1 },
   });
-  const server = new JobServerClient({
-    baseUrl: "http://127.0.0.1:1",
-    token: "",
-    authScheme: "Token",
-    paths: config.server.paths,
-    timeoutMs: 100,
-  });
-  const agent = new Agent({
-    config,
-    journal,
-    server,
-    stations: [{ printer, renderer }],
-    version: "t",
-    clock,
-  });
-  // a stop while a job prints: the signal the agent's print loop would pass
-  const stop = new AbortController();
-  const env = { clock, config, serverClock: agent.serverClock, signal: stop.signal };
-  /** Prints one job on its station, as the station's print loop does (no loop running). */
-  const print = (j: Job) => printJob(j, agent.route(j) ?? agent.stations[0], agent.ledger, env);
+  const { agent, print, stop } = loopless(config, journal, printer, renderer, clock);
   return { agent, clock, printer, journal, print, stop, [Symbol.dispose]: () => journal.close() };
 }
 

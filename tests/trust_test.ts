@@ -6,11 +6,9 @@ import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { LogCapture, testConfig, withTmpDir } from "./helpers/env.ts";
 import { FakePrinter } from "./helpers/fake_printer.ts";
 import { FakeClock } from "./helpers/fake_clock.ts";
+import { loopless } from "./helpers/agent.ts";
 import { rendererOptions } from "./helpers/receipts.ts";
-import { Agent } from "../src/core/agent.ts";
-import { printJob } from "../src/core/station.ts";
 import { Journal } from "../src/store/journal.ts";
-import { JobServerClient } from "../src/server/job_server.ts";
 import { Renderer } from "../src/render/render.ts";
 import type { Job } from "../src/core/job.ts";
 import { validateJob } from "../src/core/job.ts";
@@ -34,27 +32,8 @@ async function setup(dir: string, over: Record<string, Record<string, unknown>> 
   const clock = new FakeClock(T0);
   const printer = new FakePrinter();
   const journal = Journal.open(join(dir, "journal.db"));
-  const server = new JobServerClient({
-    baseUrl: "http://127.0.0.1:1",
-    token: "",
-    authScheme: "Token",
-    paths: config.server.paths,
-    timeoutMs: 100,
-  });
   const r = await renderer(config.jobs.raw_allow);
-  const agent = new Agent({
-    config,
-    journal,
-    server,
-    stations: [{ printer, renderer: r }],
-    version: "t",
-    clock,
-  });
-  // a stop while a job prints: the signal the agent's print loop would pass
-  const stop = new AbortController();
-  const env = { clock, config, serverClock: agent.serverClock, signal: stop.signal };
-  /** Prints one job on its station, as the station's print loop does (no loop running). */
-  const print = (j: Job) => printJob(j, agent.route(j) ?? agent.stations[0], agent.ledger, env);
+  const { agent, print, stop } = loopless(config, journal, printer, r, clock);
   return { agent, clock, printer, journal, print, stop, [Symbol.dispose]: () => journal.close() };
 }
 
