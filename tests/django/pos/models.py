@@ -3,7 +3,7 @@ import uuid
 
 from django.db import models
 
-# tests/django_test.ts starts one backend whose status values are lower case, as some POS
+# tests/proof/django_test.ts starts one backend whose status values are lower case, as some POS
 # backends write them (the agent's selftest must say it cannot work with them)
 LOWER = os.environ.get("PRINTJOBS_LOWER_CASE_STATUS") == "1"
 

@@ -1,6 +1,6 @@
 """A stock Django REST framework backend for print jobs, as a POS team would write it.
 
-Used by tests/django_test.ts and shown in docs/django.md. Production-like: DEBUG off,
+Used by tests/proof/django_test.ts and shown in docs/django.md. Production-like: DEBUG off,
 TokenAuthentication, page-number pagination of 20, django-filter, OrderingFilter.
 """
 import os

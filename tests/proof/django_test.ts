@@ -7,11 +7,11 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
-import { withTmpDir } from "./helpers/env.ts";
-import { PrinterSim } from "./helpers/printer_sim.ts";
+import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { withTmpDir } from "../helpers/env.ts";
+import { PrinterSim } from "../helpers/printer_sim.ts";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = join(ROOT, "src/main.ts");
 const PROJECT = join(ROOT, "tests/django");
 const PYTHON = "/usr/bin/python3";
@@ -34,7 +34,7 @@ async function missing(): Promise<string | null> {
   }
 }
 const why = await missing();
-if (why) console.log(`SKIPPED tests/django_test.ts: ${why}`);
+if (why) console.log(`SKIPPED tests/proof/django_test.ts: ${why}`);
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
