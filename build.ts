@@ -1,11 +1,14 @@
 /**
- * `deno task build`: `deno compile` of `src/main.ts` into one executable per target, with the
- * permissions baked in, the winspool Worker, printer profiles and templates included, the
- * version checked, and an icon for Windows. Output in `dist/`.
+ * `deno task build`: bundles `src/main.ts` and the winspool Worker into minified, ASCII-only
+ * JavaScript (`dist/agent.js`, `dist/winspool_worker.js`: what the executable holds, and what
+ * `deno task bench:cost` measures), then `deno compile`s that into one executable per target, with
+ * the permissions baked in, the Worker included, the version checked, and an icon for Windows.
+ * Output in `dist/`.
  *
  * ```
  * deno task build                       # dist/agent.exe (Windows x64) and dist/agent (this host)
  * deno task build --target windows      # only one
+ * deno task bundle                      # only the bundles (no deno compile)
  * DENORT_BIN=/path/to/denort.exe deno task build --target windows   # offline build
  * DENORT_BIN_WINDOWS=… DENORT_BIN_HOST=… deno task build            # offline, both targets
  * ```
@@ -44,8 +47,88 @@ export const PERMISSIONS = [
   "--allow-run=C:\\Windows\\System32\\sc.exe",
 ];
 
+/**
+ * The JavaScript the executable is made of. Profiles and templates are imported by the code (JSON
+ * and text imports), so they are inside the bundle; the Worker is loaded by URL beside it.
+ */
+export const BUNDLES = [
+  { entry: "src/main.ts", output: "dist/agent.js" },
+  { entry: "src/printers/winspool_worker.ts", output: "dist/winspool_worker.js" },
+] as const;
+
 /** Files loaded at run time that the compiled binary must carry. */
-export const INCLUDES = ["src/printers/winspool_worker.ts", "profiles", "templates"];
+export const INCLUDES = ["dist/winspool_worker.js"];
+
+/** The `deno bundle` arguments for one bundle (pure: tested without bundling). */
+export function bundleArgs(b: (typeof BUNDLES)[number], root: string): string[] {
+  return [
+    "bundle",
+    "--platform",
+    "deno",
+    // every error class sets its own `name`, so the log's names survive minifying (and
+    // --keep-names would cost ~2 MB of heap for the names of every function)
+    "--minify",
+    "--config",
+    join(root, "deno.json"),
+    "--output",
+    join(root, b.output),
+    join(root, b.entry),
+  ];
+}
+
+/**
+ * The bundle's text with every character beyond ASCII written as a `\uXXXX` escape.
+ *
+ * Why: V8 keeps a script's source as one string for the script's whole life (lazy compilation,
+ * `Function.prototype.toString`), and a single character beyond Latin-1 anywhere in it (an em dash
+ * in a help text, a code page table) makes that string two bytes per character: the agent's 1 MB
+ * bundle would hold 2 MB of heap for ever. esbuild's `charset: "ascii"` escapes strings, template
+ * literals and identifiers (it knows where each is); what it leaves is inside regular-expression
+ * literals, where a `\uXXXX` escape means the same character (a surrogate pair of escapes is one
+ * code point under the `u` and `v` flags, two code units without them, as written).
+ */
+export async function asciiOnly(js: string): Promise<string> {
+  const esbuild = await import("esbuild");
+  try {
+    const r = await esbuild.transform(js, {
+      charset: "ascii",
+      format: "esm",
+      target: "esnext",
+      minifyWhitespace: true,
+      legalComments: "none",
+    });
+    return r.code.replace(
+      /[\u0080-\uffff]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
+  } finally {
+    await esbuild.stop();
+  }
+}
+
+/** Writes `dist/agent.js` and `dist/winspool_worker.js`; false (and why, said) on failure. */
+export async function bundle(root: string): Promise<boolean> {
+  for (const b of BUNDLES) {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: bundleArgs(b, root),
+      stdout: "piped",
+      stderr: "piped",
+      cwd: root,
+      env: { NO_COLOR: "1" },
+    }).output();
+    if (!r.success) {
+      console.error(
+        `[build] deno bundle of ${b.entry} failed:\n${new TextDecoder().decode(r.stderr)}`,
+      );
+      return false;
+    }
+    const path = join(root, b.output);
+    const js = await asciiOnly(await Deno.readTextFile(path));
+    await Deno.writeTextFile(path, js);
+    console.log(`[build] ${b.output}: ${(js.length / 1024).toFixed(0)} KB of ASCII JavaScript`);
+  }
+  return true;
+}
 
 /** The `deno compile` arguments for a target (pure: tested without compiling). */
 export function compileArgs(target: keyof typeof TARGETS, root: string): string[] {
@@ -62,7 +145,7 @@ export function compileArgs(target: keyof typeof TARGETS, root: string): string[
     ...INCLUDES.flatMap((i) => ["--include", join(root, i)]),
   ];
   if (t.triple.includes("windows")) args.push("--icon", join(root, "assets", "agent.ico"));
-  args.push(join(root, "src", "main.ts"));
+  args.push(join(root, BUNDLES[0].output));
   return args;
 }
 
@@ -172,10 +255,12 @@ async function build(
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { target: { type: "string" } },
+    options: { target: { type: "string" }, "bundle-only": { type: "boolean", default: false } },
   });
   const root = dirname(fileURLToPath(import.meta.url));
   await checkVersion(root);
+  if (!await bundle(root)) Deno.exit(1);
+  if (values["bundle-only"]) Deno.exit(0);
   const targets = values.target ? [values.target] : ["windows", "host"];
   let ok = true;
   for (const t of targets) {

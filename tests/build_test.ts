@@ -41,7 +41,7 @@ Deno.test("the Windows build targets x86_64-pc-windows-msvc with baked permissio
     a.includes("--v8-flags=--max-semi-space-size=2,--optimize-for-size"),
     "the V8 flags the bench measured with",
   );
-  assertEquals(a.at(-1), `${ROOT}/src/main.ts`);
+  assertEquals(a.at(-1), `${ROOT}/dist/agent.js`, "agent.exe is made of the shipped bundle");
   assertEquals(PERMISSIONS.length, 7);
 });
 

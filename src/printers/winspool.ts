@@ -105,7 +105,9 @@ class SpoolerThread {
 
   #worker(): Worker {
     if (this.#w) return this.#w;
-    const w = new Worker(new URL("./winspool_worker.ts", import.meta.url), { type: "module" });
+    // beside this module: the .ts source under `deno run`, the bundle's .js in agent.exe
+    const own = import.meta.url.endsWith(".ts") ? "./winspool_worker.ts" : "./winspool_worker.js";
+    const w = new Worker(new URL(own, import.meta.url), { type: "module" });
     w.onmessage = (
       ev: MessageEvent<
         {

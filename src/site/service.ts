@@ -118,7 +118,11 @@ export async function runAsService(name: string, body: ServiceBody): Promise<num
   return code;
 }
 
-/** The command line the service runs (binPath): this executable, or deno + main.ts in dev. */
+/**
+ * The command line the service runs (binPath): this executable, or deno + the script this process
+ * runs (`src/main.ts` with the project's deno.json for its npm imports, or the shipped bundle
+ * `dist/agent.js`, which needs none).
+ */
 export function serviceCommandLine(
   configPath: string,
   exe = Deno.execPath(),
@@ -127,11 +131,13 @@ export function serviceCommandLine(
   const q = (s: string) => `"${s}"`;
   const config = resolve(configPath);
   if (compiled) return `${q(exe)} run --service --config ${q(config)}`;
-  const main = fileURLToPath(new URL("../main.ts", import.meta.url));
-  const denoJson = fileURLToPath(new URL("../../deno.json", import.meta.url));
-  return `${q(exe)} run -A --v8-flags=${V8_FLAGS} --config ${q(denoJson)} ${
-    q(main)
-  } run --service --config ${q(config)}`;
+  const main = fileURLToPath(Deno.mainModule);
+  const denoJson = main.endsWith(".ts")
+    ? ` --config ${q(fileURLToPath(new URL("../../deno.json", import.meta.url)))}`
+    : "";
+  return `${q(exe)} run -A --v8-flags=${V8_FLAGS}${denoJson} ${q(main)} run --service --config ${
+    q(config)
+  }`;
 }
 
 function isCompiled(exe: string): boolean {

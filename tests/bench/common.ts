@@ -161,9 +161,10 @@ export async function agentConfig(
   return file;
 }
 
-export function spawnAgent(config: string) {
+/** The agent as a process: `deno run` of the source (`MAIN`), or of the shipped bundle. */
+export function spawnAgent(config: string, main = MAIN) {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `--v8-flags=${V8_FLAGS}`, MAIN, "--config", config],
+    args: ["run", "-A", `--v8-flags=${V8_FLAGS}`, main, "--config", config],
     stdout: "null",
     stderr: "null",
   }).spawn();

@@ -2,8 +2,10 @@
  * `deno task bench:cost`: what the agent costs a store's PC, side by side with a baseline built the
  * way the original Python agent is described (tests/bench/baseline_agent.py: requests polling
  * every 2 s, printed_jobs.json, the printer closed after each job) and a bare-Deno floor (the
- * runtime with the agent's V8 flags and one 2 s timer, nothing else). Same reference server, same
- * TCP printer simulator, one run after the other on this machine.
+ * runtime with the agent's V8 flags and one 2 s timer, nothing else). The agent runs twice: as
+ * shipped (`dist/agent.js`, the minified ASCII bundle agent.exe holds, made by build.ts's
+ * `bundle()` first) and from source (`deno run src/main.ts`, as a developer runs it). Same reference
+ * server, same TCP printer simulator, one run after the other on this machine.
  *
  * `--idle N` (seconds, default 60), `--jobs N` (burst size, default 500), `--quick` (20 s, 200).
  */
@@ -11,6 +13,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { PrinterSim } from "../helpers/printer_sim.ts";
 import { V8_FLAGS } from "../../src/version.ts";
+import { bundle } from "../../build.ts";
 import {
   agentConfig,
   benchServer,
@@ -35,7 +38,8 @@ const BURST = Number(flags.jobs ?? (flags.quick ? 200 : 500));
 const STEADY_S = flags.quick ? 10 : 30;
 const TICK_MS = 10; // /proc/<pid>/stat counts CPU in 1/100 s
 
-type Subject = "ours" | "baseline" | "floor";
+type Subject = "shipped" | "source" | "baseline" | "floor";
+const SHIPPED = join(ROOT, "dist", "agent.js");
 
 interface Figures {
   startMs: number;
@@ -53,7 +57,8 @@ const dir = await Deno.makeTempDir({ prefix: "print-agent-cost-" });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function spawn(who: Subject, terminal: string, cfg: string): Deno.ChildProcess {
-  if (who === "ours") return spawnAgent(cfg);
+  if (who === "source") return spawnAgent(cfg);
+  if (who === "shipped") return spawnAgent(cfg, SHIPPED);
   if (who === "baseline") {
     return new Deno.Command("python3", {
       args: [
@@ -186,8 +191,9 @@ async function measure(who: Subject): Promise<Figures> {
 }
 
 const results: Record<Subject, Figures> = {} as Record<Subject, Figures>;
+if (!await bundle(ROOT)) Deno.exit(1);
 try {
-  for (const who of ["floor", "baseline", "ours"] as const) {
+  for (const who of ["floor", "baseline", "shipped", "source"] as const) {
     console.error(`measuring ${who} …`);
     results[who] = await measure(who);
   }
@@ -197,27 +203,26 @@ try {
   await Deno.remove(dir, { recursive: true }).catch(() => {});
 }
 
-const o = results.ours, b = results.baseline, f = results.floor;
+const o = results.shipped, src = results.source, b = results.baseline, f = results.floor;
 const fmt = (n: number, d = 1) => Number.isNaN(n) ? "—" : n.toFixed(d);
-const rows: [string, (x: Figures) => number, number, string][] = [
-  ["start-up to the first request, ms (median of 3)", (x) => x.startMs, 0, ""],
-  [`idle CPU over ${IDLE_S} s, % of one core`, (x) => x.idleCpuPct, 2, ""],
-  ["idle wake-ups per second (context switches, all threads)", (x) => x.wakeupsPerS, 1, ""],
-  ["idle RSS, fresh, MB", (x) => x.rssFreshMB, 1, ""],
-  [`CPU per job, burst of ${BURST}, ms`, (x) => x.burstCpuMsPerJob, 2, ""],
-  [`CPU per job, steady 4 jobs/s for ${STEADY_S} s, ms`, (x) => x.steadyCpuMsPerJob, 2, ""],
-  ["RSS after the jobs, MB", (x) => x.rssAfterMB, 1, ""],
+const rows: [string, (x: Figures) => number, number][] = [
+  ["start-up to the first request, ms (median of 3)", (x) => x.startMs, 0],
+  [`idle CPU over ${IDLE_S} s, % of one core`, (x) => x.idleCpuPct, 2],
+  ["idle wake-ups per second (context switches, all threads)", (x) => x.wakeupsPerS, 1],
+  ["idle RSS, fresh, MB", (x) => x.rssFreshMB, 1],
+  [`CPU per job, burst of ${BURST}, ms`, (x) => x.burstCpuMsPerJob, 2],
+  [`CPU per job, steady 4 jobs/s for ${STEADY_S} s, ms`, (x) => x.steadyCpuMsPerJob, 2],
+  ["RSS after the jobs, MB", (x) => x.rssAfterMB, 1],
 ];
 console.log(
-  `| measure | baseline (Python) | ours | ours ÷ baseline | bare Deno floor | ours − floor |`,
+  `| measure | baseline (Python) | ours, shipped | shipped ÷ baseline | ours, from source | bare Deno floor | shipped − floor |`,
 );
-console.log(`|---|---|---|---|---|---|`);
+console.log(`|---|---|---|---|---|---|---|`);
 for (const [what, get, d] of rows) {
-  const ratio = get(o) / get(b);
   console.log(
-    `| ${what} | ${fmt(get(b), d)} | ${fmt(get(o), d)} | ${fmt(ratio, 2)}× | ${fmt(get(f), d)} | ${
-      fmt(get(o) - get(f), d)
-    } |`,
+    `| ${what} | ${fmt(get(b), d)} | ${fmt(get(o), d)} | ${fmt(get(o) / get(b), 2)}× | ${
+      fmt(get(src), d)
+    } | ${fmt(get(f), d)} | ${fmt(get(o) - get(f), d)} |`,
   );
 }
 console.log(
@@ -225,5 +230,7 @@ console.log(
     fmt(o.rssFreshMB)
   } rss_after_mb=${fmt(o.rssAfterMB)} start_ms=${fmt(o.startMs, 0)} burst_cpu_ratio=${
     fmt(o.burstCpuMsPerJob / b.burstCpuMsPerJob, 2)
-  } steady_cpu_ratio=${fmt(o.steadyCpuMsPerJob / b.steadyCpuMsPerJob, 2)}`,
+  } steady_cpu_ratio=${fmt(o.steadyCpuMsPerJob / b.steadyCpuMsPerJob, 2)} source_rss_fresh_mb=${
+    fmt(src.rssFreshMB)
+  }`,
 );

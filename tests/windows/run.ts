@@ -13,6 +13,8 @@ import { startServer } from "../../src/reference_server/main.ts";
 import { PrinterSim } from "../helpers/printer_sim.ts";
 import { Renderer } from "../../src/render/render.ts";
 import { provisionBed } from "./provision.ts";
+import { bundle } from "../../build.ts";
+import { V8_FLAGS } from "../../src/version.ts";
 
 const PROJECT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
 const CACHE = Deno.env.get("PA_WINE_CACHE") ?? "/var/cache/print-agent-wine";
@@ -20,14 +22,16 @@ const DENO_VERSION = Deno.version.deno;
 const QUEUE = "TP808";
 /** The second printer (the stations test's backup), its own CUPS queue and simulator. */
 const QUEUE2 = "BAR80";
-/** The agent as the Windows Deno runs it under Wine (the same code path as agent.exe). */
+/**
+ * The agent as agent.exe holds it: the shipped bundle (`dist/agent.js`, made by build.ts's
+ * `bundle()` before the bed starts) run by the Windows Deno with the V8 flags agent.exe bakes in.
+ */
 const AGENT_UNDER_WINE = [
   "Z:\\opt\\deno\\deno.exe",
   "run",
   "-A",
-  "--config",
-  "Z:\\project\\deno.json",
-  "Z:\\project\\src\\main.ts",
+  `--v8-flags=${V8_FLAGS}`,
+  "Z:\\project\\dist\\agent.js",
 ];
 const GUEST_TIMEOUT_MS = Number(Deno.env.get("PA_GUEST_TIMEOUT") ?? 480) * 1000;
 const WINEENV = [
@@ -394,6 +398,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const t0 = Date.now();
+  say("bundling the agent as agent.exe holds it (dist/agent.js)");
+  if (!await bundle(PROJECT)) return 1;
   say("provisioning the Wine chroot (cached after the first run)");
   const root = await provisionBed(CACHE);
   const denoDir = await windowsDeno();
