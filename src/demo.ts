@@ -195,7 +195,7 @@ over to the kitchen) and sample jobs; the pictures land in demo-out/.
   );
   console.log(
     "Demo: the bar printer is switched off: its ticket prints on the kitchen printer after one " +
-      "failed try, under a BACKUP FROM BAR banner (a few seconds)",
+      "failed try, under a CADANGAN / DARI BAR (backup from bar) banner (a few seconds)",
   );
   console.log(
     `Demo: create more with:\n  curl -X POST ${server.url}/print-jobs/ -H 'content-type: application/json' \\

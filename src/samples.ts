@@ -29,7 +29,12 @@ function sampleJob(): Job {
     job_type: j.job_type,
     priority: 0,
     created_at: "2026-01-23T09:07:28Z",
-    receipt_data: { ...j.receipt_data, barcode: "INV-2026-0001" },
+    // the euro sign shows what a profile's code pages hold: cp858 has it, cp437 does not
+    receipt_data: {
+      ...j.receipt_data,
+      barcode: "INV-2026-0001",
+      footer_lines: [...j.receipt_data.footer_lines ?? [], "Kurs: 1 € = Rp17.250"],
+    },
   } as Job;
 }
 

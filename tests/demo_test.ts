@@ -42,7 +42,7 @@ Deno.test("the demo prints on the cashier and kitchen stations and fails the bar
   assert(backup, `the bar ticket on the kitchen printer: ${kitchen}`);
   assertMatch(
     await Deno.readTextFile(`${out}/printer/kitchen/${backup}`),
-    /B A C K U P[\s\S]*FROM BAR/,
+    /C A D A N G A N[\s\S]*DARI BAR/,
   );
   assert(!(await Deno.stat(`${out}/printer/stale`).then(() => true, () => false)), "a clean start");
 });

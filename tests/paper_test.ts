@@ -55,8 +55,8 @@ Deno.test("the picture keeps bold, double size, inverse, underline and alignment
   const out = await r.render(receiptJob("reprint"));
   const rows = textRows(readPaper(out.bytes, r.paper).rows);
   // the reprint bar: bold, double width and height, white on black
-  const bar = rows.find((x) => x.text.includes("REPRINT"))!.runs.find((x) =>
-    x.text.includes("REPRINT")
+  const bar = rows.find((x) => x.text.includes("CETAK"))!.runs.find((x) =>
+    x.text.includes("CETAK")
   )!;
   assertEquals([bar.bold, bar.invert, bar.w, bar.h], [true, true, 2, 2]);
   const total = rows.find((x) => x.text.startsWith("TOTAL"))!.runs[0];
@@ -64,7 +64,7 @@ Deno.test("the picture keeps bold, double size, inverse, underline and alignment
   const svg = paperSvg(readPaper(out.bytes, r.paper));
   assertMatch(
     svg,
-    /<rect x="\d+" y="\d+" width="\d+" height="48"\/><text [^>]*font-size="40"[^>]*font-weight="bold" fill="#fff">REPRINT<\/text>/,
+    /<rect x="\d+" y="\d+" width="\d+" height="48"\/><text [^>]*font-size="40"[^>]*font-weight="bold" fill="#fff">CETAK<\/text>/,
   );
   assertMatch(svg, /font-weight="bold">TOTAL<\/text>/);
   // the QR is centred: as far from the left edge as from the right
@@ -84,7 +84,9 @@ Deno.test("the picture keeps bold, double size, inverse, underline and alignment
 Deno.test("a printer without inverse prints the bar bold instead; the picture says the same", async () => {
   const r = await pinnedRenderer("generic", 48);
   const out = await r.render(receiptJob("reprint"));
-  const bar = textRows(readPaper(out.bytes, r.paper).rows).find((x) => x.text.includes("REPRINT"))!;
+  const bar = textRows(readPaper(out.bytes, r.paper).rows).find((x) =>
+    x.text.includes("CETAK ULANG")
+  )!;
   assertEquals(bar.runs.some((x) => x.invert), false);
   assert(bar.runs.every((x) => x.bold));
 });

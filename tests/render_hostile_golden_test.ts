@@ -101,8 +101,8 @@ for (const profile of PROFILES) {
             assert(![...qr!.text].some((c) => c.codePointAt(0)! < 0x20), "no control in the QR");
           }
           if (tpl === "reprint") {
-            const ref = doc.lines.find((l) => l.includes("of job 38"));
-            assert(ref, "the reprint banner names the original job");
+            const ref = doc.lines.find((l) => l.includes("dari nota"));
+            assert(ref, "the reprint banner names the original bill");
           }
         });
       }

@@ -38,11 +38,81 @@ export function qrModules(data: string | Uint8Array, level: QrLevel = "M"): bool
     );
   }
   const q = qrcode(0, level);
-  // byte mode takes a string of 8-bit characters
-  q.addData(String.fromCharCode(...bytes), "Byte");
+  // text in the fewest bits (digits and QR's 45 capitals and signs take fewer than bytes), so the
+  // same payload is a smaller symbol with bigger dots; bytes (a native GS ( k read back) as sent
+  const segments = typeof data === "string"
+    ? qrSegments(data)
+    : [{ mode: "Byte" as const, text: "" }];
+  for (const seg of segments) {
+    // byte mode takes a string of 8-bit characters: the UTF-8 bytes, one character each
+    if (seg.mode !== "Byte") q.addData(seg.text, seg.mode);
+    else {
+      const b = typeof data === "string" ? new TextEncoder().encode(seg.text) : bytes;
+      q.addData(String.fromCharCode(...b), "Byte");
+    }
+  }
   q.make();
   const n = q.getModuleCount();
   return Array.from({ length: n }, (_, r) => Array.from({ length: n }, (_, c) => q.isDark(r, c)));
+}
+
+/** A run of QR data in one mode (ISO/IEC 18004, 7.4). */
+export interface QrSegment {
+  /** Numeric: digits; Alphanumeric: `0-9 A-Z` and ` $%*+-./:`; Byte: UTF-8. */
+  mode: "Numeric" | "Alphanumeric" | "Byte";
+  /** The characters of the run. */
+  text: string;
+}
+
+const QR_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+const QR_MODES = ["Numeric", "Alphanumeric", "Byte"] as const;
+// in sixths of a bit: a digit is 10/3 bits, an alphanumeric character 11/2, a byte 8; a segment
+// header is 4 mode bits and a count of 12 / 11 / 16 bits (versions 10-26, where long text lands)
+const QR_CHAR = [20, 33, 48], QR_HEAD = [(4 + 12) * 6, (4 + 11) * 6, (4 + 16) * 6];
+
+/**
+ * `text` split into QR segments that take the fewest bits in all (dynamic programming over the
+ * characters: each may stay in the current mode or open a segment in another). A QRIS payload,
+ * all capitals, digits and `.`, is one alphanumeric segment: version 16 where bytes need 21.
+ */
+export function qrSegments(text: string): QrSegment[] {
+  const chars = [...text];
+  if (!chars.length) return [];
+  const can = (m: number, ch: string) =>
+    m === 2 || (m === 0 ? ch >= "0" && ch <= "9" : QR_ALNUM.includes(ch));
+  const charCost = (m: number, ch: string) =>
+    m === 2 ? QR_CHAR[2] * new TextEncoder().encode(ch).length : QR_CHAR[m];
+  const whole = (c: number) => Math.ceil(c / 6) * 6; // a segment ends on a whole bit
+  let cost = QR_MODES.map((_, m) =>
+    can(m, chars[0]) ? QR_HEAD[m] + charCost(m, chars[0]) : Infinity
+  );
+  const from: number[][] = [[-1, -1, -1]];
+  for (let i = 1; i < chars.length; i++) {
+    const next = [Infinity, Infinity, Infinity], back = [-1, -1, -1];
+    for (let m = 0; m < 3; m++) {
+      if (!can(m, chars[i])) continue;
+      for (let p = 0; p < 3; p++) {
+        const c = (p === m ? cost[p] : whole(cost[p]) + QR_HEAD[m]) + charCost(m, chars[i]);
+        if (c < next[m]) [next[m], back[m]] = [c, p];
+      }
+    }
+    cost = next;
+    from.push(back);
+  }
+  let m = 0;
+  for (let k = 1; k < 3; k++) if (whole(cost[k]) < whole(cost[m])) m = k;
+  const modes = new Array<number>(chars.length);
+  for (let i = chars.length - 1; i >= 0; i--) {
+    modes[i] = m;
+    m = from[i][m];
+  }
+  const out: QrSegment[] = [];
+  for (let i = 0; i < chars.length; i++) {
+    const mode = QR_MODES[modes[i]];
+    if (out.at(-1)?.mode === mode) out.at(-1)!.text += chars[i];
+    else out.push({ mode, text: chars[i] });
+  }
+  return out;
 }
 
 /**

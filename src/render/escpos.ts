@@ -13,6 +13,7 @@ import "./codepage.ts"; // the encoder's tables without control-byte positions
 import { concatBytes } from "../bytes.ts";
 import {
   type Bitmap,
+  type Code128,
   code128Bitmap,
   code128Encode,
   code128Valid,
@@ -49,6 +50,30 @@ function printableIn(profile: Profile, c: number): boolean {
  * with the lines it holds, so a long receipt is encoded in pieces (linear in all).
  */
 const ENCODE_CHUNK = 1000;
+
+/**
+ * How a barcode goes on this paper: the printer's CODE128 (`native`), drawn bars (`raster`), or
+ * its value as a text line (`text`) when neither fits. A barcode wider than the paper is not
+ * printed at all, so the bars are the widest (up to 3 dots) that fit with the 10-module quiet
+ * zones, and never under 2 dots (scanners lose them), sized from the very data sent (code set C
+ * for digit runs: two digits a symbol). The preview asks this too, so it says what the paper does.
+ */
+export function barcodePlan(
+  value: string,
+  profile: Profile,
+  columns: number,
+): { as: "native" | "raster" | "text"; code: Code128 | null; module: number; n: number } {
+  const caps = profile.capabilities;
+  const code = code128Valid(value) ? code128Encode(value) : null;
+  const n = code ? code.modules.length + 20 : Infinity;
+  const module = Math.min(BAR_MODULE, Math.floor(columns * DOTS_PER_COLUMN / n));
+  const as = module >= 2 && caps.barcodes.value.includes("code128")
+    ? "native"
+    : module >= 2 && caps.raster_image.value
+    ? "raster"
+    : "text";
+  return { as, code, module, n };
+}
 
 /** Encodes blocks for a profile at a number of columns. */
 export function encodeBlocks(
@@ -191,8 +216,11 @@ function encodePiece(
       if (b.size !== size) e.size(size = b.size, b.size);
       // an inverted bar keeps its right padding: trimmed, the bar would sit off centre
       const t = inv ? b.text : b.text.trimEnd();
+      // ESC a itself: the encoder's align() pads with single-width spaces instead
+      if (b.center) e.raw([0x1b, 0x61, 1] as never);
       if (t) text(t);
       e.newline();
+      if (b.center) e.raw([0x1b, 0x61, 0] as never);
       continue;
     }
     if (size !== 1) e.size(size = 1, 1);
@@ -211,14 +239,9 @@ function encodePiece(
         } else textLine(b.value, "center");
         break;
       case "barcode": {
-        // a barcode wider than the paper is not printed at all: the widest bars (up to 3 dots)
-        // that fit with the 10-module quiet zones, and never under 2 dots (scanners lose them)
-        // sized from the very data sent (code set C for digit runs: two digits a symbol)
-        const code = code128Valid(b.value) ? code128Encode(b.value) : null;
+        const { code, module, n, as } = barcodePlan(b.value, profile, columns);
         const bars = code?.modules ?? null;
-        const n = bars ? bars.length + 20 : Infinity;
-        const module = Math.min(BAR_MODULE, Math.floor(dots / n));
-        if (module >= 2 && caps.barcodes.value.includes("code128")) {
+        if (as === "native") {
           // written directly: the encoder's barcode() passes its data through an ASCII table
           // that turns code set C's pairs (bytes 0-99) into "?"
           const data = code!.data;
@@ -228,7 +251,7 @@ function encodePiece(
             ...[0x1d, 0x6b, 73, data.length, ...data, 0x0a],
             ...[0x1b, 0x61, 0],
           ] as never);
-        } else if (module >= 2 && caps.raster_image.value) {
+        } else if (as === "raster") {
           picture(code128Bitmap(bars!, module, BAR_HEIGHT, dots));
           textLine(b.value, "center"); // the human-readable line the printer would add
         } else {

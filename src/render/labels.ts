@@ -22,10 +22,16 @@ export const LABEL_KEYS = [
   "change",
   "note",
   "scan_to_pay",
+  "qr_paid",
   "thanks",
   "kitchen",
   "new",
   "void",
+  "reprint",
+  "copy",
+  "reprint_of",
+  "backup",
+  "backup_from",
 ] as const;
 
 /** One of {@link LABEL_KEYS}. */
@@ -51,10 +57,17 @@ const TABLES: Record<typeof LANGUAGES[number], Record<LabelKey, string>> = {
     change: "Change",
     note: "Note",
     scan_to_pay: "Scan to pay (QRIS)",
+    // a paid bill's QR is not for paying (a customer could pay twice): no caption unless set
+    qr_paid: "",
     thanks: "Thank you",
     kitchen: "KITCHEN",
     new: "NEW",
     void: "VOID",
+    reprint: "REPRINT / COPY",
+    copy: "COPY",
+    reprint_of: "of bill",
+    backup: "BACKUP",
+    backup_from: "FROM",
   },
   // as Indonesian receipts print them (Kasir, Kembali, Diskon, Antrian, Terima kasih …)
   id: {
@@ -73,10 +86,16 @@ const TABLES: Record<typeof LANGUAGES[number], Record<LabelKey, string>> = {
     change: "Kembali",
     note: "Catatan",
     scan_to_pay: "Scan untuk bayar (QRIS)",
+    qr_paid: "",
     thanks: "Terima kasih",
     kitchen: "DAPUR",
     new: "BARU",
     void: "BATAL",
+    reprint: "CETAK ULANG",
+    copy: "SALINAN",
+    reprint_of: "dari nota",
+    backup: "CADANGAN",
+    backup_from: "DARI",
   },
 };
 

@@ -9,7 +9,19 @@ import { align, fitText, stripControls, width, wrap } from "./text.ts";
 
 /** One printable block. Text blocks hold one physical line each. */
 export type Block =
-  | { kind: "text"; text: string; bold: boolean; underline: boolean; invert: boolean; size: 1 | 2 }
+  | {
+    kind: "text";
+    text: string;
+    bold: boolean;
+    underline: boolean;
+    invert: boolean;
+    size: 1 | 2;
+    /**
+     * Centred by the printer (`ESC a 1`), `text` unpadded: a double-size line whose free columns
+     * are odd would sit one column off centre if padded with double-width spaces.
+     */
+    center?: true;
+  }
   | { kind: "qr"; value: string }
   | { kind: "barcode"; value: string }
   | { kind: "feed"; lines: number }
@@ -86,7 +98,7 @@ export function layout(
     replaced += f.replaced;
     return f.text;
   };
-  const pushText = (text: string, s: Style = st) => {
+  const pushText = (text: string, s: Style = st, center = false) => {
     if (blocks.length > maxLines) {
       throw new AgentError(
         "RENDER_ERROR",
@@ -100,6 +112,7 @@ export function layout(
       underline: s.underline,
       invert: s.invert,
       size: s.size,
+      ...(center ? { center: true as const } : {}),
     });
   };
 
@@ -110,27 +123,43 @@ export function layout(
     const flushCells = (s: Style) => {
       const cols = Math.floor(columns / s.size);
       const parts = cells.map((c) => fit(c).trim());
+      // keep a template's indentation (modifiers, notes, an item's discount) on every line
+      const indent = s.align === "left"
+        ? Math.max(0, Math.min(cols >> 2, fit(cells[0]).search(/\S/)))
+        : 0;
+      const pad = " ".repeat(indent);
+      // an item's name that wraps goes on under the name, after its quantity ("2 x ", "2 "):
+      // at column 0 it would pass for a new item
+      const qty = s.align === "left"
+        ? /^\d+(?:[.,]\d+)? (?:x )?/.exec(parts[0])?.[0].length ?? 0
+        : 0;
+      const hang = " ".repeat(Math.min(indent + qty, cols >> 2));
       if (parts.length === 1) {
-        // keep a template's indentation (modifiers, notes) on every wrapped line
-        const indent = s.align === "left" ? Math.min(cols >> 2, fit(cells[0]).search(/\S/)) : 0;
-        const pad = " ".repeat(Math.max(0, indent));
-        for (const l of wrap(parts[0], cols - pad.length)) {
-          pushText(align(pad + l, cols, s.align), s);
+        // double size, centred, not a bar: the printer centres it to the dot
+        const byPrinter = s.size === 2 && s.align === "center" && !s.invert;
+        for (const [i, l] of wrap(parts[0], cols - pad.length, cols - hang.length).entries()) {
+          if (byPrinter) pushText(l, s, true);
+          else pushText(align((i ? hang : pad) + l, cols, s.align), s);
         }
         return;
       }
       // a row: the left part wraps, the right part stays right-aligned on the first line
       const right = parts.slice(1).filter(Boolean).join(" ");
-      if (width(right) + 1 + Math.min(width(parts[0]), 8) > cols) {
+      if (width(right) + 1 + Math.min(width(parts[0]), 8) > cols - indent) {
         // the right part is too wide to share a line: left lines, then right-aligned right lines
-        for (const l of wrap(parts[0], cols)) if (l) pushText(l, s);
+        const left = wrap(parts[0], cols - indent, cols - hang.length);
+        for (const [i, l] of left.entries()) if (l) pushText((i ? hang : pad) + l, s);
         for (const l of wrap(right, cols)) pushText(align(l, cols, "right"), s);
         return;
       }
-      const left = wrap(parts[0], Math.max(1, cols - width(right) - 1));
-      const gap = Math.max(1, cols - width(left[0]) - width(right));
-      pushText(left[0] + " ".repeat(gap) + right, s);
-      for (const l of left.slice(1)) pushText(l, s);
+      const left = wrap(
+        parts[0],
+        Math.max(1, cols - indent - width(right) - 1),
+        Math.max(1, cols - hang.length),
+      );
+      const gap = Math.max(1, cols - indent - width(left[0]) - width(right));
+      pushText(pad + left[0] + " ".repeat(gap) + right, s);
+      for (const l of left.slice(1)) pushText(hang + l, s);
     };
     for (const seg of segments(rawLine, nonce)) {
       if (typeof seg === "string") {
@@ -212,15 +241,24 @@ export function layout(
   return { blocks, transliterated, replaced };
 }
 
-/** The plain-text preview of blocks (what the paper says). */
-export function previewText(blocks: Block[], columns: number): string {
+/**
+ * The plain-text preview of blocks (what the paper says). `barcodeAsText` tells which barcodes
+ * the printer gets as their value in text (too wide for the paper, or no way to print bars).
+ */
+export function previewText(
+  blocks: Block[],
+  columns: number,
+  barcodeAsText: (value: string) => boolean = () => false,
+): string {
   const out: string[] = [];
   const center = (s: string) => align(s, columns, "center");
   for (const b of blocks) {
     switch (b.kind) {
-      case "text":
-        out.push(b.size === 2 ? [...b.text].join(" ").trimEnd() : b.text.trimEnd());
+      case "text": {
+        const t = b.size === 2 ? [...b.text].join(" ").trimEnd() : b.text.trimEnd();
+        out.push(b.center ? align(t, columns, "center") : t);
         break;
+      }
       case "qr":
         out.push(
           center(
@@ -231,7 +269,7 @@ export function previewText(blocks: Block[], columns: number): string {
         );
         break;
       case "barcode":
-        out.push(center(`[BARCODE ${b.value}]`));
+        out.push(center(barcodeAsText(b.value) ? b.value : `[BARCODE ${b.value}]`));
         break;
       case "feed":
         for (let i = 0; i < b.lines; i++) out.push("");

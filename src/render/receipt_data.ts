@@ -50,9 +50,20 @@ export const ReceiptDataSchema = z.looseObject({
   payments: z.array(Payment).default([]),
   change: optMoney,
   qr: optText,
+  /** The store's own words above the QR code; by default "scan to pay" only while unpaid. */
+  qr_caption: optText,
+  /** Whether the bill is paid; when not sent, payments adding up to the total say so. */
+  paid: z.boolean().nullish(),
   barcode: optText,
   open_drawer: z.boolean().default(false),
-});
+}).transform((d) => ({
+  ...d,
+  // in cents, so 0.1 + 0.2 pays 0.30
+  paid: d.paid ??
+    (d.total != null && d.payments.length > 0 &&
+      Math.round(d.payments.reduce((sum, p) => sum + p.amount, 0) * 100) >=
+        Math.round(d.total * 100)),
+}));
 
 /** Validated receipt data. */
 export type ReceiptData = ReturnType<typeof ReceiptDataSchema.parse>;

@@ -8,7 +8,7 @@ import { AgentError } from "../errors.ts";
 import { checkRaw } from "./raw_policy.ts";
 import { DEFAULT_LIMITS } from "../config.ts";
 import { decodeRawBase64, type Job } from "../core/job.ts";
-import { DOTS_PER_COLUMN, encodeBlocks } from "./escpos.ts";
+import { barcodePlan, DOTS_PER_COLUMN, encodeBlocks } from "./escpos.ts";
 import type { PaperOptions } from "./paper.ts";
 import { type Block, layout, previewText } from "./layout.ts";
 import { columnsFor, findProfile, loadProfiles, type Profile } from "./profile.ts";
@@ -72,8 +72,6 @@ export interface RendererOptions {
   };
 }
 
-const REPRINT_BANNER = "REPRINT / COPY";
-
 /** Renders jobs for one printer. */
 export class Renderer {
   /** The printer profile in use. */
@@ -83,6 +81,8 @@ export class Renderer {
   #engine: TemplateEngine;
   #o: RendererOptions;
   #logo: Logo | null;
+  /** The words around the store's data (templates, and the agent's own banners). */
+  #labels: Record<LabelKey, string>;
 
   private constructor(
     profile: Profile,
@@ -95,6 +95,7 @@ export class Renderer {
     this.#engine = engine;
     this.#o = o;
     this.#logo = logo;
+    this.#labels = labelsFor(o.language ?? null, o.locale, o.labels);
   }
 
   /** How to read this printer's bytes back into a picture (its `ESC t` table, its dots). */
@@ -160,8 +161,11 @@ export class Renderer {
       invert,
       size,
     });
-    const lines = wrap(`FROM ${from.toUpperCase()}`, this.columns).map((l) => text(l, 1, false));
-    return [text("BACKUP", 2, false), ...lines, {
+    const label = (k: LabelKey) => fitText(this.#labels[k], this.profile.charset).text;
+    const lines = wrap(`${label("backup_from")} ${from.toUpperCase()}`.trim(), this.columns)
+      .map((l) => text(l, 1, false));
+    const big = Math.floor(this.columns / 2);
+    return [text(label("backup").slice(0, big), 2, false), ...lines, {
       kind: "text",
       text: "-".repeat(this.columns),
       bold: false,
@@ -226,10 +230,12 @@ export class Renderer {
     let blocks = l.blocks;
     let { transliterated, replaced } = l;
     if (job.job_type === "reprint") {
-      // `reprint_of` is server text like any other: cleaned, fitted and counted
-      const ref = job.reprint_of == null
+      // the bill number is what a cashier knows (not the server's job id); server text like any
+      // other: cleaned, fitted and counted
+      const bill = data.data.bill_number;
+      const ref = bill === ""
         ? null
-        : fitText(`of job ${String(job.reprint_of)}`.slice(0, 37), this.profile.charset);
+        : fitText(`${this.#labels.reprint_of} ${bill}`.trim().slice(0, 60), this.profile.charset);
       transliterated += ref?.transliterated ?? 0;
       replaced += ref?.replaced ?? 0;
       blocks = this.#withBanner(blocks, ref?.text ?? null);
@@ -256,6 +262,7 @@ export class Renderer {
       preview: previewText(
         this.#logo ? blocks : blocks.filter((b) => b.kind !== "logo"),
         this.columns,
+        (v) => barcodePlan(v, this.profile, this.columns).as === "text",
       ),
       transliterated,
       replaced: replaced + encoded.replaced,
@@ -271,24 +278,24 @@ export class Renderer {
       const pad = Math.max(0, cols - s.length);
       return " ".repeat(pad >> 1) + s + " ".repeat(pad - (pad >> 1));
     };
+    const label = (k: LabelKey) => fitText(this.#labels[k], this.profile.charset).text;
+    const words = label("reprint").length <= half ? label("reprint") : label("copy");
     const banner: Block = {
       kind: "text",
-      text: center(REPRINT_BANNER.length <= half ? REPRINT_BANNER : "COPY", half),
+      text: center(words.slice(0, half), half),
       bold: true,
       underline: false,
       invert: true,
       size: 2,
     };
-    const refLine: Block[] = ref != null
-      ? [{
-        kind: "text",
-        text: center(ref.slice(0, this.columns), this.columns),
-        bold: false,
-        underline: false,
-        invert: false,
-        size: 1,
-      }]
-      : [];
+    const refLine: Block[] = ref == null ? [] : wrap(ref, this.columns).map((l) => ({
+      kind: "text",
+      text: center(l, this.columns),
+      bold: false,
+      underline: false,
+      invert: false,
+      size: 1,
+    }));
     const cutAt = blocks.findLastIndex((b) => b.kind === "cut");
     // a copy never opens the cash drawer
     const body = (cutAt >= 0 ? blocks.slice(0, cutAt) : blocks).filter((b) => b.kind !== "pulse");
@@ -301,7 +308,7 @@ export class Renderer {
     const sample = "àáâäçèéêëìíîïñòóôöùúûü ÀÉÑÖÜ ß €";
     return {
       receipt,
-      label: labelsFor(this.#o.language ?? null, this.#o.locale, this.#o.labels),
+      label: this.#labels,
       job: {
         id: job.id,
         uuid: job.uuid,

@@ -161,42 +161,49 @@ export function width(s: string): number {
 }
 
 /**
- * Splits text into lines of at most `cols` columns, at spaces where possible; a word longer than
- * a line fills the line and is hard-broken. Linear in the length of the text (each code point is
- * visited a bounded number of times), so a huge field costs time in proportion, never more.
+ * Splits text into lines of at most `first` columns (the first line) and `rest` (the lines after
+ * it, e.g. a hanging indent), at spaces where possible; a word longer than a line fills the line
+ * and is hard-broken. Linear in the length of the text (each code point is visited a bounded
+ * number of times), so a huge field costs time in proportion, never more.
  */
-export function wrap(s: string, cols: number): string[] {
-  if (cols < 1) return [s];
+export function wrap(s: string, first: number, rest: number = first): string[] {
+  if (first < 1 || rest < 1) return [s];
   const lines: string[] = [];
   let cur = "";
   let curW = 0;
   for (const word of s.split(" ")) {
     let w = word;
     let wW = width(w);
-    while (wW > cols) {
-      // a word longer than the line: fill the current line, then hard-break
-      const room = curW ? cols - curW - 1 : cols;
-      if (room > 0) {
-        const head = takeCodePoints(w, room);
-        lines.push((curW ? cur + " " : "") + head);
-        w = w.slice(head.length);
-        wW -= room;
+    for (;;) {
+      const cols = lines.length ? rest : first;
+      if (wW > cols) {
+        // a word longer than the line: fill the current line, then hard-break
+        const room = curW ? cols - curW - 1 : cols;
+        if (room > 0) {
+          const head = takeCodePoints(w, room);
+          lines.push((curW ? cur + " " : "") + head);
+          w = w.slice(head.length);
+          wW -= room;
+        } else {
+          lines.push(cur);
+        }
+        cur = "";
+        curW = 0;
+        continue;
+      }
+      if (!curW && !cur) {
+        cur = w;
+        curW = wW;
+      } else if (curW + 1 + wW <= cols) {
+        cur += " " + w;
+        curW += 1 + wW;
       } else {
         lines.push(cur);
+        cur = "";
+        curW = 0;
+        continue; // the word starts the next line, whose width may differ
       }
-      cur = "";
-      curW = 0;
-    }
-    if (!curW && !cur) {
-      cur = w;
-      curW = wW;
-    } else if (curW + 1 + wW <= cols) {
-      cur += " " + w;
-      curW += 1 + wW;
-    } else {
-      lines.push(cur);
-      cur = w;
-      curW = wW;
+      break;
     }
   }
   lines.push(cur);

@@ -26,13 +26,15 @@ export const TYPICAL_RECEIPT = {
     { name: "Es teh manis", qty: 3, total: 15000 },
     { name: "Crème brûlée", qty: 1, price: 28000 },
   ],
-  subtotal: 137000,
-  discounts: [{ label: "Member 5%", amount: 6850 }],
+  // the item discount is in the subtotal: 44000 + 35000 + (15000 - 1500) + 15000 + 28000
+  subtotal: 135500,
+  discounts: [{ label: "Member 5%", amount: 6775 }],
   service_charge: 6500,
-  taxes: [{ label: "PB1 10%", amount: 13665 }],
-  total: 150315,
-  payments: [{ method: "QRIS", amount: 100000 }, { method: "Tunai", amount: 60000 }],
-  change: 9685,
+  // 10% of 135500 - 6775 + 6500
+  taxes: [{ label: "PB1 10%", amount: 13523 }],
+  total: 148748,
+  payments: [{ method: "QRIS", amount: 100000 }, { method: "Tunai", amount: 50000 }],
+  change: 1252,
   qr:
     "00020101021126570011ID.DANA.WWW011893600915302259148102090225914810303UMI5204549953033605802ID",
   barcode: "INV-2026-0001",

@@ -211,7 +211,7 @@ async function runPoint(
         const paper = sim.jobs.find((j) =>
           new TextDecoder("latin1").decode(j.bytes).includes(bill)
         );
-        const banner = paper && /BACKUP/.test(new TextDecoder("latin1").decode(paper.bytes));
+        const banner = paper && /CADANGAN/.test(new TextDecoder("latin1").decode(paper.bytes));
         if (done?.body.printed_on !== "bar" || done?.body.failover_from !== "kitchen" || !banner) {
           t.losses++;
         }
