@@ -166,6 +166,13 @@ export const StationSchema = Printer.extend({
   failover_after: z.number().int().min(1).default(1),
   /** Whether cashier receipts (receipt, reprint, raw) may print on the backup. */
   failover_receipts: z.boolean().default(false),
+  /**
+   * Shares its roles with the other stations marked so: a new order goes to the healthy one with
+   * the least queued work (per `weight`), its follow-ups and reprints to the same one.
+   */
+  balance: z.enum(["least_queue"]).nullable().default(null),
+  /** This station's share of a balanced role's work (2 takes twice the tickets of 1). */
+  weight: z.number().positive().max(100).default(1),
 }).strict();
 
 /** A validated station (a `printers[]` entry, or the seed's single `printer`). */
@@ -184,9 +191,15 @@ function stationProblems(list: StationConfig[]): [PropertyKey[], string][] {
   list.forEach((st, i) => {
     st.roles.forEach((r, k) => {
       const other = roles.get(r);
-      if (other && other !== st.id) {
-        out.push([["printers", i, "roles", k], `role "${r}" is already served by "${other}"`]);
-      } else roles.set(r, st.id);
+      const shared = st.balance !== null &&
+        list.find((x) => x.id === other)?.balance !== null;
+      if (other && other !== st.id && !shared) {
+        out.push([
+          ["printers", i, "roles", k],
+          `role "${r}" is already served by "${other}" (stations share a role only with ` +
+          `"balance": "least_queue" on each)`,
+        ]);
+      } else if (!other) roles.set(r, st.id);
     });
     if (st.backup === null) return;
     if (st.backup === st.id) {
@@ -460,6 +473,8 @@ export function parseConfig(raw: unknown, baseDir: string, source = "(inline)"):
     backup: null,
     failover_after: 1,
     failover_receipts: false,
+    balance: null,
+    weight: 1,
   }];
   for (const p of [c.printer, ...stations]) {
     if (p.transport === "file" || p.transport === "virtual") {
@@ -473,7 +488,16 @@ export function parseConfig(raw: unknown, baseDir: string, source = "(inline)"):
 }
 
 function stripStation(st: StationConfig): z.output<typeof Printer> {
-  const { id: _i, roles: _r, backup: _b, failover_after: _f, failover_receipts: _x, ...p } = st;
+  const {
+    id: _i,
+    roles: _r,
+    backup: _b,
+    failover_after: _f,
+    failover_receipts: _x,
+    balance: _bal,
+    weight: _w,
+    ...p
+  } = st;
   return p;
 }
 

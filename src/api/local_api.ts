@@ -69,8 +69,8 @@ export interface AgentView extends MetricsView {
   loopLag(): { max_ms: number; last_minute_max_ms: number };
   /** Takes one job item as the server would hand it. */
   accept(item: unknown, source: string, o: { station?: string }): AcceptResult;
-  /** The station a job is for (by its role, else its type). */
-  route(job: { printer_role: string | null; job_type: string }): { readonly id: string } | null;
+  /** The stations a job may print on (by its role, else its type; several where balanced). */
+  stationsFor(job: { printer_role: string | null; job_type: string }): readonly { id: string }[];
 }
 
 const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "[::1]"]);
@@ -80,7 +80,7 @@ export function isLoopback(h: string): boolean {
   return LOOPBACK_NAMES.has(h) || h === "::1" || h.startsWith("127.");
 }
 
-function entryView(e: JournalEntry, route?: AgentView["route"]) {
+function entryView(e: JournalEntry, stationsFor?: AgentView["stationsFor"]) {
   let data: {
     receipt_data?: { bill_number?: unknown };
     raw_base64?: unknown;
@@ -92,11 +92,11 @@ function entryView(e: JournalEntry, route?: AgentView["route"]) {
   const bill = data.receipt_data?.bill_number;
   // the printer the job was meant for, where another one (its backup) took it
   const role = typeof data.printer_role === "string" ? data.printer_role : null;
-  const own = route?.({ printer_role: role, job_type: e.job_type })?.id ?? null;
+  const own = stationsFor?.({ printer_role: role, job_type: e.job_type }) ?? [];
   return {
     bill_number: typeof bill === "string" || typeof bill === "number" ? String(bill) : null,
     printer: e.printer,
-    meant_for: own && e.printer && own !== e.printer ? own : null,
+    meant_for: own.length && e.printer && !own.some((s) => s.id === e.printer) ? own[0].id : null,
     has_preview: !!e.preview,
     // what "Reprint" (a REPRINT / COPY receipt: needs receipt_data) and "Print again" can send
     can_reprint: !!data.receipt_data && !["test", "drawer"].includes(e.job_type),
@@ -253,7 +253,7 @@ export function createLocalApi(agent: AgentView, o: LocalApiOptions): HttpApp {
     const n = Math.min(500, Math.max(1, Number(c.req.query("limit") ?? 50) || 50));
     return c.json(
       agent.journal.recent(n, st as JobState | undefined).map((e) =>
-        entryView(e, agent.route.bind(agent))
+        entryView(e, agent.stationsFor.bind(agent))
       ),
     );
   });
@@ -261,7 +261,7 @@ export function createLocalApi(agent: AgentView, o: LocalApiOptions): HttpApp {
   app.get("/jobs/:uuid", (c) => {
     const e = agent.journal.get(c.req.param("uuid"));
     return e
-      ? c.json(entryView(e, agent.route.bind(agent)))
+      ? c.json(entryView(e, agent.stationsFor.bind(agent)))
       : c.json({ error: "no such job in the journal" }, 404);
   });
 
@@ -298,7 +298,7 @@ export function createLocalApi(agent: AgentView, o: LocalApiOptions): HttpApp {
         outcome: r.outcome,
         uuid: r.uuid,
         state: e?.state ?? null,
-        job: e ? entryView(e, agent.route.bind(agent)) : null,
+        job: e ? entryView(e, agent.stationsFor.bind(agent)) : null,
       },
     };
   };

@@ -155,6 +155,11 @@ export class Agent {
     return this.intake.route(job);
   }
 
+  /** The stations a job may print on (see {@link Intake.stationsFor}). */
+  stationsFor(job: Parameters<Intake["stationsFor"]>[0]): Station[] {
+    return this.intake.stationsFor(job);
+  }
+
   /** Resolves pending work from before a restart, then starts the loops. */
   start(): void {
     for (const job of this.ledger.recover()) {
@@ -243,6 +248,8 @@ export class Agent {
       } finally {
         station.put();
       }
+      // a balanced station that is failing hands its waiting jobs to its healthy siblings
+      if (station.config.balance && !station.healthy) this.intake.handOff(station);
     }
   }
 

@@ -53,6 +53,35 @@ export function listedNewestFirst(items: unknown[], naiveZone: string): boolean 
 /** Longest stretch of job intake before the event loop gets a turn (ms). */
 const INTAKE_SLICE_MS = 20;
 
+/** Orders whose station is remembered for their follow-ups (balanced roles). */
+const ORDERS_KEPT = 5_000;
+
+/** What ties a job to an order: its bill number, else its order number, else its queue number. */
+function orderKey(job: Pick<Job, "receipt_data">): string | null {
+  const d = job.receipt_data as Record<string, unknown> | null | undefined;
+  for (const k of ["bill_number", "order_number", "order_id", "queue_number"]) {
+    const v = d?.[k];
+    if ((typeof v === "string" && v !== "") || typeof v === "number") return `${k}:${v}`;
+  }
+  return null;
+}
+
+/**
+ * The station with the least work per weight (healthy ones first, then config order); `open`
+ * counts each station's orders of the last minutes, whose follow-ups will come to it: among
+ * stations equally loaded, the one with fewer open orders.
+ */
+function leastLoaded(group: Station[], open: (s: Station) => number = () => 0): Station {
+  const pool = group.some((s) => s.healthy) ? group.filter((s) => s.healthy) : group;
+  const score = (s: Station) => s.load + FOLLOW_UP_SHARE * open(s) / s.config.weight;
+  return pool.reduce((best, s) => score(s) < score(best) ? s : best);
+}
+
+/** How much of a queued ticket an open order is worth: the follow-ups it may still bring. */
+const FOLLOW_UP_SHARE = 0.3;
+/** How long an order counts as open (its follow-ups still expected). */
+const ORDER_OPEN_MS = 600_000;
+
 /** Takes jobs in: see the module comment. */
 export class Intake {
   readonly #config: Config;
@@ -69,6 +98,8 @@ export class Intake {
   /** Listed jobs that cannot be reported (no id): each logged once an hour. */
   #unreportable: LogOnce;
   #newestFirstLog: LogOnce;
+  /** Balanced roles: the station each recent order went to (oldest first). */
+  #orders = new Map<string, { station: Station; at: number }>();
 
   /** Creates a Intake. */
   constructor(config: Config, stations: Station[], ledger: Ledger, clock: Clock, work: Bell) {
@@ -82,18 +113,79 @@ export class Intake {
     this.#newestFirstLog = new LogOnce(clock, 3_600_000);
   }
 
-  /** The station a job is for: by `printer_role`, else by `job_type`, else the first; or null. */
-  route(job: Pick<Job, "printer_role" | "job_type">): Station | null {
-    if (job.printer_role) {
-      return this.#stations.find((s) => s.roles.includes(job.printer_role!)) ?? null;
+  /**
+   * The station a job is for: by `printer_role`, else by `job_type`, else the first; or null.
+   * Where stations balance the role, an order's follow-ups and reprints go where the order went
+   * while that station is healthy; a new order to the healthy station with the least work.
+   */
+  route(job: Pick<Job, "printer_role" | "job_type" | "receipt_data">): Station | null {
+    const group = this.stationsFor(job);
+    if (group.length < 2) return group[0] ?? null;
+    const role = job.printer_role || job.job_type;
+    const order = orderKey(job);
+    const before = order === null ? undefined : this.#orders.get(`${role}\u0000${order}`)?.station;
+    if (before?.healthy && group.includes(before)) {
+      this.#remember(`${role}\u0000${order}`, before); // still open: its follow-ups come
+      return before;
     }
-    return this.#stations.find((s) => s.roles.includes(job.job_type)) ?? this.#stations[0];
+    const now = this.#clock.now();
+    const open = (s: Station) => {
+      let n = 0;
+      for (const o of this.#orders.values()) if (o.station === s && now - o.at < ORDER_OPEN_MS) n++;
+      return n;
+    };
+    const pick = leastLoaded(group, open);
+    if (order !== null) this.#remember(`${role}\u0000${order}`, pick);
+    return pick;
+  }
+
+  /**
+   * The stations that may print a job (no side effect): the one serving its role (by
+   * `printer_role`, else its `job_type`, else the first station), or every station balancing it.
+   */
+  stationsFor(job: Pick<Job, "printer_role" | "job_type">): Station[] {
+    const role = job.printer_role ||
+      (this.#stations.some((s) => s.roles.includes(job.job_type)) ? job.job_type : null);
+    const first = role === null
+      ? this.#stations[0]
+      : this.#stations.find((s) => s.roles.includes(role)) ?? null;
+    if (!first) return [];
+    if (!first.config.balance || role === null) return [first];
+    return [first, ...first.siblings(this.#stations).filter((s) => s.roles.includes(role))];
+  }
+
+  /** A balanced station's waiting jobs go to its healthy siblings (it is failing): not a kick. */
+  handOff(station: Station): number {
+    const siblings = station.siblings(this.#stations).filter((s) => s.healthy);
+    if (!siblings.length || station.healthy) return 0;
+    const moved = station.queue.takeOut((job) => job.job_type === "drawer");
+    for (const { job, at } of moved) {
+      const to = this.route(job);
+      const target = to && to !== station ? to : leastLoaded(siblings);
+      target.queue.push(job, at);
+      log.warn(
+        `${jobLabel(job)} [BALANCE] Printer ${station.id} is failing: moved to ${target.id}`,
+        { code: "PRINTER_HANDED_OFF" },
+      );
+    }
+    if (moved.length) this.#work.ring();
+    return moved.length;
+  }
+
+  #remember(key: string, station: Station): void {
+    this.#orders.delete(key);
+    this.#orders.set(key, { station, at: this.#clock.now() });
+    // the oldest orders are forgotten: a day's orders, not a year's
+    if (this.#orders.size > ORDERS_KEPT) this.#orders.delete(this.#orders.keys().next().value!);
   }
 
   /** Queues a job on a station (new, or resumed after a restart). */
   enqueue(job: Job, station: Station): void {
     station.queue.push(job, this.#clock.now());
     this.#work.ring();
+    // a balanced station found failing since: its waiting jobs go to its siblings now, not after
+    // the retries of the job in hand
+    for (const st of this.#stations) if (st.config.balance && !st.healthy) this.handOff(st);
   }
 
   /** Takes one job item (unvalidated) from the server or the local API. */

@@ -72,6 +72,13 @@ export class JobQueue {
     return a.at !== b.at ? a.at < b.at : a.seq < b.seq;
   }
 
+  /** Takes out every waiting job `keep` says no to, with when each arrived. */
+  takeOut(keep: (job: Job) => boolean): { job: Job; at: number }[] {
+    const out = this.#items.filter((w) => !keep(w.job));
+    this.#items = this.#items.filter((w) => keep(w.job));
+    return out.map(({ job, at }) => ({ job, at }));
+  }
+
   /** Whether a job with this uuid is waiting. */
   has(uuid: string): boolean {
     return this.#items.some((w) => w.job.uuid === uuid);
@@ -123,11 +130,39 @@ export class Station {
     this.queue = new JobQueue(agingMs);
   }
 
-  /** Wires each station's backup (by `backup` id) once all stations exist. */
+  /**
+   * Wires each station's backup (by `backup` id) once all stations exist; a balanced station
+   * without one is backed up by the next station balancing a role with it.
+   */
   static wire(stations: Station[]): void {
     for (const st of stations) {
-      st.#backup = stations.find((b) => b.id === st.config.backup) ?? null;
+      st.#backup = stations.find((b) => b.id === st.config.backup) ??
+        st.siblings(stations)[0] ?? null;
     }
+  }
+
+  /** The other stations balancing one of this station's roles with it (config order, after it). */
+  siblings(stations: readonly Station[]): Station[] {
+    if (!this.config.balance) return [];
+    const at = stations.indexOf(this);
+    return [...stations.slice(at + 1), ...stations.slice(0, at)].filter((s) =>
+      s !== this && s.config.balance && s.roles.some((r) => this.roles.includes(r))
+    );
+  }
+
+  /**
+   * Whether new work should come here: its printer not known to be failing, no failed job in a
+   * row, not handing its jobs to its backup.
+   */
+  get healthy(): boolean {
+    const s = this.#printerStatus.status;
+    return (s === "OK" || s === "UNKNOWN") && this.#consecutiveErrors === 0 &&
+      !this.#failoverActive;
+  }
+
+  /** Work queued here, the job in hand included, per unit of `weight`. */
+  get load(): number {
+    return (this.queue.length + (this.#printing ? 1 : 0)) / this.config.weight;
   }
 
   /** Where this station's jobs go when its printer fails. */

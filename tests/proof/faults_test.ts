@@ -120,21 +120,41 @@ function failoverStations(simPort: number) {
   };
 }
 
+/** Two kitchen printers balancing one role (each ticket on one of them; orders kept together). */
+function balancedStations(ports: number[]) {
+  const printer = { transport: "tcp", brand: "GENERIC", paper_width: 32, timeout: 3 };
+  return {
+    printers: ports.map((port, i) => ({
+      id: `k${i + 1}`,
+      roles: ["kitchen"],
+      ...printer,
+      port,
+      balance: "least_queue",
+    })),
+  };
+}
+
 /** Runs `trials` kill-and-restart trials at one point; returns the tally. */
 async function runPoint(
   point: FaultPoint,
   trials: number,
   extra: Record<string, unknown> = {},
-  failover = false,
+  mode: "one" | "failover" | "balanced" = "one",
 ): Promise<Tally> {
+  const failover = mode === "failover";
   await using dir = await withTmpDir();
   await using server = withServer({ db: join(dir.path, "server.db") });
   using sim = PrinterSim.start();
+  using sim2 = PrinterSim.start();
   const config = await writeConfig(
     dir.path,
     server.url,
     sim.port,
-    failover ? { ...extra, ...failoverStations(sim.port) } : extra,
+    failover
+      ? { ...extra, ...failoverStations(sim.port) }
+      : mode === "balanced"
+      ? { ...extra, ...balancedStations([sim.port, sim2.port]) }
+      : extra,
   );
   const t = tally();
   for (let trial = 0; trial < trials; trial++) {
@@ -142,15 +162,20 @@ async function runPoint(
     const jobs: { bill: string; job: Record<string, unknown> }[] = [];
     for (let k = 0; k < JOBS_PER_TRIAL; k++) {
       // (short on kitchen tickets: the table number prints big, at the top)
-      const bill = failover ? `T${trial}-${k}` : `FI-${point}-${trial}-${k}`;
+      const bill = mode !== "one" ? `T${trial}-${k}` : `FI-${point}-${trial}-${k}`;
       jobs.push({
         bill,
         job: await server.createJob(
-          failover
+          mode !== "one"
             ? {
               job_type: "kitchen",
               printer_role: "kitchen",
-              receipt_data: { table: bill, items: [{ name: "Nasi", qty: 1 }] },
+              // balanced: tickets 0 and 1 are one order (a follow-up), 2 another
+              receipt_data: {
+                table: bill,
+                bill_number: `O${trial}-${k >> 1}`,
+                items: [{ name: "Nasi", qty: 1 }],
+              },
             }
             : {
               job_type: "receipt",
@@ -199,7 +224,8 @@ async function runPoint(
     for (const { bill, job } of jobs) {
       t.jobs++;
       const s = await server.getJob(job.id);
-      const c = copies(sim, bill);
+      const c1 = copies(sim, bill), c2 = copies(sim2, bill);
+      const c = { complete: c1.complete + c2.complete, partial: c1.partial + c2.partial };
       if (!FINAL.has(String(s.status))) {
         t.losses++;
         continue;
@@ -269,7 +295,7 @@ for (const point of FAULT_POINTS.filter((p) => p !== "after_failover_chosen")) {
 
 for (const point of ["after_failover_chosen", "mid_write"] as const) {
   Deno.test(`failover: SIGKILL at ${point} on the backup printer: no duplicate, no loss, the ambiguous job names the backup (${TRIALS} trials)`, async () => {
-    const t = await runPoint(point, TRIALS, {}, true);
+    const t = await runPoint(point, TRIALS, {}, "failover");
     add(total, t);
     console.log(
       `  failover ${point}: trials=${t.trials} kills=${t.kills} jobs=${t.jobs} duplicates=${t.duplicates} ` +
@@ -286,6 +312,25 @@ for (const point of ["after_failover_chosen", "mid_write"] as const) {
       `the fault fired in only ${t.kills} of ${t.trials}`,
     );
     assertEquals(t.ambiguous, t.kills, "every kill while printing on the backup is reported");
+  });
+}
+
+for (const point of ["mid_write", "after_printing_commit"] as const) {
+  Deno.test(`balanced: SIGKILL at ${point} with two printers balancing a role: no duplicate, no loss (${TRIALS} trials)`, async () => {
+    const t = await runPoint(point, TRIALS, {}, "balanced");
+    add(total, t);
+    console.log(
+      `  balanced ${point}: trials=${t.trials} kills=${t.kills} jobs=${t.jobs} duplicates=${t.duplicates} ` +
+        `losses=${t.losses} ambiguous=${t.ambiguous}`,
+    );
+    assertEquals(t.duplicates, 0, "jobs printed twice (on either printer)");
+    assertEquals(t.losses, 0, "jobs without a final status, or COMPLETED without paper");
+    assert(t.kills >= Math.ceil(t.trials * 0.9), `the fault fired in only ${t.kills}`);
+    // both printers may be printing when the agent dies: one ambiguous job each, at most
+    assert(
+      t.ambiguous >= t.kills && t.ambiguous <= 2 * t.kills,
+      `every job in hand at a kill is reported ambiguous: ${t.ambiguous} for ${t.kills} kills`,
+    );
   });
 }
 

@@ -1,0 +1,251 @@
+/**
+ * Load balancing across the printers of one role (issue #27, 1): a new order to the healthy
+ * station with the least queued work, its follow-ups and reprints to the same one, a failing
+ * station's waiting jobs to its siblings; never split, never printed twice.
+ */
+import { assert, assertEquals, assertMatch, assertThrows } from "./helpers/assert.ts";
+import { stationsConfig, waitFor, withServer, withTmpDir } from "./helpers/env.ts";
+import { FakeClock } from "./helpers/fake_clock.ts";
+import { FakePrinter } from "./helpers/fake_printer.ts";
+import { PrinterSim } from "./helpers/printer_sim.ts";
+import { readEscPos } from "./helpers/escpos_reader.ts";
+import { Intake } from "../src/core/intake.ts";
+import { Ledger } from "../src/core/ledger.ts";
+import { Station } from "../src/core/station.ts";
+import { Bell } from "../src/core/bell.ts";
+import { Journal } from "../src/store/journal.ts";
+import { AgentError } from "../src/errors.ts";
+import { startAgent } from "../src/run.ts";
+import type { Renderer } from "../src/render/render.ts";
+import type { Job } from "../src/core/job.ts";
+import { join } from "node:path";
+
+const balanced = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  roles: ["kitchen"],
+  transport: "virtual",
+  path: id,
+  balance: "least_queue",
+  ...extra,
+});
+
+Deno.test("two stations share a role only when both balance it; the error says how", async () => {
+  await using dir = await withTmpDir();
+  const c = stationsConfig(dir.path, [balanced("k1"), balanced("k2", { weight: 2 })]);
+  assertEquals(c.stations.map((s) => [s.id, s.balance, s.weight]), [
+    ["k1", "least_queue", 1],
+    ["k2", "least_queue", 2],
+  ]);
+  assertThrows(
+    () => stationsConfig(dir.path, [balanced("k1"), { ...balanced("k2"), balance: null }]),
+    /role "kitchen" is already served by "k1" \(stations share a role only with "balance": "least_queue" on each\)/,
+  );
+  assertThrows(
+    () => stationsConfig(dir.path, [balanced("k1"), balanced("k2", { weight: 0 })]),
+    /weight/,
+  );
+});
+
+/** Two balanced kitchen stations, an intake, and a fake clock: the routing policy alone. */
+async function kitchen(dir: string, weights = [1, 1]) {
+  const config = stationsConfig(dir, [
+    balanced("k1", { weight: weights[0] }),
+    balanced("k2", { weight: weights[1] }),
+  ]);
+  const clock = new FakeClock(Date.parse("2026-12-04T09:00:00Z"));
+  const journal = Journal.open(join(dir, "j.db"));
+  const stations = config.stations.map((s) =>
+    new Station(s, new FakePrinter(), {} as Renderer, 600_000)
+  );
+  Station.wire(stations);
+  const intake = new Intake(
+    config,
+    stations,
+    new Ledger(journal, clock, config),
+    clock,
+    new Bell(),
+  );
+  return { stations, intake, clock, [Symbol.dispose]: () => journal.close() };
+}
+
+let n = 0;
+const ticket = (order: string, extra: Partial<Job> = {}): Job => ({
+  id: ++n,
+  uuid: `t-${n}`,
+  job_type: "kitchen",
+  printer_role: "kitchen",
+  priority: 0,
+  created_at: null,
+  receipt_data: { bill_number: order, items: [{ name: "Nasi", qty: 1 }] },
+  ...extra,
+} as Job);
+
+/**
+ * One simulated service: 60 tickets arriving in bursts over about 10 minutes (a burst every 20 s
+ * on average), `followShare` of them follow-ups (an addition, a void, a reprint) of one of the last
+ * six orders; each printer takes 12-20 s a ticket. Returns how far apart the queues ever were.
+ */
+async function service(seed: number, followShare: number): Promise<number> {
+  await using dir = await withTmpDir();
+  using k = await kitchen(dir.path);
+  let s = seed;
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const arrivals: { at: number; job: Job }[] = [];
+  const orders: string[] = [];
+  let t = 0;
+  while (arrivals.length < 60) {
+    t += Math.floor(rnd() * 40_000);
+    const burst = 1 + Math.floor(rnd() * 3);
+    for (let i = 0; i < burst && arrivals.length < 60; i++) {
+      const follow = orders.length > 0 && rnd() < followShare;
+      const recent = orders.slice(-6);
+      const order = follow
+        ? recent[Math.floor(rnd() * recent.length)]
+        : `B-${seed}-${orders.push(`B-${seed}-${orders.length}`) - 1}`;
+      const reprint = follow && rnd() < 0.2;
+      arrivals.push({
+        at: t,
+        job: ticket(order, reprint ? { job_type: "reprint", printer_role: "kitchen" } : {}),
+      });
+    }
+  }
+  const where = new Map<string, string>();
+  const printed = new Set<string>();
+  const busyUntil = new Map<Station, number>();
+  let worst = 0;
+  for (let now = 0, next = 0; now <= t + 600_000; now += 1000) {
+    if (now > 0) await k.clock.advance(1000);
+    while (next < arrivals.length && arrivals[next].at <= now) {
+      const { job } = arrivals[next++];
+      const st = k.intake.route(job)!;
+      const order = String((job.receipt_data as { bill_number: string }).bill_number);
+      if (where.has(order)) assertEquals(st.id, where.get(order), `follow-up of ${order}`);
+      where.set(order, st.id);
+      k.intake.enqueue(job, st);
+    }
+    const [a, b] = k.stations.map((x) => x.queue.length);
+    worst = Math.max(worst, Math.abs(a - b));
+    for (const st of k.stations) {
+      if ((busyUntil.get(st) ?? 0) > now) continue;
+      st.put();
+      const job = st.take(k.clock.now());
+      if (!job) continue;
+      assert(!printed.has(job.uuid), `${job.uuid} printed twice`);
+      printed.add(job.uuid);
+      busyUntil.set(st, now + 12_000 + Math.floor(rnd() * 8_000));
+    }
+  }
+  assertEquals(printed.size, 60, `seed ${seed}: every ticket printed, once`);
+  assertEquals(new Set(where.values()).size, 2, `seed ${seed}: both printers take orders`);
+  return worst;
+}
+
+Deno.test("60 tickets in 10 simulated minutes on 2 printers, 200 services: new orders keep the queues within 2; every follow-up with its order", async () => {
+  const apart: Record<number, number> = {};
+  for (let seed = 1; seed <= 200; seed++) {
+    const worst = await service(seed, 0);
+    assert(worst <= 2, `seed ${seed}: new orders alone, queues ${worst} apart`);
+  }
+  // a fifth of the tickets follow up an open order: pinned to its printer, they can pile up on
+  // one side; measured, and held to what the policy does today (docs/benchmarks.md)
+  for (let seed = 1; seed <= 200; seed++) {
+    const worst = await service(seed, 0.2);
+    apart[worst] = (apart[worst] ?? 0) + 1;
+  }
+  const within2 = Object.entries(apart).reduce((n, [w, c]) => n + (Number(w) <= 2 ? c : 0), 0);
+  console.log(
+    `BALANCE: follow-ups 20%, services by how far apart the queues got: ${
+      JSON.stringify(apart)
+    }; within 2: ${within2}/200`,
+  );
+  assert(within2 >= 130, `within 2 on ${within2} of 200 services`);
+  assert(Math.max(...Object.keys(apart).map(Number)) <= 5, JSON.stringify(apart));
+});
+
+Deno.test("a weight takes its share; a failing station hands its waiting tickets to its sibling, and gets new ones when well", async () => {
+  await using dir = await withTmpDir();
+  using k = await kitchen(dir.path, [1, 2]);
+  const [k1, k2] = k.stations;
+  for (let i = 0; i < 30; i++) {
+    const job = ticket(`W-${i}`);
+    k.intake.enqueue(job, k.intake.route(job)!);
+  }
+  assertEquals([k1.queue.length, k2.queue.length], [10, 20], "weight 2: twice the tickets");
+  // k1's printer fails while it prints: its 9 waiting tickets go to k2 at the next ticket
+  k1.take(k.clock.now());
+  k1.printFailed(new AgentError("PRINTER_OFFLINE", "switched off"));
+  const next = ticket("W-new");
+  const to = k.intake.route(next)!;
+  assertEquals(to.id, "k2", "new orders avoid the failing printer");
+  k.intake.enqueue(next, to);
+  assertEquals([k1.queue.length, k2.queue.length], [0, 30]);
+  // a follow-up of an order first sent to k1 goes to k2 while k1 fails, and stays there
+  const follow = ticket("W-0");
+  assertEquals(k.intake.route(follow)?.id, "k2");
+  // k1 prints again: new orders come back to it (least work), the moved order stays on k2
+  k1.jobPrinted("1", k1);
+  k1.put();
+  assertEquals(k.intake.route(ticket("W-later"))?.id, "k1");
+  assertEquals(k.intake.route(ticket("W-0"))?.id, "k2");
+  // a drawer kick is never moved: it opens this station's drawer
+  const kick = ticket("D", { job_type: "drawer" });
+  k1.queue.push(kick, 0);
+  k1.printFailed(new AgentError("PRINTER_OFFLINE", "again"));
+  assertEquals(k.intake.handOff(k1), 0);
+  assertEquals(k1.queue.length, 1);
+});
+
+Deno.test("balanced kitchen printers over real TCP: every ticket once, each order's tickets on one printer, printed_on says which", async () => {
+  await using dir = await withTmpDir();
+  await using server = withServer();
+  const sims = [PrinterSim.start(), PrinterSim.start()];
+  try {
+    const c = stationsConfig(
+      dir.path,
+      sims.map((sim, i) => ({
+        id: `k${i + 1}`,
+        roles: ["kitchen"],
+        transport: "tcp",
+        host: "127.0.0.1",
+        port: sim.port,
+        brand: "EPSON",
+        paper_width: 48,
+        balance: "least_queue",
+      })),
+      { server: { base_url: server.url } },
+    );
+    await using _agent = await startAgent(c, { keepLogging: true });
+    const made: { id: unknown; order: string }[] = [];
+    for (let i = 0; i < 24; i++) {
+      // 8 orders, each with two follow-ups (an addition, a void)
+      const order = `ORD-${i % 8}`;
+      const items = i < 8
+        ? [{ name: `Menu ${i}`, qty: 1 }]
+        : [{ name: `Extra ${i}`, qty: 1, status: i < 16 ? "new" : "void" }];
+      const j = await server.createJob({
+        job_type: "kitchen",
+        printer_role: "kitchen",
+        receipt_data: { bill_number: order, items },
+      });
+      made.push({ id: j.id, order });
+    }
+    await waitFor(async () => {
+      for (const m of made) if ((await server.getJob(m.id)).status !== "COMPLETED") return false;
+      return true;
+    }, "all COMPLETED");
+    const onPaper = sims.map((s) => s.jobs.map((j) => readEscPos(j.bytes).lines.join("\n")));
+    assertEquals(onPaper[0].length + onPaper[1].length, 24, "every ticket once, none twice");
+    for (let o = 0; o < 8; o++) {
+      const holders = onPaper.map((p) => p.filter((t) => t.includes(`ORD-${o}`)).length);
+      assert(holders.includes(0), `ORD-${o} split across printers: ${holders}`);
+      assertEquals(holders[0] + holders[1], 3);
+    }
+    assert(onPaper.every((p) => p.length > 0), "both printers used");
+    for (const m of made) {
+      const done = (await server.reports(m.id)).find((r) => r.status === "COMPLETED")!;
+      assertMatch(String(done.body.printed_on), /^k[12]$/);
+    }
+  } finally {
+    for (const s of sims) s.close();
+  }
+});
