@@ -83,6 +83,9 @@ class FakeStore implements LedgerStore {
   markPrinted(uuid: string, now: number) {
     this.#write(`printed ${uuid} @${now}`);
   }
+  variantOf(_serverId: string) {
+    return undefined;
+  }
   markFailed(uuid: string, code: string, _m: string, now: number) {
     this.#write(`failed ${uuid} ${code} @${now}`);
   }

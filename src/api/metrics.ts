@@ -11,6 +11,8 @@ export interface MetricsView {
   readonly counters: Readonly<Counters>;
   /** Recent print durations, ms. */
   readonly durations: readonly number[];
+  /** Paper printed since start, mm, by `template\0variant`. */
+  readonly paperMm: ReadonlyMap<string, number>;
   /** Whether the job server answered the last request. */
   readonly serverReachable: boolean;
   /** The agent at this moment. */
@@ -35,6 +37,17 @@ export function metricsText(agent: MetricsView): string {
     ["", c.duplicates],
   ]);
   metric("print_agent_retries_total", "counter", "Print retries.", [["", c.retries]]);
+  // template names and variants are the store's file names: quoted as Prometheus escapes them
+  const q = (s: string) => JSON.stringify(s);
+  metric(
+    "print_agent_paper_mm_total",
+    "counter",
+    "Paper printed since start, in millimetres, by template and experiment variant.",
+    [...agent.paperMm].map(([k, mm]) => {
+      const [template, variant] = k.split("\u0000");
+      return [`{template=${q(template)},variant=${q(variant)}}`, mm];
+    }),
+  );
   const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   const d = agent.durations.map((ms) => ms / 1000);
   out.push(

@@ -131,6 +131,11 @@ export class Agent {
     return this.ledger.durations;
   }
 
+  /** Paper printed since start, mm, by `template\0variant` (see {@link Ledger.paperMm}). */
+  get paperMm(): ReadonlyMap<string, number> {
+    return this.ledger.paperMm;
+  }
+
   /** READY, PRINTING, ERROR (state store broken or a station's last job failed) or STOPPED. */
   get status(): AgentStatus {
     const printing = this.stations.some((s) => s.printing);

@@ -20,6 +20,8 @@ export const JobSchema = z.object({
   receipt_data: z.record(z.string(), z.unknown()).nullish(),
   raw_base64: z.string().nullish(),
   reprint_of: z.union([z.number(), z.string()]).nullish(),
+  /** A receipt experiment's arm: `{id, variant}` (read by the renderer; a bad one prints the base). */
+  experiment: z.unknown().optional(),
 });
 
 /** A validated job. */

@@ -15,6 +15,7 @@ import type { JournalEntry, LedgerStore, PrintedWhere } from "../store/journal.t
 import { log } from "../log.ts";
 import type { Station } from "./station.ts";
 import type { ServerClock } from "../server/server_time.ts";
+import type { PrintedWith } from "../server/protocol.ts";
 import type { PaperOptions } from "../render/paper.ts";
 
 /** A job in hand this many times when the agent died or hung is quarantined at start-up. */
@@ -77,6 +78,17 @@ export class Ledger {
   };
   /** Print durations in ms (most recent 1,000), for /metrics. */
   readonly durations: number[] = [];
+  /** Paper printed since start, in mm, by template and variant (`template\0variant`). */
+  readonly paperMm = new Map<string, number>();
+
+  /** The experiment variant the job with this server id printed with (see LedgerStore). */
+  variantOf(serverId: string): string | null | undefined {
+    try {
+      return this.#store.variantOf(serverId);
+    } catch {
+      return undefined; // the journal cannot be read: the reprint's own arm, if any
+    }
+  }
   #broken = false;
   #unsaved: Unsaved[] = [];
 
@@ -220,12 +232,21 @@ export class Ledger {
   }
 
   /** The job is on paper, printed by `on` (the job's own station or its backup). */
-  printed(job: Job, station: Station, on: Station, ms: number): void {
+  printed(job: Job, station: Station, on: Station, ms: number, paper?: PrintedWith): void {
     this.counters.printed++;
     this.durations.push(ms);
     if (this.durations.length > 1000) this.durations.shift();
+    if (paper?.template && paper.paper_mm !== undefined) {
+      // paper per template and variant since start (/metrics): what an experiment costs
+      const key = `${paper.template}\u0000${paper.variant ?? ""}`;
+      this.paperMm.set(key, (this.paperMm.get(key) ?? 0) + paper.paper_mm);
+    }
     station.jobPrinted(String(job.id), on);
-    const where = { printedOn: on.id, failoverFrom: on === station ? undefined : station.id };
+    const where = {
+      printedOn: on.id,
+      failoverFrom: on === station ? undefined : station.id,
+      with: paper,
+    };
     try {
       this.#store.markPrinted(job.uuid, this.#clock.now(), where);
       this.reported.ring();

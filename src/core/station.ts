@@ -22,6 +22,7 @@ import {
   statusOf,
 } from "../printers/printer.ts";
 import type { Rendered, Renderer } from "../render/render.ts";
+import type { PrintedWith } from "../server/protocol.ts";
 import type { PrinterBeat } from "../server/protocol.ts";
 import { parseServerTime, type ServerClock } from "../server/server_time.ts";
 
@@ -281,6 +282,24 @@ export class Station {
   }
 }
 
+/** What the COMPLETED report says of the paper: template, experiment arm, length, time. */
+function printedWith(r: Rendered, ms: number): PrintedWith {
+  const t = r.template;
+  return {
+    ...(t
+      ? {
+        template: t.name,
+        template_hash: t.hash,
+        ...(t.experiment !== null || t.variant !== null
+          ? { experiment: t.experiment, variant: t.variant, variant_fallback: t.fallback }
+          : {}),
+      }
+      : {}),
+    paper_mm: r.paperMm,
+    print_ms: Math.round(ms),
+  };
+}
+
 /** What {@link printJob} reads around it: time, settings, the server's clock, the stop. */
 export interface PrintEnv {
   /** The clock. */
@@ -332,6 +351,10 @@ export async function printJob(
     log.warn(`${label} [EXPIRED] ${stale}`, { code: "EXPIRED" });
     return ledger.failed(job, station, "EXPIRED", stale);
   }
+  // a reprint prints with the template its original printed with: an experiment's arm, always
+  const variant = job.job_type === "reprint" && job.reprint_of != null
+    ? ledger.variantOf(String(job.reprint_of))
+    : undefined;
   // rendered once per printer it may go to: the backup's profile and width, with its banner
   const renders = new Map<Station, Rendered>();
   const renderFor = (target: Station): Promise<Rendered | null> => {
@@ -347,7 +370,15 @@ export async function printJob(
             open: false,
             why: "it prints on the backup printer, whose drawer is another till's",
           },
+          variant,
         });
+        if (r.template?.fallback) {
+          log.warn(
+            `${label} Experiment ${r.template.experiment ?? "?"}: no template for variant ` +
+              `${JSON.stringify(r.template.variant)}; printed with ${r.template.name}.liquid`,
+            { code: "EXPERIMENT_FALLBACK" },
+          );
+        }
         if (r.transliterated || r.replaced) {
           log.warn(
             `${label} ${r.transliterated} character(s) transliterated and ${r.replaced} replaced ` +
@@ -467,7 +498,7 @@ export async function printJob(
       continue;
     }
     faultPoint("after_close");
-    ledger.printed(job, station, target, outcome.ms);
+    ledger.printed(job, station, target, outcome.ms, printedWith(rendered, outcome.ms));
     log.info(
       `${label} [OK] Printed ${rendered.bytes.length} bytes in ${outcome.ms.toFixed(0)} ms` +
         (target === station ? "" : ` on the backup printer ${target.id}`),

@@ -73,6 +73,8 @@ export interface ServerJob {
   raw_base64: string | null;
   /** The id of the job this copies. */
   reprint_of: number | string | null;
+  /** A receipt experiment's arm, `{id, variant}`, as the POS assigned it; null when none. */
+  experiment: Record<string, unknown> | null;
   /** When it was created. */
   created_at: string;
   /** When it last changed. */
@@ -95,7 +97,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   raw_base64 TEXT,
   reprint_of TEXT,
   created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL
+  updated_at TEXT NOT NULL,
+  experiment TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_pending ON jobs(terminal_id, status);
 CREATE INDEX IF NOT EXISTS jobs_uuid ON jobs(uuid);
@@ -120,6 +123,7 @@ function rowToJob(r: Record<string, unknown>): ServerJob {
     ...(r as unknown as ServerJob),
     receipt_data: r.receipt_data ? JSON.parse(String(r.receipt_data)) : null,
     reprint_of: r.reprint_of === null ? null : String(r.reprint_of),
+    experiment: r.experiment ? JSON.parse(String(r.experiment)) : null,
   };
 }
 
@@ -130,6 +134,11 @@ export function createServerApp(
   const db = new DatabaseSync(o.db);
   db.exec("PRAGMA journal_mode = WAL");
   db.exec(SCHEMA);
+  // a database file from before experiments
+  const cols = db.prepare("PRAGMA table_info(jobs)").all() as { name: string }[];
+  if (!cols.some((c) => c.name === "experiment")) {
+    db.exec("ALTER TABLE jobs ADD COLUMN experiment TEXT");
+  }
   const waiters = new Set<{ terminal: string; wake: () => void }>();
   const app = new Hono();
   const api = new Hono();
@@ -232,7 +241,7 @@ export function createServerApp(
     try {
       const r = db.prepare(
         `INSERT INTO jobs (uuid, terminal_id, printer_role, job_type, priority, receipt_data, raw_base64,
-           reprint_of, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           reprint_of, created_at, updated_at, experiment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         uuid,
         b.terminal_id as string,
@@ -244,6 +253,7 @@ export function createServerApp(
         b.reprint_of != null ? String(b.reprint_of) : null,
         t,
         now(),
+        b.experiment && typeof b.experiment === "object" ? JSON.stringify(b.experiment) : null,
       );
       for (const w of waiters) if (w.terminal === b.terminal_id) w.wake();
       return c.json(getJob(String(r.lastInsertRowid)), 201);

@@ -38,7 +38,15 @@ export interface Encoded {
   replaced: number;
   /** What could not be printed as asked and how it was printed instead (logged as warnings). */
   notes: string[];
+  /**
+   * The paper it takes, in dots, counted as it is encoded: each text line 24 dots × its height
+   * plus the printer's default 6 dots of spacing, pictures and codes their height, feeds as sent.
+   */
+  paperDots: number;
 }
+
+/** A text line on paper: font A is 24 dots tall, the default line spacing 30 (1/6 inch). */
+const LINE_DOTS = 30;
 
 /** Whether the profile can write `c` as a printable byte (printable ASCII, or in its code pages). */
 function printableIn(profile: Profile, c: number): boolean {
@@ -86,15 +94,16 @@ export function encodeBlocks(
     return noFeedAfterCut(encodePiece(blocks, profile, columns, logo, true));
   }
   const parts: Uint8Array[] = [];
-  let replaced = 0;
+  let replaced = 0, paperDots = 0;
   const notes: string[] = [];
   for (let i = 0; i < blocks.length; i += ENCODE_CHUNK) {
     const piece = encodePiece(blocks.slice(i, i + ENCODE_CHUNK), profile, columns, logo, i === 0);
     parts.push(piece.bytes);
     replaced += piece.replaced;
+    paperDots += piece.paperDots;
     notes.push(...piece.notes);
   }
-  return noFeedAfterCut({ bytes: concatBytes(parts), replaced, notes });
+  return noFeedAfterCut({ bytes: concatBytes(parts), replaced, notes, paperDots });
 }
 
 /**
@@ -152,7 +161,9 @@ function encodePiece(
    * Written directly: the encoder would put its alignment after raw bytes, and its image path
    * costs more than the whole receipt.
    */
+  let paperDots = 0;
   const picture = (b: Bitmap) => {
+    paperDots += b.height + LINE_DOTS; // the picture, then the encoder's line feed
     const raster = rasterCommands(b);
     const bytes = new Uint8Array(raster.length + 6);
     bytes.set([0x1b, 0x61, 1]);
@@ -204,6 +215,7 @@ function encodePiece(
     text(t);
     e.newline();
     e.align("left");
+    paperDots += LINE_DOTS;
   };
   for (const b of blocks) {
     if (b.kind === "text") {
@@ -220,6 +232,8 @@ function encodePiece(
       if (b.center) e.raw([0x1b, 0x61, 1] as never);
       if (t) text(t);
       e.newline();
+      // an empty line feeds the line spacing whatever the size; characters their height
+      paperDots += t ? 24 * b.size + LINE_DOTS - 24 : LINE_DOTS;
       if (b.center) e.raw([0x1b, 0x61, 0] as never);
       continue;
     }
@@ -232,8 +246,10 @@ function encodePiece(
           const bytes = new TextEncoder().encode(b.value);
           const utf8 = String.fromCharCode(...bytes);
           // a symbol wider than the paper is not printed at all: smaller modules where needed
-          const size = qrModuleFor(qrModules(bytes), QR_MODULE, dots);
+          const symbol = qrModules(bytes);
+          const size = qrModuleFor(symbol, QR_MODULE, dots);
           e.align("center").qrcode(utf8, { model: 2, size, errorlevel: "m" }).align("left");
+          paperDots += (symbol.length + 8) * size + LINE_DOTS; // the symbol, the encoder's LF
         } else if (caps.raster_image.value) {
           picture(qrBitmap(qrModules(b.value), QR_MODULE, dots));
         } else textLine(b.value, "center");
@@ -251,6 +267,8 @@ function encodePiece(
             ...[0x1d, 0x6b, 73, data.length, ...data, 0x0a],
             ...[0x1b, 0x61, 0],
           ] as never);
+          // the bars, the printer's human-readable line under them, the LF after GS k
+          paperDots += BAR_HEIGHT + 2 * LINE_DOTS;
         } else if (as === "raster") {
           picture(code128Bitmap(bars!, module, BAR_HEIGHT, dots));
           textLine(b.value, "center"); // the human-readable line the printer would add
@@ -268,9 +286,11 @@ function encodePiece(
       }
       case "feed":
         e.newline(b.lines);
+        paperDots += LINE_DOTS * b.lines;
         break;
       case "cut":
         if (profile.cut !== "none") e.cut(profile.cut);
+        paperDots += LINE_DOTS * profile.feed_before_cut;
         break;
       case "pulse":
         if (profile.drawer) {
@@ -279,6 +299,7 @@ function encodePiece(
         break;
       case "logo":
         if (logo && caps.raster_image.value) {
+          paperDots += logo.height;
           e.align("center").image(logo as never, logo.width, logo.height, "threshold", 128).align(
             "left",
           );
@@ -290,5 +311,5 @@ function encodePiece(
   if (underline) e.underline(false);
   if (invert) e.invert(false);
   if (size !== 1) e.size(1, 1);
-  return { bytes: e.encode() as Uint8Array, replaced, notes };
+  return { bytes: e.encode() as Uint8Array, replaced, notes, paperDots };
 }

@@ -510,3 +510,21 @@ export function readPaper(b: Uint8Array, o: PaperOptions, seen?: CommandSeen): P
   if (runs.length) endLine();
   return { width: o.width, rows, stoppedAt };
 }
+
+/** Dots a millimetre at 203 dpi, the resolution of the thermal printers the profiles describe. */
+export const DOTS_PER_MM = 8;
+
+/**
+ * The paper a receipt takes, in millimetres, from its bytes: each text line 24 dots × its height
+ * plus the printer's default 6 dots of spacing, pictures their height, feeds as sent (203 dpi).
+ * An estimate a store compares between templates, not a ruler.
+ */
+export function paperLengthMm(bytes: Uint8Array, o: PaperOptions): number {
+  let dots = 0;
+  for (const row of readPaper(bytes, o).rows) {
+    if (row.kind === "text") dots += 24 * Math.max(1, ...row.runs.map((r) => r.h)) + 6;
+    else if (row.kind === "image") dots += row.bitmap.height;
+    else if (row.kind === "feed") dots += row.dots;
+  }
+  return Math.round(dots / DOTS_PER_MM);
+}

@@ -9,7 +9,7 @@ import { checkRaw } from "./raw_policy.ts";
 import { DEFAULT_LIMITS } from "../config.ts";
 import { decodeRawBase64, type Job } from "../core/job.ts";
 import { barcodePlan, DOTS_PER_COLUMN, encodeBlocks } from "./escpos.ts";
-import type { PaperOptions } from "./paper.ts";
+import { DOTS_PER_MM, paperLengthMm, type PaperOptions } from "./paper.ts";
 import { type Block, layout, previewText } from "./layout.ts";
 import { columnsFor, findProfile, loadProfiles, type Profile } from "./profile.ts";
 import { parseReceiptData } from "./receipt_data.ts";
@@ -31,6 +31,48 @@ export interface Rendered {
   replaced: number;
   /** What could not be printed as asked (a barcode too wide for the paper…): logged as warnings. */
   notes: string[];
+  /** The template it was rendered with (absent for raw jobs and drawer kicks). */
+  template?: TemplateUsed;
+  /** The paper it takes, in millimetres at 203 dpi (counted as it is encoded; raw: read back). */
+  paperMm: number;
+}
+
+/** Which template printed a job, and for which experiment arm (docs/protocol.md). */
+export interface TemplateUsed {
+  /** The template's name (`receipt`, or a variant's `receipt.<variant>`). */
+  name: string;
+  /** A short hash of its source. */
+  hash: string;
+  /** The experiment's id, when the job named one. */
+  experiment: string | null;
+  /** The variant asked for (the job's, or for a reprint the original's), or null. */
+  variant: string | null;
+  /** A variant was asked for and no template of it exists (or it was unreadable): the base printed. */
+  fallback: boolean;
+}
+
+/** Job types whose template a receipt experiment may vary (a kitchen ticket never is). */
+const VARIED_TYPES = new Set(["receipt", "reprint"]);
+
+/** What an experiment variant's name may be: it names a file beside the templates. */
+const VARIANT_NAME = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** The experiment a job names, read leniently: a malformed one is said, never fatal. */
+export function experimentOf(job: Pick<Job, "experiment">): {
+  id: string | null;
+  variant: string | null;
+  problem: string | null;
+} {
+  const e = job.experiment as { id?: unknown; variant?: unknown } | null | undefined;
+  if (e == null) return { id: null, variant: null, problem: null };
+  const id = typeof e.id === "string" || typeof e.id === "number"
+    ? String(e.id).slice(0, 64)
+    : null;
+  const v = typeof e.variant === "string" || typeof e.variant === "number" ? String(e.variant) : "";
+  if (!VARIANT_NAME.test(v)) {
+    return { id, variant: null, problem: `experiment.variant must be 1-32 letters, digits, - _` };
+  }
+  return { id, variant: v, problem: null };
 }
 
 /** What the renderer needs to know. */
@@ -117,7 +159,78 @@ export class Renderer {
     const logo = profile.capabilities.raster_image.value
       ? await loadLogo(o.templatesPath, dotsFor(columnsFor(profile, o.paperWidth)))
       : null;
-    return new Renderer(profile, engine, o, logo);
+    const r = new Renderer(profile, engine, o, logo);
+    for (const name of engine.names) if (name.includes(".")) await r.#checkVariant(name);
+    return r;
+  }
+
+  /**
+   * A receipt experiment's variant may change anything but what the receipt is worth: each fiscal
+   * field (totals, taxes, payments, the bill number), changed alone in a probe receipt, must change
+   * the same lines, with the same text, in the variant as in its base. Kitchen tickets are never
+   * varied. Checked at load, so a store learns at start, not from a customer.
+   */
+  async #checkVariant(name: string): Promise<void> {
+    const [base, variant] = [name.slice(0, name.indexOf(".")), name.slice(name.indexOf(".") + 1)];
+    const fail = (why: string) => {
+      throw new AgentError("TEMPLATE_ERROR", `template ${this.#engine.origin[name]}: ${why}`);
+    };
+    if (!VARIED_TYPES.has(base)) {
+      fail(
+        `only receipts are varied by experiments (receipt.<variant>.liquid); a ${base} ` +
+          `template has no variants`,
+      );
+    }
+    if (!VARIANT_NAME.test(variant)) fail(`a variant's name is 1-32 letters, digits, - _`);
+    const probe = {
+      bill_number: "PROBE-0001",
+      items: [{ name: "Probe", qty: 1, price: 111111 }],
+      subtotal: 111111,
+      discounts: [{ label: "Disc", amount: 2222 }],
+      service_charge: 3333,
+      taxes: [{ label: "Tax", amount: 4444 }],
+      total: 116666,
+      payments: [{ method: "Cash", amount: 100000 }, { method: "Card", amount: 20000 }],
+      change: 3334,
+    };
+    const fiscal: [string, (d: typeof probe) => void][] = [
+      ["bill_number", (d) => d.bill_number = "PROBE-0002"],
+      ["subtotal", (d) => d.subtotal = 111112],
+      ["discounts", (d) => d.discounts[0].amount = 2223],
+      ["service_charge", (d) => d.service_charge = 3334],
+      ["taxes", (d) => d.taxes[0].amount = 4445],
+      ["total", (d) => d.total = 116667],
+      ["payments", (d) => d.payments[1].amount = 20001],
+      ["change", (d) => d.change = 3335],
+    ];
+    const lines = async (tpl: string, data: typeof probe) => {
+      const job = {
+        id: 0,
+        uuid: "variant-check",
+        job_type: base,
+        priority: 0,
+        receipt_data: data,
+        experiment: tpl === name ? { id: "check", variant } : undefined,
+      } as Job;
+      return (await this.#render(job, undefined, undefined, tpl === name ? variant : null))
+        .preview.split("\n").map((l) => l.trim());
+    };
+    const changed = async (tpl: string, change: (d: typeof probe) => void) => {
+      const d = structuredClone(probe);
+      change(d);
+      const [a, b] = [await lines(tpl, probe), await lines(tpl, d)];
+      return b.filter((l, i) => l !== a[i] || !a.includes(l));
+    };
+    for (const [field, change] of fiscal) {
+      const want = await changed(base, change), got = await changed(name, change);
+      if (JSON.stringify(want) !== JSON.stringify(got)) {
+        fail(
+          `it prints receipt_data.${field} otherwise than ${base}.liquid does ` +
+            `(${JSON.stringify(got)} where ${base} prints ${JSON.stringify(want)}): totals, ` +
+            `taxes, payments and the bill number are never varied`,
+        );
+      }
+    }
   }
 
   /**
@@ -127,10 +240,15 @@ export class Renderer {
    */
   async render(
     job: Job,
-    o: { backupFrom?: string; drawer?: { open: boolean; why: string } } = {},
+    o: {
+      backupFrom?: string;
+      drawer?: { open: boolean; why: string };
+      /** A reprint's variant: the one its original printed with (from the journal). */
+      variant?: string | null;
+    } = {},
   ): Promise<Rendered> {
     // on a backup printer the ticket still names the station it belongs to
-    const r = await this.#render(job, o.backupFrom, o.drawer);
+    const r = await this.#render(job, o.backupFrom, o.drawer, o.variant);
     if (!o.backupFrom) return r;
     const from = fitText(o.backupFrom, this.profile.charset);
     const banner = this.#backupBanner(from.text);
@@ -142,13 +260,17 @@ export class Renderer {
         bytes: concatBytes([b.bytes, r.bytes]),
         preview: `${b.preview}\n${r.preview}`,
         notes: [...b.notes, ...r.notes],
+        paperMm: b.paperMm + r.paperMm,
       };
     }
-    return this.#finish(
-      [...banner, ...r.blocks],
-      r.transliterated + from.transliterated,
-      r.replaced + from.replaced,
-    );
+    return {
+      ...this.#finish(
+        [...banner, ...r.blocks],
+        r.transliterated + from.transliterated,
+        r.replaced + from.replaced,
+      ),
+      template: r.template,
+    };
   }
 
   /** Blocks printed on top of a job that a backup printer prints for another station. */
@@ -179,6 +301,7 @@ export class Renderer {
     job: Job,
     station?: string,
     drawer?: { open: boolean; why: string },
+    reprintVariant?: string | null,
   ): Promise<Rendered & { blocks: Block[] | null }> {
     if (job.job_type === "raw") {
       if (!job.raw_base64) throw new AgentError("BAD_PAYLOAD", "raw job without raw_base64");
@@ -197,6 +320,7 @@ export class Renderer {
         replaced: 0,
         notes: checked.notes,
         blocks: null,
+        paperMm: paperLengthMm(bytes, this.paper),
       };
     }
     if (job.job_type === "drawer") {
@@ -211,12 +335,28 @@ export class Renderer {
         `a ${job.job_type} job needs receipt_data, got raw_base64`,
       );
     }
-    const name = job.job_type === "reprint" && !this.#engine.has("reprint")
+    const base = job.job_type === "reprint" && !this.#engine.has("reprint")
       ? "receipt"
       : job.job_type;
-    if (!this.#engine.has(name)) {
+    if (!this.#engine.has(base)) {
       throw new AgentError("UNSUPPORTED_JOB_TYPE", `no template for job_type "${job.job_type}"`);
     }
+    // an experiment's arm: receipt.<variant>.liquid (a reprint: its original's arm, always)
+    const exp = experimentOf(job);
+    const variant = VARIED_TYPES.has(job.job_type)
+      ? (job.job_type === "reprint" && reprintVariant !== undefined ? reprintVariant : exp.variant)
+      : null;
+    const varied = variant === null
+      ? null
+      : [`${base}.${variant}`, `receipt.${variant}`].find((n) => this.#engine.has(n)) ?? null;
+    const name = varied ?? base;
+    const template: TemplateUsed = {
+      name,
+      hash: this.#engine.hash(name),
+      experiment: exp.id,
+      variant,
+      fallback: (variant !== null && varied === null) || exp.problem !== null,
+    };
     const data = parseReceiptData(job.receipt_data ?? {});
     if (!data.ok) throw new AgentError("BAD_PAYLOAD", data.reason);
     const marked = await this.#engine.render(name, this.#context(job, data.data, station));
@@ -240,7 +380,7 @@ export class Renderer {
       replaced += ref?.replaced ?? 0;
       blocks = this.#withBanner(blocks, ref?.text ?? null);
     }
-    return this.#finish(blocks, transliterated, replaced);
+    return { ...this.#finish(blocks, transliterated, replaced), template };
   }
 
   #finish(
@@ -268,6 +408,7 @@ export class Renderer {
       replaced: replaced + encoded.replaced,
       notes: encoded.notes,
       blocks,
+      paperMm: Math.round(encoded.paperDots / DOTS_PER_MM),
     };
   }
 

@@ -5,6 +5,7 @@
  * text — not even through the `raw` filter — can forge one.
  * @module
  */
+import { createHash } from "node:crypto";
 import { type Context, Liquid, type TagToken } from "liquidjs";
 import { join } from "node:path";
 import { AgentError } from "../errors.ts";
@@ -190,6 +191,23 @@ export class TemplateEngine {
   /** Whether a template of this name exists. */
   has(name: string): boolean {
     return name in this.#sources;
+  }
+
+  /** Every template's name (variants are `<name>.<variant>`). */
+  get names(): string[] {
+    return Object.keys(this.#sources);
+  }
+
+  #hashes = new Map<string, string>();
+
+  /** A short hash of a template's source: which text a receipt was printed with. */
+  hash(name: string): string {
+    let h = this.#hashes.get(name);
+    if (!h) {
+      h = createHash("sha256").update(this.#sources[name] ?? "").digest("hex").slice(0, 16);
+      this.#hashes.set(name, h);
+    }
+    return h;
   }
 
   /**

@@ -29,6 +29,27 @@ export interface StatusReport {
   at: string;
 }
 
+/**
+ * What a COMPLETED report says of the paper, figures only the agent has: the template and its
+ * hash, the experiment arm (when the job named one), the paper's length and the printing time.
+ */
+export interface PrintedWith {
+  /** The template printed (`receipt`, `receipt.<variant>`). */
+  template?: string;
+  /** A short hash of its source. */
+  template_hash?: string;
+  /** The experiment's id, when the job named one. */
+  experiment?: string | null;
+  /** The variant asked for (a reprint: its original's). */
+  variant?: string | null;
+  /** The variant had no template: the base printed. */
+  variant_fallback?: boolean;
+  /** Paper used, in millimetres, computed from the bytes (203 dpi). */
+  paper_mm?: number;
+  /** From the first byte sent to the printer handle closed (ms). */
+  print_ms?: number;
+}
+
 /** Longest `error_message` sent. */
 const MAX_ERROR_MESSAGE = 500;
 
@@ -37,9 +58,9 @@ export function statusReport(
   status: ReportStatus,
   attempt: number,
   at: number,
-  extra: Omit<Partial<StatusReport>, "status" | "attempt" | "at"> = {},
-): StatusReport {
-  const r: StatusReport = {
+  extra: Omit<Partial<StatusReport>, "status" | "attempt" | "at"> & PrintedWith = {},
+): StatusReport & PrintedWith {
+  const r: StatusReport & PrintedWith = {
     status,
     attempt,
     ...definedOnly(extra),

@@ -11,7 +11,12 @@ import type { PaperOptions } from "../render/paper.ts";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { AgentError } from "../errors.ts";
 import type { Job } from "../core/job.ts";
-import { type ReportStatus, type StatusReport, statusReport } from "../server/protocol.ts";
+import {
+  type PrintedWith,
+  type ReportStatus,
+  type StatusReport,
+  statusReport,
+} from "../server/protocol.ts";
 
 export type { ReportStatus, StatusReport };
 
@@ -52,6 +57,10 @@ export interface JournalEntry {
   printer: string | null;
   /** When the server last refused this job's final report for good (400 and the like), or null. */
   refused_at: number | null;
+  /** What the COMPLETED report said of the paper (template, experiment arm, length), JSON. */
+  printed_with: string | null;
+  /** The experiment variant it printed with (a reprint of it prints the same), or null. */
+  variant: string | null;
 }
 
 /** One status report waiting in the outbox. */
@@ -72,16 +81,22 @@ export interface OutboxEntry {
   created_at: number;
 }
 
-/** Where a job printed (stations). */
+/** Where a job printed (stations), and what the paper was (template, experiment arm, length). */
 export interface PrintedWhere {
   /** The station whose printer printed it. */
   printedOn?: string;
   /** The job's own station, when a backup printed it. */
   failoverFrom?: string;
+  /** The COMPLETED report's figures of the paper. */
+  with?: PrintedWith;
 }
 
 function completedWhere(w: PrintedWhere, recorded: string | null): Partial<StatusReport> {
-  return { printed_on: w.printedOn ?? recorded ?? undefined, failover_from: w.failoverFrom };
+  return {
+    printed_on: w.printedOn ?? recorded ?? undefined,
+    failover_from: w.failoverFrom,
+    ...w.with,
+  };
 }
 
 const SCHEMA = `
@@ -101,7 +116,9 @@ CREATE TABLE IF NOT EXISTS jobs (
   preview TEXT,
   taken INTEGER NOT NULL DEFAULT 0,
   printer TEXT,
-  refused_at INTEGER
+  refused_at INTEGER,
+  printed_with TEXT,
+  variant TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS jobs_open ON jobs(state) WHERE state IN ('RECEIVED','PRINTING');
 CREATE INDEX IF NOT EXISTS jobs_received ON jobs(received_at);
@@ -151,8 +168,16 @@ function migrate(db: DatabaseSync): void {
   if (!cols.some((c) => c.name === "refused_at")) {
     db.exec("ALTER TABLE jobs ADD COLUMN refused_at INTEGER");
   }
+  if (!cols.some((c) => c.name === "printed_with")) {
+    db.exec("ALTER TABLE jobs ADD COLUMN printed_with TEXT");
+  }
+  if (!cols.some((c) => c.name === "variant")) db.exec("ALTER TABLE jobs ADD COLUMN variant TEXT");
   db.exec(
     "CREATE INDEX IF NOT EXISTS jobs_refused ON jobs(refused_at) WHERE refused_at IS NOT NULL",
+  );
+  // a reprint finds the arm its original printed with: only experiment rows are indexed
+  db.exec(
+    "CREATE INDEX IF NOT EXISTS jobs_variant ON jobs(server_id) WHERE printed_with LIKE '%\"variant\"%'",
   );
 }
 
@@ -204,6 +229,11 @@ export interface LedgerStore {
   markRetrying(uuid: string, attempt: number, code: string, message: string): void;
   /** The job is on paper (COMPLETED queued). */
   markPrinted(uuid: string, now: number, where?: PrintedWhere): void;
+  /**
+   * The experiment variant the job with this server id printed with: a string, null (it printed
+   * no variant), or undefined (no such job printed here).
+   */
+  variantOf(serverId: string): string | null | undefined;
   /** The job failed for good (FAILED queued). */
   markFailed(uuid: string, code: string, message: string, now: number): void;
   /** Keeps what the job looks like on paper. */
@@ -289,6 +319,12 @@ export class Journal implements JobStore {
       ),
       setTaken: p("UPDATE jobs SET taken = ? WHERE uuid = ?"),
       setPrinter: p("UPDATE jobs SET printer = ? WHERE uuid = ?"),
+      setPrintedWith: p("UPDATE jobs SET printed_with = ?, variant = ? WHERE uuid = ?"),
+      variantOf: p(
+        `SELECT variant FROM jobs WHERE server_id = ? AND printed_with LIKE '%"variant"%'
+           ORDER BY finished_at DESC LIMIT 1`,
+      ),
+      printedOnce: p("SELECT 1 AS y FROM jobs WHERE server_id = ? AND state = 'PRINTED' LIMIT 1"),
       oldestReport: p("SELECT MIN(created_at) AS t FROM outbox"),
       refuse: p(
         `UPDATE jobs SET refused_at = ? WHERE uuid = (SELECT job_uuid FROM outbox WHERE seq = ?)`,
@@ -445,6 +481,9 @@ export class Journal implements JobStore {
     this.#tx(() => {
       const e = this.#mustGet(uuid);
       this.#st.setState.run("PRINTED", e.attempts, null, null, null, now, uuid);
+      if (where.with) {
+        this.#st.setPrintedWith.run(JSON.stringify(where.with), where.with.variant ?? null, uuid);
+      }
       this.#report(
         uuid,
         e.server_id,
@@ -452,6 +491,13 @@ export class Journal implements JobStore {
         now,
       );
     });
+  }
+
+  /** The experiment variant the job with this server id printed with (see LedgerStore). */
+  variantOf(serverId: string): string | null | undefined {
+    const r = this.#st.variantOf.get(serverId) as { variant: string | null } | undefined;
+    if (r) return r.variant;
+    return this.#st.printedOnce.get(serverId) ? null : undefined;
   }
 
   /** Commits FAILED with a code and queues the FAILED report. */
@@ -508,7 +554,10 @@ export class Journal implements JobStore {
       // to the id the server listed it under (an imported seed job knows only its uuid)
       const at = e.finished_at ?? now;
       const body = e.state === "PRINTED"
-        ? statusReport("COMPLETED", e.attempts, at, { printed_on: e.printer ?? undefined })
+        ? statusReport("COMPLETED", e.attempts, at, {
+          printed_on: e.printer ?? undefined,
+          ...(e.printed_with ? JSON.parse(e.printed_with) as PrintedWith : {}),
+        })
         : statusReport("FAILED", e.attempts, at, {
           error_code: e.error_code ?? "",
           error_message: e.error_message ?? "",
