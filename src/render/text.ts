@@ -92,7 +92,26 @@ const TRANSLIT: Record<string, string> = {
   "\u00d8": "O",
   "\u0142": "l",
   "\u0141": "L",
+  // letters with a stroke or of their own, which no decomposition takes apart (Vietnamese đ)
+  "\u0111": "d", // đ
+  "\u0110": "D", // Đ
+  "\u00f0": "d", // ð
+  "\u00d0": "D", // Ð
+  "\u0127": "h", // ħ
+  "\u0126": "H", // Ħ
+  "\u0131": "i", // ı
+  "\u0167": "t", // ŧ
+  "\u0166": "T", // Ŧ
+  "\u00fe": "th", // þ
+  "\u00de": "Th", // Þ
+  "\u0138": "k", // ĸ
+  "\u017f": "s", // ſ
 };
+
+/** Selectors that only pick a glyph's look (text or emoji): nothing to print. */
+const SELECTOR_RE = /^[\uFE00-\uFE0F\u{E0100}-\u{E01EF}]$/u;
+/** A combining mark (accents, the keycap's enclosing square) or an emoji skin tone modifier. */
+const MARK_RE = /^[\p{M}\p{Emoji_Modifier}]$/u;
 
 function printable(ch: string, charset: ReadonlySet<number>): boolean {
   const c = ch.codePointAt(0)!;
@@ -118,12 +137,19 @@ export function fitToCharset(s: string, charset: ReadonlySet<number>): Fitted {
   let out = "";
   let transliterated = 0;
   let replaced = 0;
-  for (const ch of s) {
+  // composed first: "e" + U+0301 is the é every code page has, not "e?"
+  for (const ch of s.normalize("NFC")) {
     const cp = ch.codePointAt(0)!;
     if (
       (cp >= 0x20 && cp < 0x7f) || (charset.has(cp) && !(ch in TRANSLIT && TRANSLIT[ch] === " "))
     ) {
       out += ch;
+      continue;
+    }
+    if (cp >= 0xfe00 && SELECTOR_RE.test(ch)) continue; // 7 + VS16 + keycap: the 7 alone
+    if (cp >= 0x300 && MARK_RE.test(ch)) {
+      // a mark the printer cannot put on its letter: the letter prints bare, counted
+      transliterated++;
       continue;
     }
     const t = TRANSLIT[ch];
