@@ -83,9 +83,14 @@ const ticket = (order: string, extra: Partial<Job> = {}): Job => ({
 /**
  * One simulated service: 60 tickets arriving in bursts over about 10 minutes (a burst every 20 s
  * on average), `followShare` of them follow-ups (an addition, a void, a reprint) of one of the last
- * six orders; each printer takes 12-20 s a ticket. Returns how far apart the queues ever were.
+ * six orders; each printer takes `printMs` (least, spread) a ticket. Returns how far apart the
+ * queues ever were, after each simulated second's arrivals and the printers taking their next.
  */
-async function service(seed: number, followShare: number): Promise<number> {
+async function service(
+  seed: number,
+  followShare: number,
+  printMs: [number, number] = [12_000, 8_000],
+): Promise<number> {
   await using dir = await withTmpDir();
   using k = await kitchen(dir.path);
   let s = seed;
@@ -123,8 +128,6 @@ async function service(seed: number, followShare: number): Promise<number> {
       where.set(order, st.id);
       k.intake.enqueue(job, st);
     }
-    const [a, b] = k.stations.map((x) => x.queue.length);
-    worst = Math.max(worst, Math.abs(a - b));
     for (const st of k.stations) {
       if ((busyUntil.get(st) ?? 0) > now) continue;
       st.put();
@@ -132,8 +135,10 @@ async function service(seed: number, followShare: number): Promise<number> {
       if (!job) continue;
       assert(!printed.has(job.uuid), `${job.uuid} printed twice`);
       printed.add(job.uuid);
-      busyUntil.set(st, now + 12_000 + Math.floor(rnd() * 8_000));
+      busyUntil.set(st, now + printMs[0] + Math.floor(rnd() * printMs[1]));
     }
+    const [a, b] = k.stations.map((x) => x.queue.length);
+    worst = Math.max(worst, Math.abs(a - b));
   }
   assertEquals(printed.size, 60, `seed ${seed}: every ticket printed, once`);
   assertEquals(new Set(where.values()).size, 2, `seed ${seed}: both printers take orders`);
@@ -146,20 +151,30 @@ Deno.test("60 tickets in 10 simulated minutes on 2 printers, 200 services: new o
     const worst = await service(seed, 0);
     assert(worst <= 2, `seed ${seed}: new orders alone, queues ${worst} apart`);
   }
-  // a fifth of the tickets follow up an open order: pinned to its printer, they can pile up on
-  // one side; measured, and held to what the policy does today (docs/benchmarks.md)
-  for (let seed = 1; seed <= 200; seed++) {
-    const worst = await service(seed, 0.2);
-    apart[worst] = (apart[worst] ?? 0) + 1;
+  // a fifth of the tickets follow up an open order: kept with it, they can pile up on one side
+  // in a burst; measured for kitchen printers (2-4 s a ticket) and slow ones (12-20 s), and held
+  // to what the policy does today (docs/configuration.md)
+  for (
+    const [printMs, floor, most] of [
+      [[2_000, 2_000], 190, 3],
+      [[12_000, 8_000], 135, 5],
+    ] as [[number, number], number, number][]
+  ) {
+    for (const k of Object.keys(apart)) delete apart[Number(k)];
+    for (let seed = 1; seed <= 200; seed++) {
+      const worst = await service(seed, 0.2, printMs);
+      apart[worst] = (apart[worst] ?? 0) + 1;
+    }
+    const within2 = Object.entries(apart).reduce((n, [w, c]) => n + (Number(w) <= 2 ? c : 0), 0);
+    console.log(
+      `BALANCE: ${printMs[0] / 1000}-${(printMs[0] + printMs[1]) / 1000} s a ticket, ` +
+        `follow-ups 20%: services by how far apart the queues got ${
+          JSON.stringify(apart)
+        }; within 2: ${within2}/200`,
+    );
+    assert(within2 >= floor, `within 2 on ${within2} of 200 services`);
+    assert(Math.max(...Object.keys(apart).map(Number)) <= most, JSON.stringify(apart));
   }
-  const within2 = Object.entries(apart).reduce((n, [w, c]) => n + (Number(w) <= 2 ? c : 0), 0);
-  console.log(
-    `BALANCE: follow-ups 20%, services by how far apart the queues got: ${
-      JSON.stringify(apart)
-    }; within 2: ${within2}/200`,
-  );
-  assert(within2 >= 130, `within 2 on ${within2} of 200 services`);
-  assert(Math.max(...Object.keys(apart).map(Number)) <= 5, JSON.stringify(apart));
 });
 
 Deno.test("a weight takes its share; a failing station hands its waiting tickets to its sibling, and gets new ones when well", async () => {
