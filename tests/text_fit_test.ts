@@ -67,3 +67,17 @@ Deno.test("letters no decomposition takes apart are transliterated: Vietnamese �
     }
   }
 });
+
+Deno.test("each transliterated character is counted once, in a line of one cell and in a row", async () => {
+  const { pinnedRenderer, receiptJob } = await import("./helpers/receipts.ts");
+  for (const brand of ["epson", "generic"]) {
+    const r = await pinnedRenderer(brand, 48);
+    const note = await r.render(receiptJob("receipt", { note: "a → b", total: 1 }));
+    assertEquals(note.transliterated, 1, `${brand}: a note (one cell)`);
+    const item = await r.render(receiptJob("receipt", {
+      items: [{ name: "x → y", qty: 1, price: 1 }],
+      total: 1,
+    }));
+    assertEquals(item.transliterated, 1, `${brand}: an item row`);
+  }
+});

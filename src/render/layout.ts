@@ -122,10 +122,12 @@ export function layout(
     let lineStyle: Style | null = null; // the style in force where the line's text starts
     const flushCells = (s: Style) => {
       const cols = Math.floor(columns / s.size);
-      const parts = cells.map((c) => fit(c).trim());
+      // each cell fitted once: fitting counts what it transliterates
+      const fitted = cells.map(fit);
+      const parts = fitted.map((c) => c.trim());
       // keep a template's indentation (modifiers, notes, an item's discount) on every line
       const indent = s.align === "left"
-        ? Math.max(0, Math.min(cols >> 2, fit(cells[0]).search(/\S/)))
+        ? Math.max(0, Math.min(cols >> 2, fitted[0].search(/\S/)))
         : 0;
       const pad = " ".repeat(indent);
       // an item's name that wraps goes on under the name, after its quantity ("2 x ", "2 "):
