@@ -47,7 +47,7 @@ Deno.test("two stations share a role only when both balance it; the error says h
 });
 
 /** Two balanced kitchen stations, an intake, and a fake clock: the routing policy alone. */
-async function kitchen(dir: string, weights = [1, 1]) {
+function kitchen(dir: string, weights = [1, 1]) {
   const config = stationsConfig(dir, [
     balanced("k1", { weight: weights[0] }),
     balanced("k2", { weight: weights[1] }),
@@ -92,7 +92,7 @@ async function service(
   printMs: [number, number] = [12_000, 8_000],
 ): Promise<number> {
   await using dir = await withTmpDir();
-  using k = await kitchen(dir.path);
+  using k = kitchen(dir.path);
   let s = seed;
   const rnd = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const arrivals: { at: number; job: Job }[] = [];
@@ -179,7 +179,7 @@ Deno.test("60 tickets in 10 simulated minutes on 2 printers, 200 services: new o
 
 Deno.test("a weight takes its share; a failing station hands its waiting tickets to its sibling, and gets new ones when well", async () => {
   await using dir = await withTmpDir();
-  using k = await kitchen(dir.path, [1, 2]);
+  using k = kitchen(dir.path, [1, 2]);
   const [k1, k2] = k.stations;
   for (let i = 0; i < 30; i++) {
     const job = ticket(`W-${i}`);

@@ -117,7 +117,7 @@ Deno.test("GET /jobs, /jobs/:uuid, previews as text and SVG; POST reprint makes 
   assertEquals(rp.status, 202);
   const uuid = (await rp.json()).uuid;
   await waitFor(() => s.agent.journal.get(uuid)?.state === "PRINTED", "reprinted");
-  assertMatch(s.agent.journal.get(uuid)!.preview!, /C E T A K   U L A N G/);
+  assertMatch(s.agent.journal.get(uuid)!.preview!, /C E T A K {3}U L A N G/);
 });
 
 Deno.test("refusals: no token, wrong token, foreign Origin, rebinding Host, oversized or malformed bodies — nothing printed", async () => {
