@@ -65,7 +65,7 @@ function kitchen(dir: string, weights = [1, 1]) {
     clock,
     new Bell(),
   );
-  return { stations, intake, clock, [Symbol.dispose]: () => journal.close() };
+  return { stations, intake, clock, journal, [Symbol.dispose]: () => journal.close() };
 }
 
 let n = 0;
@@ -208,6 +208,24 @@ Deno.test("a weight takes its share; a failing station hands its waiting tickets
   k1.printFailed(new AgentError("PRINTER_OFFLINE", "again"));
   assertEquals(k.intake.handOff(k1), 0);
   assertEquals(k1.queue.length, 1);
+});
+
+Deno.test("after a restart an order's follow-ups keep to the printer the journal says it printed on", async () => {
+  await using dir = await withTmpDir();
+  using k = kitchen(dir.path);
+  // the orders of the last run: R-1 printed on k2, R-2 on k1
+  for (const [order, printer] of [["R-1", "k2"], ["R-2", "k1"]]) {
+    const job = ticket(order);
+    k.journal.receive(job, k.clock.now());
+    k.journal.markPrinting(job.uuid, 1, k.clock.now(), printer);
+    k.journal.markPrinted(job.uuid, k.clock.now(), { printedOn: printer });
+  }
+  const unreadable = ticket("R-3");
+  k.journal.receive(unreadable, k.clock.now());
+  k.intake.recall(k.journal.recent(100));
+  assertEquals(k.intake.route(ticket("R-1"))?.id, "k2", "R-1's follow-up where R-1 printed");
+  assertEquals(k.intake.route(ticket("R-2"))?.id, "k1");
+  assertEquals(k.intake.route(ticket("R-3"))?.id, "k1", "no printer recorded: balanced as new");
 });
 
 Deno.test("balanced kitchen printers over real TCP: every ticket once, each order's tickets on one printer, printed_on says which", async () => {

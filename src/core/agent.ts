@@ -167,6 +167,10 @@ export class Agent {
 
   /** Resolves pending work from before a restart, then starts the loops. */
   start(): void {
+    if (this.stations.some((s) => s.config.balance)) {
+      // balanced roles: each recent order's printer, so its follow-ups keep to it after a restart
+      this.intake.recall(safe(() => this.journal.recent(ORDERS_RECALLED), []));
+    }
     for (const job of this.ledger.recover()) {
       this.intake.enqueue(job, this.route(job) ?? this.stations[0]);
     }
@@ -447,6 +451,9 @@ export class Agent {
     return total;
   }
 }
+
+/** Recent journal rows read at start for the orders of balanced roles. */
+const ORDERS_RECALLED = 2_000;
 
 function safe<T>(f: () => T, fallback: T): T {
   try {

@@ -172,6 +172,30 @@ export class Intake {
     return moved.length;
   }
 
+  /**
+   * Recalls which balanced station took each recent order, from journal rows (newest first, as
+   * `HistoryStore.recent` gives them): an order's follow-ups keep to its printer across a restart.
+   */
+  recall(rows: readonly JournalEntry[]): void {
+    for (let i = rows.length - 1; i >= 0; i--) {
+      const e = rows[i];
+      const station = this.#stations.find((s) => s.id === e.printer);
+      if (!station?.config.balance || !e.payload) continue;
+      let job: Pick<Job, "printer_role" | "job_type" | "receipt_data">;
+      try {
+        job = JSON.parse(e.payload);
+      } catch {
+        continue; // a row whose payload cannot be read: that order is balanced as new
+      }
+      const order = orderKey(job);
+      if (order === null) continue;
+      const key = `${job.printer_role || job.job_type}\u0000${order}`;
+      this.#orders.delete(key);
+      this.#orders.set(key, { station, at: e.finished_at ?? e.received_at });
+      if (this.#orders.size > ORDERS_KEPT) this.#orders.delete(this.#orders.keys().next().value!);
+    }
+  }
+
   #remember(key: string, station: Station): void {
     this.#orders.delete(key);
     this.#orders.set(key, { station, at: this.#clock.now() });
