@@ -5,29 +5,11 @@
  */
 import { assert, assertEquals, assertMatch, assertThrows } from "./helpers/assert.ts";
 import { stationsConfig, waitFor, withServer, withTmpDir } from "./helpers/env.ts";
-import { FakeClock } from "./helpers/fake_clock.ts";
-import { FakePrinter } from "./helpers/fake_printer.ts";
 import { PrinterSim } from "./helpers/printer_sim.ts";
 import { readEscPos } from "./helpers/escpos_reader.ts";
-import { Intake } from "../src/core/intake.ts";
-import { Ledger } from "../src/core/ledger.ts";
-import { Station } from "../src/core/station.ts";
-import { Bell } from "../src/core/bell.ts";
-import { Journal } from "../src/store/journal.ts";
+import { balanced, kitchen, service, ticket } from "./helpers/balance_sim.ts";
 import { AgentError } from "../src/errors.ts";
 import { startAgent } from "../src/run.ts";
-import type { Renderer } from "../src/render/render.ts";
-import type { Job } from "../src/core/job.ts";
-import { join } from "node:path";
-
-const balanced = (id: string, extra: Record<string, unknown> = {}) => ({
-  id,
-  roles: ["kitchen"],
-  transport: "virtual",
-  path: id,
-  balance: "least_queue",
-  ...extra,
-});
 
 Deno.test("two stations share a role only when both balance it; the error says how", async () => {
   await using dir = await withTmpDir();
@@ -45,105 +27,6 @@ Deno.test("two stations share a role only when both balance it; the error says h
     /weight/,
   );
 });
-
-/** Two balanced kitchen stations, an intake, and a fake clock: the routing policy alone. */
-function kitchen(dir: string, weights = [1, 1]) {
-  const config = stationsConfig(dir, [
-    balanced("k1", { weight: weights[0] }),
-    balanced("k2", { weight: weights[1] }),
-  ]);
-  const clock = new FakeClock(Date.parse("2026-12-04T09:00:00Z"));
-  const journal = Journal.open(join(dir, "j.db"));
-  const stations = config.stations.map((s) =>
-    new Station(s, new FakePrinter(), {} as Renderer, 600_000)
-  );
-  Station.wire(stations);
-  const intake = new Intake(
-    config,
-    stations,
-    new Ledger(journal, clock, config),
-    clock,
-    new Bell(),
-  );
-  return { stations, intake, clock, journal, [Symbol.dispose]: () => journal.close() };
-}
-
-let n = 0;
-const ticket = (order: string, extra: Partial<Job> = {}): Job => ({
-  id: ++n,
-  uuid: `t-${n}`,
-  job_type: "kitchen",
-  printer_role: "kitchen",
-  priority: 0,
-  created_at: null,
-  receipt_data: { bill_number: order, items: [{ name: "Nasi", qty: 1 }] },
-  ...extra,
-} as Job);
-
-/**
- * One simulated service: 60 tickets arriving in bursts over about 10 minutes (a burst every 20 s
- * on average), `followShare` of them follow-ups (an addition, a void, a reprint) of one of the last
- * six orders; each printer takes `printMs` (least, spread) a ticket. Returns how far apart the
- * queues ever were, after each simulated second's arrivals and the printers taking their next.
- */
-async function service(
-  seed: number,
-  followShare: number,
-  printMs: [number, number] = [12_000, 8_000],
-): Promise<number> {
-  await using dir = await withTmpDir();
-  using k = kitchen(dir.path);
-  let s = seed;
-  const rnd = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  const arrivals: { at: number; job: Job }[] = [];
-  const orders: string[] = [];
-  let t = 0;
-  while (arrivals.length < 60) {
-    t += Math.floor(rnd() * 40_000);
-    const burst = 1 + Math.floor(rnd() * 3);
-    for (let i = 0; i < burst && arrivals.length < 60; i++) {
-      const follow = orders.length > 0 && rnd() < followShare;
-      const recent = orders.slice(-6);
-      const order = follow
-        ? recent[Math.floor(rnd() * recent.length)]
-        : `B-${seed}-${orders.push(`B-${seed}-${orders.length}`) - 1}`;
-      const reprint = follow && rnd() < 0.2;
-      arrivals.push({
-        at: t,
-        job: ticket(order, reprint ? { job_type: "reprint", printer_role: "kitchen" } : {}),
-      });
-    }
-  }
-  const where = new Map<string, string>();
-  const printed = new Set<string>();
-  const busyUntil = new Map<Station, number>();
-  let worst = 0;
-  for (let now = 0, next = 0; now <= t + 600_000; now += 1000) {
-    if (now > 0) await k.clock.advance(1000);
-    while (next < arrivals.length && arrivals[next].at <= now) {
-      const { job } = arrivals[next++];
-      const st = k.intake.route(job)!;
-      const order = String((job.receipt_data as { bill_number: string }).bill_number);
-      if (where.has(order)) assertEquals(st.id, where.get(order), `follow-up of ${order}`);
-      where.set(order, st.id);
-      k.intake.enqueue(job, st);
-    }
-    for (const st of k.stations) {
-      if ((busyUntil.get(st) ?? 0) > now) continue;
-      st.put();
-      const job = st.take(k.clock.now());
-      if (!job) continue;
-      assert(!printed.has(job.uuid), `${job.uuid} printed twice`);
-      printed.add(job.uuid);
-      busyUntil.set(st, now + printMs[0] + Math.floor(rnd() * printMs[1]));
-    }
-    const [a, b] = k.stations.map((x) => x.queue.length);
-    worst = Math.max(worst, Math.abs(a - b));
-  }
-  assertEquals(printed.size, 60, `seed ${seed}: every ticket printed, once`);
-  assertEquals(new Set(where.values()).size, 2, `seed ${seed}: both printers take orders`);
-  return worst;
-}
 
 Deno.test("60 tickets in 10 simulated minutes on 2 printers, 200 services: new orders keep the queues within 2; every follow-up with its order", async () => {
   const apart: Record<number, number> = {};

@@ -24,6 +24,7 @@ import {
 import { Journal } from "../../src/store/journal.ts";
 import { Renderer } from "../../src/render/render.ts";
 import { rendererOptions } from "../helpers/receipts.ts";
+import { service } from "../helpers/balance_sim.ts";
 import { type Job, overLimit } from "../../src/core/job.ts";
 import { DEFAULT_LIMITS } from "../../src/config.ts";
 
@@ -358,6 +359,33 @@ try {
       `${f1(pct(w, 50))} ms`,
       "≤ 100 ms (event loop)",
       pct(w, 50) <= 100,
+    );
+  }
+
+  // 2d. load balancing across two printers of one role (tests/helpers/balance_sim.ts): 200
+  // simulated services of 60 tickets in about 10 minutes, the real intake and stations
+  {
+    const within = async (follow: number, printMs: [number, number]) => {
+      let ok = 0, most = 0;
+      for (let seed = 1; seed <= 200; seed++) {
+        const apart = await service(seed, follow, printMs);
+        if (apart <= 2) ok++;
+        most = Math.max(most, apart);
+      }
+      return { ok, most };
+    };
+    const runs = [
+      await within(0, [12_000, 8_000]),
+      await within(0.2, [2_000, 2_000]),
+      await within(0.2, [12_000, 8_000]),
+    ];
+    row(
+      "balance: 2 printers, 60 tickets in ~10 min, 200 services: queues within 2 — new orders only / " +
+        "20 % follow-ups kept with their order, 2–4 s printers / 12–20 s printers",
+      runs.map((r) => `${r.ok}`).join(" / ") + " of 200 (at most " +
+        runs.map((r) => r.most).join(" / ") + " apart)",
+      "within 2 always",
+      runs.every((r) => r.ok === 200),
     );
   }
 
