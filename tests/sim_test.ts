@@ -23,3 +23,12 @@ Deno.test("three simulated store days keep every invariant", async () => {
     assertEquals(r.violations, [], `seed ${seed}: deno task sim --seed ${seed} --trace`);
   }
 });
+
+Deno.test("the days that found an over-size job hiding the jobs behind it keep every invariant", async () => {
+  // seeds 5036 and 8480: a job larger than the answer's budget, its FAILED refused, listed first
+  // for ever: every later job stayed PENDING (tests/job_page_test.ts holds the whole class)
+  for (const seed of [5036, 8480]) {
+    const r = await runDay(seed);
+    assertEquals(r.violations, [], `seed ${seed}: deno task sim --seed ${seed} --trace`);
+  }
+});

@@ -71,8 +71,11 @@ function isSpace(b: number) {
 }
 
 /**
- * Reads a job list answer from `body`: each job at most `jobBytes` of JSON, the whole answer at
- * most `maxBytes` (beyond it, reading stops and the jobs read so far are returned).
+ * Reads a job list answer from `body`: each job at most `jobBytes` of JSON, the answer at most
+ * `maxBytes` of kept jobs (beyond it, reading stops and the jobs read so far are returned). The
+ * bytes of a job over `jobBytes` are skipped, not kept, and count only against a second
+ * `maxBytes`: an over-size job the server goes on listing (its FAILED refused) must not hide the
+ * jobs behind it for ever, as it did when its bytes alone filled the answer's budget.
  */
 export async function readJobPage(
   body: ReadableStream<Uint8Array> | null,
@@ -81,17 +84,22 @@ export async function readJobPage(
   const s = new PageScanner(o.jobBytes);
   let total = 0;
   if (body) {
-    for await (const chunk of body) {
-      total += chunk.length;
-      if (total > o.maxBytes) {
-        s.push(chunk.subarray(0, chunk.length - (total - o.maxBytes)));
-        s.cut = true;
-        break; // leaving the loop cancels the stream
+    read: for await (const chunk of body) {
+      for (let at = 0; at < chunk.length;) {
+        // never past the budget of kept bytes, nor past twice it in all
+        const room = Math.min(o.maxBytes - (total - s.skipped), 2 * o.maxBytes - total);
+        if (room <= 0) {
+          s.cut = true;
+          break read; // leaving the loop cancels the stream
+        }
+        const n = Math.min(chunk.length - at, room);
+        s.push(chunk.subarray(at, at + n));
+        total += n;
+        at += n;
       }
-      s.push(chunk);
     }
   }
-  return s.finish(Math.min(total, o.maxBytes));
+  return s.finish(total);
 }
 
 /** Reads a whole answer held in memory (tests, the reference tools). */
@@ -128,6 +136,8 @@ class PageScanner {
   #first: number | null = null;
   #head = "";
   cut = false;
+  /** Bytes of over-size jobs passed over, not kept. */
+  skipped = 0;
 
   constructor(jobBytes: number) {
     this.#jobBytes = jobBytes;
@@ -257,6 +267,7 @@ class PageScanner {
     const room = Math.max(0, this.#jobBytes + 1 - this.#itemSize);
     if (room > 0) this.#item!.push(part.subarray(0, room).slice());
     this.#itemSize += part.length;
+    this.skipped += Math.max(0, part.length - room);
   }
 
   #keepMeta(part: Uint8Array) {
