@@ -256,6 +256,12 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Runni
       throw new StartupError(`${where}${(e as Error).message}`, { cause: e });
     }
   }
+  // an experiment's variant that would change a fiscal field is refused, said once at start
+  for (const why of new Set(renderers.flatMap((r) => [...r.refusedVariants.values()]))) {
+    log.error(`[TEMPLATE] Refused, never printed (its jobs get the base template): ${why}`, {
+      code: "TEMPLATE_ERROR",
+    });
+  }
   let caCert: string | null = null;
   if (c.server.ca_file) {
     try {

@@ -4,8 +4,8 @@
  * the figures only the agent has, and a variant that touches a fiscal field is refused at load.
  */
 import { join } from "node:path";
-import { assert, assertEquals, assertMatch, assertRejects } from "./helpers/assert.ts";
-import { stationsConfig, waitFor, withServer, withTmpDir } from "./helpers/env.ts";
+import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
+import { LogCapture, stationsConfig, waitFor, withServer, withTmpDir } from "./helpers/env.ts";
 import { PrinterSim } from "./helpers/printer_sim.ts";
 import { readEscPos } from "./helpers/escpos_reader.ts";
 import { receiptJob, TYPICAL_RECEIPT } from "./helpers/receipts.ts";
@@ -66,7 +66,7 @@ Deno.test("the job's arm picks receipt.<variant>.liquid; an arm with no template
   assertEquals([k.template?.name, k.template?.variant], ["kitchen", null]);
 });
 
-Deno.test("a variant that prints a fiscal field otherwise, and any kitchen variant, is refused at load, naming the file and field", async (t) => {
+Deno.test("a variant that prints a fiscal field otherwise, and any kitchen variant, is refused at load, naming the file and field; its jobs print the base", async (t) => {
   const cases: [string, string, RegExp][] = [
     [
       "no total",
@@ -98,23 +98,62 @@ Deno.test("a variant that prints a fiscal field otherwise, and any kitchen varia
       assert(text !== BASE, "the case changes the template");
       await using dir = await withTmpDir();
       const folder = await templates(dir.path, { "receipt.x.liquid": text });
-      await assertRejects(
-        () => renderer(folder),
+      const r = await renderer(folder);
+      assertMatch(
+        r.refusedVariants.get("receipt.x") ?? "(not refused)",
         new RegExp(`receipt\\.x\\.liquid: it prints ${field.source}.*never varied`),
       );
+      // its jobs print the base, said: the fiscal fields as the base prints them
+      const out = await r.render({
+        ...receiptJob("receipt"),
+        experiment: { id: "e", variant: "x" },
+      });
+      assertEquals([out.template?.name, out.template?.fallback], ["receipt", true]);
+      assertEquals(out.bytes, (await r.render(receiptJob("receipt"))).bytes);
     });
   }
   await t.step("a kitchen variant", async () => {
     await using dir = await withTmpDir();
     const folder = await templates(dir.path, { "kitchen.b.liquid": "{{ receipt.table }}" });
-    await assertRejects(() => renderer(folder), /kitchen\.b\.liquid: only receipts are varied/);
+    const r = await renderer(folder);
+    assertMatch(
+      r.refusedVariants.get("kitchen.b") ?? "",
+      /kitchen\.b\.liquid: only receipts are varied/,
+    );
   });
   await t.step("a coupon line, a footer, a layout change are fine", async () => {
     await using dir = await withTmpDir();
     const bigger = COUPON.replace("{{ label.thanks }}", "Sampai jumpa lagi!");
-    await renderer(
+    const r = await renderer(
       await templates(dir.path, { "receipt.b.liquid": COUPON, "receipt.c.liquid": bigger }),
     );
+    assertEquals(r.refusedVariants.size, 0);
+  });
+  await t.step("the selftest FAILs a refused variant with its code and what to do", async () => {
+    await using dir = await withTmpDir();
+    const folder = await templates(dir.path, {
+      "receipt.x.liquid": BASE.replace("{{ label.total }}", "JUMLAH"),
+    });
+    const c = stationsConfig(dir.path, [{
+      id: "cashier",
+      roles: ["cashier"],
+      transport: "virtual",
+      path: "out",
+    }], {
+      render: { templates_path: folder },
+    });
+    const { runChecks } = await import("../src/site/selftest.ts");
+    const checks = await runChecks({
+      config: c,
+      configError: null,
+      configPath: "(test)",
+      json: true,
+      print: false,
+    });
+    const check = checks.find((k) => k.code === "TEMPLATE_VARIANT_REFUSED");
+    assert(check, JSON.stringify(checks.map((k) => k.code)));
+    assertEquals(check.result, "FAIL");
+    assertMatch(check.detail, /receipt\.x\.liquid/);
   });
 });
 
@@ -202,4 +241,22 @@ Deno.test("through the reference server: the arm prints, COMPLETED carries the f
   const metrics = await (await fetch(`${localApiUrl(agent)}metrics`)).text();
   assertMatch(metrics, /print_agent_paper_mm_total\{template="receipt\.b",variant="b"\} \d+/);
   assertMatch(metrics, /print_agent_paper_mm_total\{template="receipt",variant="control"\} \d+/);
+});
+
+Deno.test("a refused variant is said once at start, whatever the number of printers, and the agent runs", async () => {
+  await using dir = await withTmpDir();
+  await using server = withServer();
+  const logs = new LogCapture();
+  await logs.install();
+  const folder = await templates(dir.path, {
+    "receipt.x.liquid": BASE.replace("{{ label.total }}", "JUMLAH"),
+  });
+  const c = stationsConfig(dir.path, [
+    { id: "cashier", roles: ["cashier"], transport: "virtual", path: "a" },
+    { id: "kitchen", roles: ["kitchen"], transport: "virtual", path: "b" },
+  ], { server: { base_url: server.url }, render: { templates_path: folder } });
+  await using _agent = await startAgent(c, { keepLogging: true });
+  const said = logs.lines.filter((l) => l.code === "TEMPLATE_ERROR");
+  assertEquals(said.length, 1, JSON.stringify(said));
+  assertMatch(said[0].msg, /Refused, never printed .*receipt\.x\.liquid/);
 });

@@ -47,7 +47,7 @@ export interface TemplateUsed {
   experiment: string | null;
   /** The variant asked for (the job's, or for a reprint the original's), or null. */
   variant: string | null;
-  /** A variant was asked for and no template of it exists (or it was unreadable): the base printed. */
+  /** A variant was asked for and no template of it exists (or it was refused): the base printed. */
   fallback: boolean;
 }
 
@@ -160,8 +160,24 @@ export class Renderer {
       ? await loadLogo(o.templatesPath, dotsFor(columnsFor(profile, o.paperWidth)))
       : null;
     const r = new Renderer(profile, engine, o, logo);
-    for (const name of engine.names) if (name.includes(".")) await r.#checkVariant(name);
+    for (const name of engine.names) {
+      if (!name.includes(".")) continue;
+      try {
+        await r.#checkVariant(name);
+      } catch (e) {
+        // a bad arm is never printed (its jobs get the base), but the agent still prints
+        if (!(e instanceof AgentError) || e.code !== "TEMPLATE_ERROR") throw e;
+        r.#refused.set(name, e.message);
+      }
+    }
     return r;
+  }
+
+  #refused = new Map<string, string>();
+
+  /** Variant templates refused at load (never printed), with why: the agent logs them at start. */
+  get refusedVariants(): ReadonlyMap<string, string> {
+    return this.#refused;
   }
 
   /**
@@ -348,7 +364,9 @@ export class Renderer {
       : null;
     const varied = variant === null
       ? null
-      : [`${base}.${variant}`, `receipt.${variant}`].find((n) => this.#engine.has(n)) ?? null;
+      : [`${base}.${variant}`, `receipt.${variant}`].find((n) =>
+        this.#engine.has(n) && !this.#refused.has(n)
+      ) ?? null;
     const name = varied ?? base;
     const template: TemplateUsed = {
       name,

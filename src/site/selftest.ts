@@ -59,6 +59,8 @@ const NEXT_STEPS: Record<string, (c: Config | null) => string> = {
     } to one of the brands named above, or add a profile file for this printer (docs/printing.md, Adding a printer)`,
   TEMPLATES_INVALID: () =>
     "fix the template or profile file named above, or remove it to use the built-in one",
+  TEMPLATE_VARIANT_REFUSED: () =>
+    "an experiment's variant must print totals, taxes, payments, the change and the bill number as the base template does (docs/printing.md, Receipt experiments)",
   PROFILE_OLD_FORMAT: () =>
     "it prints as before; when convenient, replace supports/codepages/codepage_mapping in that file with capabilities and where each comes from (docs/printing.md, Adding a printer)",
   SERVER_UNREACHABLE: (c) =>
@@ -652,6 +654,14 @@ export async function runChecks(o: SelftestOptions): Promise<Check[]> {
     try {
       const renderer = await rendererFor(c, st);
       renderers.push(renderer);
+      for (const why of renderer.refusedVariants.values()) {
+        checks.push({
+          area: "templates",
+          result: "FAIL",
+          code: "TEMPLATE_VARIANT_REFUSED",
+          detail: `${tag}${why}. Jobs naming this variant print the base template`,
+        });
+      }
       const upgraded = renderer.profile.upgraded;
       checks.push({
         area: "templates",
