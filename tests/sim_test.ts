@@ -32,3 +32,11 @@ Deno.test("the days that found an over-size job hiding the jobs behind it keep e
     assertEquals(r.violations, [], `seed ${seed}: deno task sim --seed ${seed} --trace`);
   }
 });
+
+Deno.test("the day that found a restart forgetting the server's clock after a journal reset keeps every invariant", async () => {
+  // seed 9700: the journal was reset, jobs arrived while the server's Date headers still left
+  // seconds of doubt, the agent crashed; the next run, not having heard the server yet, took
+  // the reset 15 minutes late and failed a job made after it (tests/trust_test.ts holds the rule)
+  const r = await runDay(9700);
+  assertEquals(r.violations, [], "seed 9700: deno task sim --seed 9700 --trace");
+});

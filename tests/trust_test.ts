@@ -86,6 +86,48 @@ Deno.test("after a journal reset a job is printed only if surely made after it, 
   }
 });
 
+Deno.test("after a journal reset, a run that has not heard the server yet judges by the line an earlier run's clock gave", async (t) => {
+  // the earlier run heard the server with each doubt below (a long poll's round trip): the line
+  // it kept serves the next run until that one hears the server itself
+  for (const doubtS of [0, 1, 5, 16, 60]) {
+    for (const skewMin of [-10, 0, 10]) {
+      await t.step(`doubt ${doubtS} s, server clock ${skewMin} min`, async () => {
+        await using dir = await withTmpDir();
+        await new LogCapture().install();
+        const skew = skewMin * 60_000;
+        {
+          using s = await setup(dir.path);
+          s.journal.setMeta("reset_at", new Date(T0).toISOString());
+          await s.clock.advance(30_000);
+          const sent = s.clock.now();
+          await s.clock.advance(doubtS * 1000);
+          s.agent.serverClock.observe(dateHeader(s.clock, skew), sent, s.clock.now());
+          s.agent.ledger.resetLine(s.agent.serverClock);
+        }
+        using s = await setup(dir.path); // the next run: no answer yet
+        await s.clock.advance(90_000);
+        assert(!s.agent.serverClock.known);
+        const serverReset = T0 + skew;
+        // made after the reset by more than the earlier run's doubt, and before it
+        const after = receipt(1, {
+          created_at: new Date(serverReset + doubtS * 1000 + 2_000).toISOString(),
+        });
+        const before = receipt(2, { created_at: new Date(serverReset - 1_000).toISOString() });
+        for (const job of [after, before]) {
+          s.agent.accept(job);
+          await s.print(job);
+        }
+        assertEquals(
+          s.journal.get("u-1")!.state,
+          "PRINTED",
+          `${s.journal.get("u-1")!.error_message}`,
+        );
+        assertEquals(s.journal.get("u-2")!.error_code, "JOURNAL_RESET_MAY_HAVE_PRINTED");
+      });
+    }
+  }
+});
+
 Deno.test("a cash drawer kick opens only when fresh in the server's clock: not dated in the future, not unreadable", async (t) => {
   for (const skewMin of [-10, 0, 10]) {
     await t.step(`server clock ${skewMin} min`, async () => {

@@ -291,6 +291,9 @@ export class Agent {
         });
         failures = 0;
         this.serverClock.observe(list.serverDate, t0, this.clock.now());
+        // jobs arrive: fix the journal reset's line in the server clock while this answer's
+        // Date is at hand, so a crash before they print does not leave the next run guessing
+        if (list.items.length) this.#keepResetLine();
         this.health.ok("jobs", sent);
         if (list.foreignNext) this.#foreignNext(list.foreignNext);
         fresh = await this.intake.page(list.items, signal);
@@ -379,6 +382,12 @@ export class Agent {
       uptime_seconds: Math.round((this.clock.now() - this.startedAt) / 1000),
       at: this.clock.now(),
     };
+  }
+
+  #keepResetLine(): void {
+    try {
+      this.ledger.resetLine(this.serverClock);
+    } catch { /* the journal's fault is met (and reported) when the jobs are journalled */ }
   }
 
   async #sendHeartbeat(): Promise<void> {

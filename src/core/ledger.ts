@@ -90,6 +90,10 @@ export class Ledger {
     }
   }
   #broken = false;
+  /** The reset line once fixed (see {@link resetLine}). */
+  #resetLine: number | undefined;
+  /** Whether this run has made sure a loose reset line is kept. */
+  #looseKept = false;
   #unsaved: Unsaved[] = [];
 
   /** Creates a Ledger. */
@@ -275,20 +279,33 @@ export class Ledger {
 
   /**
    * When the journal was replaced, at the latest, in the server's clock (ms), or null when it
-   * never was. Fixed once the server's clock is known (kept in the journal, so a restart before
-   * the next answer still knows it); until then the reset is taken as late as an unknown clock
-   * allows.
+   * never was. Fixed once the server's clock is known closely (kept in the journal). Until then,
+   * the first line any known clock gave is kept too (`reset_server_at_loose`): a later run that
+   * has not heard the server yet judges by it, not by the unknown-clock margin, so a job received
+   * and journalled before a crash is not failed for being within 15 minutes of the reset. Only
+   * with neither is the reset taken as late as an unknown clock allows.
    */
   resetLine(serverClock: ServerClock): number | null {
+    if (this.#resetLine !== undefined) return this.#resetLine;
     const kept = this.#store.getMeta("reset_server_at");
-    if (kept) return Number(kept);
+    if (kept) return this.#resetLine = Number(kept);
     const resetAt = this.#store.getMeta("reset_at");
     if (!resetAt) return null;
+    if (!serverClock.known) {
+      const loose = this.#store.getMeta("reset_server_at_loose");
+      return loose ? Number(loose) : serverClock.latestAt(Date.parse(resetAt));
+    }
     const line = serverClock.latestAt(Date.parse(resetAt));
     // kept once the clock is known closely (a slow server's late Date headers widen the bounds
-    // until more answers narrow them)
+    // until more answers narrow them); the first loose line is kept for the next run
     if (serverClock.uncertaintyMs <= RESET_LINE_KEEP_MS) {
       this.#store.setMeta("reset_server_at", String(line));
+      this.#resetLine = line;
+    } else if (!this.#looseKept) {
+      if (!this.#store.getMeta("reset_server_at_loose")) {
+        this.#store.setMeta("reset_server_at_loose", String(line));
+      }
+      this.#looseKept = true;
     }
     return line;
   }
