@@ -153,6 +153,11 @@ const Printer = z.object({
   path: pathString().default("printer-out"),
   timeout: seconds(10),
   spool_watch_seconds: z.number().min(0).default(15),
+  /**
+   * Seconds between status questions to a printer that answers them (tcp, a serial or USB
+   * device) while nothing is queued for it; 0: only with each heartbeat.
+   */
+  status_interval: z.number().min(0).max(3600).default(2),
 }).strict();
 
 /** One station: a printer of this terminal, the roles it serves, and its backup. */

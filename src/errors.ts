@@ -42,6 +42,14 @@ export const ERROR_CODES = {
   PRINTER_NOT_FOUND: { transient: true, text: "no printer with that name is installed" },
   PRINTER_PAPER_OUT: { transient: true, text: "the printer is out of paper" },
   PRINTER_COVER_OPEN: { transient: true, text: "the printer cover is open" },
+  PRINTER_CUTTER_ERROR: {
+    transient: true,
+    text: "the printer's cutter is stuck (paper jammed at the cutter?)",
+  },
+  PRINTER_OVERHEAT: {
+    transient: true,
+    text: "the print head is too hot; it resumes when it cools",
+  },
   PRINTER_ERROR: { transient: true, text: "the printer reported an error" },
   PRINTER_ACCESS_DENIED: { transient: true, text: "this account may not use the printer" },
   SPOOLER_UNAVAILABLE: { transient: true, text: "the Windows print spooler is not running" },

@@ -1,21 +1,11 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "./helpers/assert.ts";
 import { withTmpDir } from "./helpers/env.ts";
 import { PrinterSim } from "./helpers/printer_sim.ts";
-import { decodeRealtimeStatus, TcpPrinter } from "../src/printers/tcp.ts";
+import { TcpPrinter } from "../src/printers/tcp.ts";
 import { FilePrinter, VirtualPrinter } from "../src/printers/file.ts";
 import { join } from "node:path";
 
 const doc = { title: "POS-001 job 1", jobId: "1", preview: "hello" };
-
-Deno.test("DLE EOT status bytes decode to the agent's statuses", () => {
-  assertEquals(decodeRealtimeStatus(0x12, 0x12, 0x12).status, "OK");
-  assertEquals(decodeRealtimeStatus(0x1a, 0x16, 0x12).status, "COVER_OPEN");
-  assertEquals(decodeRealtimeStatus(0x1a, 0x32, 0x72).status, "PAPER_OUT");
-  assertEquals(decodeRealtimeStatus(0x1a, 0x12, 0x12).status, "OFFLINE");
-  assertEquals(decodeRealtimeStatus(0x12, 0x52, 0x12).status, "ERROR");
-  assertMatch(decodeRealtimeStatus(0x12, 0x12, 0x1e).detail, /near end/);
-  assertEquals(decodeRealtimeStatus(0x00, 0x12, 0x12).status, "UNKNOWN");
-});
 
 Deno.test("tcp: one connection per job carries exactly the bytes", async () => {
   using sim = PrinterSim.start();

@@ -231,3 +231,65 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "the status page shows each printer's real status as the printer tells it: near end a warning, paper out and an open cover faults, with since when",
+  ignore: !hasChromium,
+  async fn() {
+    await using dir = await withTmpDir();
+    await using server = withServer();
+    using cashier = PrinterSim.start();
+    using kitchen = PrinterSim.start();
+    using bar = PrinterSim.start();
+    cashier.mode = "paper_near_end";
+    kitchen.mode = "paper_out";
+    bar.mode = "cover_open";
+    const tcp = { transport: "tcp", brand: "EPSON", paper_width: 42, status_interval: 0.5 };
+    const config = stationsConfig(dir.path, [
+      { id: "cashier", roles: ["cashier"], ...tcp, port: cashier.port },
+      { id: "kitchen", roles: ["kitchen"], ...tcp, port: kitchen.port },
+      { id: "bar", roles: ["bar"], ...tcp, port: bar.port },
+    ], {
+      server: { base_url: server.url },
+      render: { locale: "id-ID", time_zone: "Asia/Jakarta" },
+      local_api: { enabled: true, port: 0, token: "page-token" },
+    });
+    const agent = await startAgent(config, { console: false });
+    try {
+      await using browser = await Browser.launch(CHROMIUM);
+      await browser.goto(localApiUrl(agent)!);
+      const card = (id: string) =>
+        browser.eval<{ text: string; cls: string }>(`(() => {
+          const c = document.querySelector('.printer[data-printer="${id}"]');
+          return c ? { text: c.innerText, cls: c.querySelector("b + b, b.ok, b.bad, b.warn")?.className ?? "" } : { text: "", cls: "" };
+        })()`);
+      const want: [string, RegExp, string][] = [
+        ["cashier", /PAPER NEAR END[\s\S]*still prints[\s\S]*since/, "warn"],
+        ["kitchen", /PAPER OUT[\s\S]*paper out[\s\S]*since/, "bad"],
+        ["bar", /COVER OPEN[\s\S]*cover open[\s\S]*since/, "bad"],
+      ];
+      for (const [id, re, cls] of want) {
+        const c = await waitFor(async () => {
+          const c = await card(id);
+          return re.test(c.text) ? c : null;
+        }, `${id} card`);
+        assertEquals(c.cls, cls, `${id}: ${c.text}`);
+      }
+      // paper loaded: the card turns OK by itself
+      kitchen.mode = "ok";
+      await waitFor(async () => /\bOK\b/.test((await card("kitchen")).text), "kitchen OK again");
+      kitchen.mode = "paper_out";
+      await waitFor(async () => /PAPER OUT/.test((await card("kitchen")).text), "kitchen out");
+      await browser.viewport(1280, 900);
+      await new Promise((r) => setTimeout(r, 300));
+      await Deno.mkdir(new URL("./out/", import.meta.url), { recursive: true });
+      await Deno.writeFile(
+        new URL("./out/status-page-printer-states.png", import.meta.url),
+        await browser.screenshot(),
+      );
+    } finally {
+      await stopAgent(agent);
+    }
+  },
+});

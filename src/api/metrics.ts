@@ -3,6 +3,7 @@
  * @module
  */
 import type { AgentSnapshot } from "../server/protocol.ts";
+import { PRINTER_STATUSES } from "../printers/printer.ts";
 import type { Counters } from "../core/ledger.ts";
 
 /** What `/metrics` reads of the agent. */
@@ -97,7 +98,7 @@ export function metricsText(agent: MetricsView): string {
     "gauge",
     "1 for each printer's current status.",
     stations.flatMap((st) =>
-      (["OK", "OFFLINE", "PAPER_OUT", "COVER_OPEN", "ERROR", "UNKNOWN"] as const).map((s) =>
+      PRINTER_STATUSES.map((s) =>
         [`{${label(st)},status="${s}"}`, st.status === s ? 1 : 0] as [string, number]
       )
     ),

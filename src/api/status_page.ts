@@ -116,13 +116,17 @@ function refusal(status, body) {
   return "Refused: " + (body.error || status);
 }
 
+// a warning (near end, not known) is not a fault: it still prints
+const printerBadge = (s) => '<b class="' + (s === "OK" ? "ok" : s === "PAPER_NEAR_END" || s === "UNKNOWN" ? "warn" : "bad") + '">' + esc(s.replaceAll("_", " ")) + "</b>";
+
 function printerCard(p) {
   const last = p.consecutive_errors > 0 ? '<br><span class="warn">last ' + p.consecutive_errors + " job(s) failed</span>" : "";
   const fo = p.failover_active ? ' · <b class="bad">FAILED OVER to ' + esc(p.backup) + "</b>" : "";
   // say what does not fail over, so a failed receipt is not looked for on the backup
   const stays = p.backup && !p.failover_receipts ? " <small>(receipts stay on this printer)</small>" : "";
   return '<div class="card printer" data-printer="' + esc(p.id) + '"><b>' + esc(p.id) + "</b> <small>" + esc(p.roles.join(", ")) +
-    "</small><br>" + badge(p.status, p.status === "OK") + " " + esc(p.name) + " <small>" + esc(p.detail) + "</small><br>Queue " +
+    "</small><br>" + printerBadge(p.status) + " " + esc(p.name) + " <small>" + esc(p.detail) +
+    (p.status_since ? " · since " + esc(fmt(p.status_since)) : "") + "</small><br>Queue " +
     p.queue_depth + (p.backup ? " · backup " + esc(p.backup) + stays : "") + fo + last + "</div>";
 }
 

@@ -80,6 +80,9 @@ export class Agent {
   #ac = new AbortController();
   /** Rung when a job is queued or the journal works again: the print loops wait on it. */
   #workBell = new Bell();
+  /** Wakes the heartbeat loop: the journal broke or mended, a printer's status changed. */
+  #beatBell = new Bell();
+  #statusChanged = false;
   #loops: Promise<void>[] = [];
   #stopping = false;
   #retryAfterLogged = false;
@@ -99,12 +102,18 @@ export class Agent {
       );
     }
     const agingMs = d.config.jobs.priority_aging_seconds * 1000;
+    this.clock = d.clock ?? systemClock;
     this.stations = d.config.stations.map((c, i) =>
-      new Station(c, parts[i].printer, parts[i].renderer, agingMs)
+      new Station(c, parts[i].printer, parts[i].renderer, agingMs, () => this.clock.now())
     );
     Station.wire(this.stations);
+    for (const st of this.stations) {
+      st.onStatusChange = () => {
+        this.#statusChanged = true;
+        this.#beatBell.ring();
+      };
+    }
     this.version = d.version;
-    this.clock = d.clock ?? systemClock;
     this.#server = d.server;
     this.startedAt = this.clock.now();
     this.health = new ServerHealth(this.clock);
@@ -181,6 +190,7 @@ export class Agent {
       ),
       ["outbox", () => this.reports.run(this.#ac.signal)],
       ["heartbeat", () => this.#heartbeatLoop()],
+      ["printer status", () => this.#probeLoop()],
       ["maintenance", () => this.#maintenanceLoop()],
     ];
     for (const [name, fn] of loops) {
@@ -401,22 +411,64 @@ export class Agent {
     }
   }
 
-  /** Every `heartbeat_interval`, and at once when the journal stops taking writes. */
+  /**
+   * Every `heartbeat_interval`, at once when the journal stops taking writes, and at once (at
+   * most one a second) when a printer's status changes: the server hears of a paper-out within
+   * the probe interval, not half a minute later.
+   */
   async #heartbeatLoop(): Promise<void> {
     const signal = this.#ac.signal;
+    this.ledger.storeChanged.forward(this.#beatBell);
     let broken = false;
+    let scheduled = true;
     while (!this.#stopping) {
-      await Promise.all(this.stations.map((st) => st.check()));
+      // a beat for a status change carries what the probe just found: no second round of probes
+      if (scheduled) await Promise.all(this.stations.map((st) => st.check()));
+      this.#statusChanged = false;
+      const sentAt = this.clock.now();
       await this.#sendHeartbeat();
-      const due = this.clock.now() + this.config.server.heartbeat_interval * 1000;
+      const due = sentAt + this.config.server.heartbeat_interval * 1000;
+      scheduled = true;
       while (!this.#stopping && this.clock.now() < due) {
-        await this.ledger.storeChanged.wait(this.clock, due - this.clock.now(), signal);
+        await this.#beatBell.wait(this.clock, due - this.clock.now(), signal);
         if (this.ledger.broken !== broken) {
           broken = this.ledger.broken;
           if (broken) break; // the server hears of a broken journal at once
         }
+        if (this.#statusChanged && !this.#stopping) {
+          const gap = sentAt + 1000 - this.clock.now();
+          if (gap > 0) await this.clock.sleep(gap, signal);
+          scheduled = false;
+          break;
+        }
       }
-      if (!signal.aborted && !broken) this.#loopLag.record(due, this.clock.now());
+      if (!signal.aborted && !broken && scheduled) this.#loopLag.record(due, this.clock.now());
+    }
+  }
+
+  /**
+   * Asks printers that can answer (`tcp`, a serial or USB device) how they are every
+   * `status_interval` seconds while nothing is queued for them or in hand, so a paper-out or an
+   * open cover reaches the heartbeat within that time. Printers that cannot answer are asked only
+   * with the heartbeat.
+   */
+  async #probeLoop(): Promise<void> {
+    const signal = this.#ac.signal;
+    const probing = this.stations.filter((st) =>
+      st.printer.answersStatus && st.config.status_interval > 0
+    );
+    if (!probing.length) return;
+    const next = new Map(probing.map((st) => [st, 0]));
+    while (!this.#stopping) {
+      const now = this.clock.now();
+      for (const st of probing) {
+        if (now < next.get(st)! || !st.idle) continue;
+        next.set(st, now + st.config.status_interval * 1000);
+        await st.check();
+        if (this.#stopping) return;
+      }
+      const wake = Math.min(...next.values());
+      await this.clock.sleep(Math.max(wake - this.clock.now(), 500), signal);
     }
   }
 

@@ -11,10 +11,17 @@ const DONE = "done";
 /** Wakes every loop waiting on it. */
 export class Bell {
   #waiters = new Set<() => void>();
+  #also: Bell[] = [];
 
-  /** Wakes everyone waiting now. */
+  /** Wakes everyone waiting now, here and on the bells this one forwards to. */
   ring(): void {
     for (const f of [...this.#waiters]) f();
+    for (const b of this.#also) b.ring();
+  }
+
+  /** Rings `other` too whenever this bell rings. */
+  forward(other: Bell): void {
+    this.#also.push(other);
   }
 
   /** Resolves when rung, after `ms`, or when `signal` aborts, whichever comes first. */

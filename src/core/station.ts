@@ -15,6 +15,7 @@ import type { Ledger } from "./ledger.ts";
 import { log } from "../log.ts";
 import { faultPoint } from "./fault.ts";
 import {
+  printable,
   type Printer,
   type PrinterStatus,
   type PrinterStatusReport,
@@ -114,6 +115,11 @@ export class Station {
   #backup: Station | null = null;
   #printing: string | null = null;
   #printerStatus: PrinterStatusReport = { status: "UNKNOWN", detail: "not checked yet" };
+  /** When the printer's status became what it is (ms, the agent's clock). */
+  #statusSince: number;
+  #now: () => number;
+  /** Called when the printer's status changes (the agent tells the server at once). */
+  onStatusChange: ((st: Station) => void) | null = null;
   #lastJobId: string | null = null;
   #consecutiveErrors = 0;
   #failoverActive = false;
@@ -122,7 +128,15 @@ export class Station {
   #lock: Promise<unknown> = Promise.resolve();
 
   /** Creates a Station. */
-  constructor(config: StationConfig, printer: Printer, renderer: Renderer, agingMs: number) {
+  constructor(
+    config: StationConfig,
+    printer: Printer,
+    renderer: Renderer,
+    agingMs: number,
+    now: () => number = Date.now,
+  ) {
+    this.#now = now;
+    this.#statusSince = now();
     this.id = config.id;
     this.roles = config.roles;
     this.config = config;
@@ -157,7 +171,7 @@ export class Station {
    */
   get healthy(): boolean {
     const s = this.#printerStatus.status;
-    return (s === "OK" || s === "UNKNOWN") && this.#consecutiveErrors === 0 &&
+    return printable(s) && this.#consecutiveErrors === 0 &&
       !this.#failoverActive;
   }
 
@@ -209,20 +223,42 @@ export class Station {
     this.#printing = null;
   }
 
+  #setStatus(r: PrinterStatusReport): void {
+    const changed = r.status !== this.#printerStatus.status;
+    this.#printerStatus = r;
+    if (!changed) return;
+    this.#statusSince = this.#now();
+    this.onStatusChange?.(this);
+  }
+
+  /** When the printer's status became what it is (ms). */
+  get statusSince(): number {
+    return this.#statusSince;
+  }
+
+  /** Whether nothing is queued here or in hand: the printer may be asked without disturbing a job. */
+  get idle(): boolean {
+    return !this.#printing && this.queue.length === 0;
+  }
+
   /** Asks the printer how it is (skipped while a job is in hand: the job says). */
   async check(): Promise<PrinterStatusReport> {
-    if (!this.#printing) this.#printerStatus = await this.printer.status();
+    if (!this.#printing) {
+      const r = await this.printer.status();
+      if (!this.#printing) this.#setStatus(r); // a job taken meanwhile says better
+    }
     return this.#printerStatus;
   }
 
   /** Asks the printer how it is, in hand or not (before a retry). */
   async recheck(): Promise<PrinterStatusReport> {
-    return this.#printerStatus = await this.printer.status();
+    this.#setStatus(await this.printer.status());
+    return this.#printerStatus;
   }
 
   /** A print on this station's printer failed with `err`: shown until it is checked again. */
   printFailed(err: AgentError): void {
-    this.#printerStatus = { status: statusOf(err.code), detail: err.message, code: err.code };
+    this.#setStatus({ status: statusOf(err.code), detail: err.message, code: err.code });
   }
 
   /** One of this station's jobs goes to its backup. */
@@ -234,7 +270,12 @@ export class Station {
   /** One of this station's jobs printed, on `on` (this station or its backup). */
   jobPrinted(jobId: string, on: Station): void {
     this.#lastJobId = jobId;
-    on.#printerStatus = { status: "OK", detail: "last job printed" };
+    // a printer that said its paper is nearly out still says so after printing
+    on.#setStatus(
+      on.#printerStatus.status === "PAPER_NEAR_END"
+        ? on.#printerStatus
+        : { status: "OK", detail: "last job printed" },
+    );
     on.#consecutiveErrors = 0;
     if (on === this) this.#failoverActive = false;
   }
@@ -272,6 +313,7 @@ export class Station {
       transport: this.config.transport,
       status: this.#printerStatus.status,
       detail: this.#printerStatus.detail,
+      status_since: new Date(this.#statusSince).toISOString(),
       queue_depth: this.queue.length,
       last_job_id: this.#lastJobId,
       consecutive_errors: this.#consecutiveErrors,

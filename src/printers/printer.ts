@@ -8,14 +8,46 @@ import type { PaperOptions } from "../render/paper.ts";
 import { faultArmed, faultPoint } from "../core/fault.ts";
 import type { ErrorCode } from "../errors.ts";
 
-/** Printer status as reported in heartbeats. UNKNOWN is never reported as OK. */
-export type PrinterStatus = "OK" | "OFFLINE" | "PAPER_OUT" | "COVER_OPEN" | "ERROR" | "UNKNOWN";
+/**
+ * Printer status as reported in heartbeats. UNKNOWN is never reported as OK. PAPER_NEAR_END is a
+ * warning: the printer still prints.
+ */
+export type PrinterStatus =
+  | "OK"
+  | "PAPER_NEAR_END"
+  | "OFFLINE"
+  | "PAPER_OUT"
+  | "COVER_OPEN"
+  | "CUTTER_ERROR"
+  | "OVERHEAT"
+  | "ERROR"
+  | "UNKNOWN";
 
-/** The one table from a printer status to the error code it means (OK and UNKNOWN: none). */
+/** Every status, best first (metrics list them all, so a dashboard sees a 0 as well as a 1). */
+export const PRINTER_STATUSES: readonly PrinterStatus[] = [
+  "OK",
+  "PAPER_NEAR_END",
+  "UNKNOWN",
+  "OFFLINE",
+  "PAPER_OUT",
+  "COVER_OPEN",
+  "CUTTER_ERROR",
+  "OVERHEAT",
+  "ERROR",
+];
+
+/** Statuses in which the printer takes jobs (UNKNOWN: not known not to). */
+export function printable(s: PrinterStatus): boolean {
+  return s === "OK" || s === "PAPER_NEAR_END" || s === "UNKNOWN";
+}
+
+/** The one table from a printer status to the error code it means (OK, near end, UNKNOWN: none). */
 const STATUS_ERRORS: Partial<Record<PrinterStatus, ErrorCode>> = {
   OFFLINE: "PRINTER_OFFLINE",
   PAPER_OUT: "PRINTER_PAPER_OUT",
   COVER_OPEN: "PRINTER_COVER_OPEN",
+  CUTTER_ERROR: "PRINTER_CUTTER_ERROR",
+  OVERHEAT: "PRINTER_OVERHEAT",
   ERROR: "PRINTER_ERROR",
 };
 
@@ -47,6 +79,8 @@ export interface PrinterStatusReport {
   detail: string;
   /** The agent error code behind a bad status, when more precise than the status (e.g. PRINTER_NOT_FOUND). */
   code?: ErrorCode;
+  /** Where the status came from: `dle-eot` (the printer said), `spooler`, `file`, `job`. */
+  source?: string;
 }
 
 /** What a transport knows about the job it prints. */
@@ -69,6 +103,11 @@ export interface Printer {
   print(data: Uint8Array, doc: PrintDocument): Promise<void>;
   /** Checks the printer now. Never throws. */
   status(): Promise<PrinterStatusReport>;
+  /**
+   * Whether {@link status} asks the printer itself (`DLE EOT` over TCP, serial or USB), so it is
+   * worth asking every few seconds; otherwise it is asked with each heartbeat only.
+   */
+  readonly answersStatus?: boolean;
   /** Releases resources held between jobs (Workers). */
   close?(): Promise<void> | void;
 }

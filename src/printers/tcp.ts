@@ -10,20 +10,47 @@ import {
   withTimeout,
   writeAll,
 } from "./printer.ts";
+import { askRealtimeStatus, type StatusLink } from "./realtime_status.ts";
 
-/** Decodes the answers to `DLE EOT 1`, `DLE EOT 2` and `DLE EOT 4` (ESC/POS real-time status). */
-export function decodeRealtimeStatus(s1: number, s2: number, s4: number): PrinterStatusReport {
-  // Each answer has bit 4 set and bit 7 clear; anything else is not an ESC/POS status byte.
-  const valid = (b: number) => (b & 0x90) === 0x10;
-  if (![s1, s2, s4].every(valid)) {
-    return { status: "UNKNOWN", detail: "the printer answered, but not with ESC/POS status" };
-  }
-  if (s2 & 0x04) return { status: "COVER_OPEN", detail: "cover open" };
-  if ((s4 & 0x60) === 0x60 || s2 & 0x20) return { status: "PAPER_OUT", detail: "paper end" };
-  if (s2 & 0x40) return { status: "ERROR", detail: "printer error (cutter or mechanism)" };
-  if (s1 & 0x08) return { status: "OFFLINE", detail: "printer is offline" };
-  const near = (s4 & 0x0c) === 0x0c ? " (paper near end)" : "";
-  return { status: "OK", detail: "ready" + near };
+export { decodeRealtimeStatus } from "./realtime_status.ts";
+
+/**
+ * A {@link StatusLink} over a connection: bytes read ahead are kept for the next question; a
+ * read that is still pending when its time runs out is picked up by the next one.
+ */
+export function streamLink(
+  conn: { write(p: Uint8Array): Promise<number>; read(p: Uint8Array): Promise<number | null> },
+): StatusLink {
+  const queue: number[] = [];
+  let pending: Promise<number | null> | null = null;
+  let closed = false;
+  const buf = new Uint8Array(64);
+  return {
+    async write(bytes) {
+      await writeAll(conn, bytes);
+    },
+    async readByte(timeoutMs) {
+      if (queue.length) return queue.shift()!;
+      if (closed) return null;
+      if (!pending) {
+        pending = conn.read(buf);
+        pending.catch(() => {}); // closed under a read still waiting: nothing to report
+      }
+      let t: ReturnType<typeof setTimeout> | undefined;
+      const n = await Promise.race([
+        pending,
+        new Promise<"timeout">((r) => t = setTimeout(() => r("timeout"), timeoutMs)),
+      ]).finally(() => clearTimeout(t));
+      if (n === "timeout") return null; // the read stays pending for the next question
+      pending = null;
+      if (n === null || n === 0) {
+        closed = n === null;
+        return null;
+      }
+      queue.push(...buf.subarray(0, n));
+      return queue.shift()!;
+    },
+  };
 }
 
 /** Options of {@link TcpPrinter}. */
@@ -39,6 +66,7 @@ export interface TcpPrinterOptions {
 /** A raw port-9100 network printer. */
 export class TcpPrinter implements Printer {
   readonly description: string;
+  readonly answersStatus = true;
   #o: TcpPrinterOptions;
   /** Creates a TcpPrinter. */
   constructor(o: TcpPrinterOptions) {
@@ -97,21 +125,9 @@ export class TcpPrinter implements Printer {
       return { status: "OFFLINE", detail: (e as Error).message };
     }
     try {
-      const ask = async (n: number) => {
-        await conn.write(new Uint8Array([0x10, 0x04, n]));
-        const buf = new Uint8Array(1);
-        const got = await withTimeout(
-          conn.read(buf),
-          Math.min(this.#o.timeoutMs, 1500),
-          () => new Error("no status answer"),
-        );
-        if (got !== 1) throw new Error("connection closed");
-        return buf[0];
-      };
-      const s1 = await ask(1);
-      const s2 = await ask(2);
-      const s4 = await ask(4);
-      return decodeRealtimeStatus(s1, s2, s4);
+      return await askRealtimeStatus(streamLink(conn), {
+        timeoutMs: Math.min(this.#o.timeoutMs, 1500),
+      });
     } catch (e) {
       return {
         status: "UNKNOWN",

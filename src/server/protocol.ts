@@ -88,6 +88,8 @@ export interface PrinterBeat {
   status: string;
   /** What it means, for a person. */
   detail: string;
+  /** When the printer's status became what it is (ISO 8601). */
+  status_since: string;
   /** Jobs waiting to print. */
   queue_depth: number;
   /** The last finished job's id. */
@@ -180,6 +182,7 @@ export function unwritableHeartbeat(
       status: "UNKNOWN",
       detail: "not checked: the agent cannot write its state folder",
       queue_depth: 0,
+      status_since: new Date(at - upMs).toISOString(),
       last_job_id: null,
       consecutive_errors: 0,
       failover_active: false,

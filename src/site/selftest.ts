@@ -98,6 +98,11 @@ const NEXT_STEPS: Record<string, (c: Config | null) => string> = {
     "check printer.name against `agent printers`; a printer installed for one user only is not seen by the service (LocalSystem): install it for all users",
   PRINTER_PAPER_OUT: () => "load paper (and close the cover)",
   PRINTER_COVER_OPEN: () => "close the printer cover",
+  PRINTER_CUTTER_ERROR: () =>
+    "open the cover, clear the paper jammed at the cutter, close it (some printers need the cutter knob turned); then switch the printer off and on",
+  PRINTER_OVERHEAT: () =>
+    "the print head is too hot: it resumes by itself when it cools; keep the printer's vents free and out of the sun or the kitchen's heat",
+  PRINTER_PAPER_NEAR_END: () => "the roll is nearly finished: have a new roll ready",
   PRINTER_ERROR: () => "look at the printer's lights or display; switch it off and on",
   PRINTER_ACCESS_DENIED: () =>
     "the account the agent runs as may not use this printer: check the printer's security settings",
@@ -112,7 +117,11 @@ const NEXT_STEPS: Record<string, (c: Config | null) => string> = {
 /** The code a printer status means (for a check line). */
 function printerCode(s: { status: PrinterStatus; code?: string }): string {
   return s.code ?? statusError(s.status) ??
-    (s.status === "UNKNOWN" ? "PRINTER_UNKNOWN" : "PRINTER_ERROR");
+    (s.status === "UNKNOWN"
+      ? "PRINTER_UNKNOWN"
+      : s.status === "PAPER_NEAR_END"
+      ? "PRINTER_PAPER_NEAR_END"
+      : "PRINTER_ERROR");
 }
 
 /** The code of a failed request to the job server. */
@@ -567,7 +576,11 @@ async function checkPrinter(st: StationConfig, printer: Printer): Promise<Check[
     }
   }
   const s = await printer.status();
-  const result = s.status === "OK" ? "PASS" : s.status === "UNKNOWN" ? "WARN" : "FAIL";
+  const result = s.status === "OK"
+    ? "PASS"
+    : s.status === "UNKNOWN" || s.status === "PAPER_NEAR_END"
+    ? "WARN"
+    : "FAIL";
   out.push({
     area: "printer",
     result,

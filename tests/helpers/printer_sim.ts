@@ -2,9 +2,10 @@
  * A TCP printer simulator (port-9100 style) for tests and benches: records the bytes of each
  * connection, answers `DLE EOT n` status queries, and can misbehave on purpose.
  */
+import { type PrinterState, statusAnswer } from "./printer_states.ts";
 
-/** How the simulated printer behaves. */
-export type SimMode = "ok" | "paper_out" | "cover_open" | "offline" | "silent" | "stall";
+/** How the simulated printer behaves: a printer state, or a printer that misbehaves. */
+export type SimMode = PrinterState | "silent" | "stall";
 
 /** One finished connection that carried job bytes. */
 export interface SimJob {
@@ -49,12 +50,7 @@ export class PrinterSim {
 
   #statusByte(n: number): number {
     const m = this.mode;
-    if (n === 1) {
-      return 0x12 | (m === "offline" || m === "paper_out" || m === "cover_open" ? 0x08 : 0);
-    }
-    if (n === 2) return 0x12 | (m === "cover_open" ? 0x04 : 0) | (m === "paper_out" ? 0x20 : 0);
-    if (n === 4) return 0x12 | (m === "paper_out" ? 0x60 : 0);
-    return 0x12;
+    return statusAnswer(m === "silent" || m === "stall" ? "ok" : m, n);
   }
 
   async #serve(c: Deno.Conn) {

@@ -61,16 +61,23 @@ async function runWorkers(
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args.filter((a) => a !== "--"),
-    options: {
-      seed: { type: "string", default: "1" },
-      days: { type: "string", default: "1" },
-      trace: { type: "boolean", default: false },
-      quiet: { type: "boolean", default: false },
-      workers: { type: "string", default: "1" },
-    },
-  });
+  const usage = "usage: deno task sim [--seed N] [--days N] [--workers N] [--trace] [--quiet]";
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args.filter((a) => a !== "--"),
+      options: {
+        seed: { type: "string", default: "1" },
+        days: { type: "string", default: "1" },
+        trace: { type: "boolean", default: false },
+        quiet: { type: "boolean", default: false },
+        workers: { type: "string", default: "1" },
+      },
+    }));
+  } catch (e) {
+    console.error(`sim: ${e instanceof Error ? e.message : e}\n${usage}`);
+    Deno.exit(2);
+  }
   const first = Number(values.seed);
   const days = Number(values.days);
   if (!Number.isInteger(first) || !Number.isInteger(days) || days < 1) {

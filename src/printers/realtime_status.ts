@@ -1,0 +1,143 @@
+/**
+ * ESC/POS real-time status (`DLE EOT n`): the four answers decoded into the states a store needs,
+ * and the conversation that asks for them over any two-way byte link (a TCP socket, a serial
+ * port, a USB printer device).
+ * @module
+ */
+import type { PrinterStatusReport } from "./printer.ts";
+
+/** The answers to `DLE EOT 1`…`4`; 3 and 4 are null where the printer does not answer them. */
+export interface RealtimeAnswers {
+  /** Printer status (online, drawer). */
+  s1: number;
+  /** Offline cause (cover, paper end, error). */
+  s2: number;
+  /** Error cause (cutter, unrecoverable, overheat), where answered. */
+  s3?: number | null;
+  /** Roll paper sensor (near end, end), where answered. */
+  s4?: number | null;
+}
+
+/** The bits of each answer (Epson's ESC/POS reference; the clones follow it). */
+const BIT = {
+  s1Offline: 0x08,
+  s1WaitingRecovery: 0x20,
+  s2CoverOpen: 0x04,
+  s2FeedButton: 0x08,
+  s2PaperEndStop: 0x20,
+  s2Error: 0x40,
+  s3Recoverable: 0x04,
+  s3Cutter: 0x08,
+  s3Unrecoverable: 0x20,
+  s3AutoRecoverable: 0x40,
+  s4NearEnd: 0x0c,
+  s4End: 0x60,
+} as const;
+
+/** Whether `b` has the fixed bits of a status answer (bit 4 set, bit 7 clear). */
+export function isStatusByte(b: number): boolean {
+  return Number.isInteger(b) && b >= 0 && b <= 0xff && (b & 0x90) === 0x10;
+}
+
+/**
+ * The printer's state from its answers, worst first: cover open, paper out, cutter error,
+ * unrecoverable error, overheat (an automatically recoverable error: the head is too hot),
+ * another error, offline, paper near end (a warning: it still prints), ready. The detail names
+ * every condition seen, so a technician reads all of them, not only the worst.
+ */
+export function decodeRealtimeStatus(a: RealtimeAnswers): PrinterStatusReport {
+  const given = [a.s1, a.s2, a.s3, a.s4].filter((b): b is number => b !== null && b !== undefined);
+  if (!given.every(isStatusByte)) {
+    const hex = given.map((b) => `0x${b.toString(16).padStart(2, "0")}`).join(" ");
+    return {
+      status: "UNKNOWN",
+      detail: `the printer answered, but not with ESC/POS status (${hex})`,
+    };
+  }
+  const s3 = a.s3 ?? 0;
+  const s4 = a.s4 ?? 0;
+  const seen: string[] = [];
+  const cover = !!(a.s2 & BIT.s2CoverOpen);
+  const paperOut = (s4 & BIT.s4End) === BIT.s4End || !!(a.s2 & BIT.s2PaperEndStop);
+  const nearEnd = (s4 & BIT.s4NearEnd) === BIT.s4NearEnd;
+  const cutter = !!(s3 & BIT.s3Cutter);
+  const unrecoverable = !!(s3 & BIT.s3Unrecoverable);
+  const hot = !!(s3 & BIT.s3AutoRecoverable);
+  const recoverable = !!(s3 & BIT.s3Recoverable);
+  const error = !!(a.s2 & BIT.s2Error);
+  const offline = !!(a.s1 & BIT.s1Offline);
+  if (cover) seen.push("cover open");
+  if (paperOut) seen.push("paper out");
+  else if (nearEnd) seen.push("paper near end");
+  if (cutter) seen.push("cutter error (paper jammed at the cutter?)");
+  if (unrecoverable) seen.push("unrecoverable error: switch the printer off and on");
+  if (hot) seen.push("print head too hot: it resumes when it cools");
+  if (recoverable) seen.push("recoverable error");
+  if (error && !cutter && !unrecoverable && !hot && !recoverable) seen.push("printer error");
+  if (a.s2 & BIT.s2FeedButton) seen.push("paper being fed by the button");
+  if (offline && !seen.length) seen.push("offline");
+  if (a.s1 & BIT.s1WaitingRecovery) seen.push("waiting to come back online");
+  const detail = seen.join("; ");
+  if (cover) return { status: "COVER_OPEN", detail };
+  if (paperOut) return { status: "PAPER_OUT", detail };
+  if (cutter) return { status: "CUTTER_ERROR", detail };
+  if (unrecoverable) return { status: "ERROR", detail };
+  if (hot) return { status: "OVERHEAT", detail };
+  if (error || recoverable) return { status: "ERROR", detail };
+  if (offline) return { status: "OFFLINE", detail };
+  if (nearEnd) return { status: "PAPER_NEAR_END", detail: detail + "; it still prints" };
+  const partial = a.s4 === null || a.s4 === undefined ? " (no paper sensor answer)" : "";
+  return { status: "OK", detail: (detail ? detail + "; " : "") + "ready" + partial };
+}
+
+/** A two-way byte link to a printer, for one status conversation. */
+export interface StatusLink {
+  /** Sends bytes. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** The next byte from the printer, or null when none came within `timeoutMs`. */
+  readByte(timeoutMs: number): Promise<number | null>;
+}
+
+/** Options of {@link askRealtimeStatus}. */
+export interface AskOptions {
+  /** How long to wait for each answer, ms. */
+  timeoutMs: number;
+  /**
+   * Ask once and drop the answer first: on USB and serial links the first byte read after opening
+   * is often left over from before (escpos-rs #18: "always the status of the previous request").
+   */
+  throwaway?: boolean;
+}
+
+/**
+ * Asks `DLE EOT 1`…`4`, one question at a time (each answer read before the next is asked), and
+ * decodes them. A printer that answers 1 and 2 but not 3 (or 4) still gets a status; one that
+ * answers nothing is UNKNOWN, never OK.
+ */
+export async function askRealtimeStatus(
+  link: StatusLink,
+  o: AskOptions,
+): Promise<PrinterStatusReport> {
+  const ask = async (n: number, timeoutMs = o.timeoutMs) => {
+    await link.write(new Uint8Array([0x10, 0x04, n]));
+    return await link.readByte(timeoutMs);
+  };
+  if (o.throwaway) {
+    await ask(1);
+    // whatever else was waiting goes too
+    while (await link.readByte(Math.min(50, o.timeoutMs)) !== null) { /* drained */ }
+  }
+  const s1 = await ask(1);
+  if (s1 === null) {
+    return { status: "UNKNOWN", detail: "the printer does not answer status requests (DLE EOT)" };
+  }
+  const s2 = await ask(2);
+  if (s2 === null) {
+    return { status: "UNKNOWN", detail: "the printer answered DLE EOT 1 but not DLE EOT 2" };
+  }
+  // after a question goes unanswered the conversation ends: a late answer would be read as the
+  // next question's
+  const s3 = await ask(3);
+  const s4 = s3 === null ? null : await ask(4);
+  return decodeRealtimeStatus({ s1, s2, s3, s4 });
+}

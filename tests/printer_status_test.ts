@@ -1,0 +1,195 @@
+/**
+ * Real printer status (`DLE EOT 1`…`4`): every answer byte, every condition and every pair of
+ * conditions decoded; the conversation over a link that is stale, slow, partial or silent; and
+ * the states reaching the heartbeat through a real agent, server and TCP printer.
+ */
+import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
+import { EXPECTED_STATUS, type PrinterState, statusAnswer } from "./helpers/printer_states.ts";
+import {
+  askRealtimeStatus,
+  decodeRealtimeStatus,
+  isStatusByte,
+  type StatusLink,
+} from "../src/printers/realtime_status.ts";
+import { printable, PRINTER_STATUSES, statusError } from "../src/printers/printer.ts";
+import { LogCapture, stationsConfig, waitFor, withServer, withTmpDir } from "./helpers/env.ts";
+import { PrinterSim } from "./helpers/printer_sim.ts";
+import { startAgent } from "../src/run.ts";
+
+const STATES = Object.keys(EXPECTED_STATUS) as PrinterState[];
+const answers = (s: PrinterState) => ({
+  s1: statusAnswer(s, 1),
+  s2: statusAnswer(s, 2),
+  s3: statusAnswer(s, 3),
+  s4: statusAnswer(s, 4),
+});
+
+Deno.test("every printer state decodes to its status; the detail names it", () => {
+  for (const s of STATES) {
+    const r = decodeRealtimeStatus(answers(s));
+    assertEquals(r.status, EXPECTED_STATUS[s], s);
+    assert(r.detail.length > 0);
+  }
+  assertMatch(decodeRealtimeStatus(answers("paper_near_end")).detail, /near end.*still prints/);
+  assertMatch(decodeRealtimeStatus(answers("overheat")).detail, /too hot/);
+});
+
+Deno.test("every byte value in every answer: not a status byte is UNKNOWN, never OK", () => {
+  const ok = answers("ok");
+  for (const key of ["s1", "s2", "s3", "s4"] as const) {
+    for (let b = 0; b < 256; b++) {
+      const r = decodeRealtimeStatus({ ...ok, [key]: b });
+      if (!isStatusByte(b)) {
+        assertEquals(r.status, "UNKNOWN", `${key}=0x${b.toString(16)}`);
+        assertMatch(r.detail, new RegExp(`0x${b.toString(16).padStart(2, "0")}`));
+      } else {
+        assert(r.status !== "UNKNOWN", `${key}=0x${b.toString(16)} is a status byte`);
+      }
+    }
+  }
+});
+
+Deno.test("two conditions at once: the worse is the status, the detail names both", () => {
+  const rank = (s: string) => {
+    const order = [
+      "COVER_OPEN",
+      "PAPER_OUT",
+      "CUTTER_ERROR",
+      "ERROR",
+      "OVERHEAT",
+      "OFFLINE",
+      "PAPER_NEAR_END",
+      "OK",
+    ];
+    return order.indexOf(s);
+  };
+  for (const a of STATES) {
+    for (const b of STATES) {
+      const both = {
+        s1: statusAnswer(a, 1) | statusAnswer(b, 1),
+        s2: statusAnswer(a, 2) | statusAnswer(b, 2),
+        s3: statusAnswer(a, 3) | statusAnswer(b, 3),
+        s4: statusAnswer(a, 4) | statusAnswer(b, 4),
+      };
+      const r = decodeRealtimeStatus(both);
+      const want = rank(EXPECTED_STATUS[a]) <= rank(EXPECTED_STATUS[b])
+        ? EXPECTED_STATUS[a]
+        : EXPECTED_STATUS[b];
+      // near end and out share the sensor bits: out covers near end
+      assertEquals(r.status, want, `${a} + ${b}`);
+      for (const s of [a, b]) {
+        if (s === "ok" || (s === "paper_near_end" && [a, b].includes("paper_out"))) continue;
+        const word = {
+          paper_near_end: /near end/,
+          paper_out: /paper out/,
+          cover_open: /cover open/,
+          cutter_error: /cutter/,
+          overheat: /too hot/,
+          unrecoverable: /unrecoverable/,
+          offline: /offline|error|cover|paper|cutter|hot/,
+        }[s];
+        assertMatch(r.detail, word, `${a} + ${b}: ${r.detail}`);
+      }
+    }
+  }
+});
+
+Deno.test("a printer that answers DLE EOT 1 and 2 only still has a status; near end needs sensor 4", () => {
+  for (const s of ["ok", "paper_out", "cover_open", "offline"] as PrinterState[]) {
+    const r = decodeRealtimeStatus({ s1: statusAnswer(s, 1), s2: statusAnswer(s, 2) });
+    assertEquals(r.status, EXPECTED_STATUS[s], s);
+  }
+  assertMatch(decodeRealtimeStatus({ s1: 0x12, s2: 0x12 }).detail, /no paper sensor answer/);
+});
+
+Deno.test("every status has its place: printable ones take jobs, the others name an error code", () => {
+  for (const s of PRINTER_STATUSES) {
+    if (printable(s)) assertEquals(statusError(s), null, s);
+    else if (s !== "UNKNOWN") assert(statusError(s), `${s} has an error code`);
+  }
+  assert(printable("PAPER_NEAR_END"), "near end is a warning: it still prints");
+});
+
+/** A link to a scripted printer: answers per question, delays, a stale byte waiting at open. */
+function scripted(o: {
+  state: PrinterState;
+  stale?: number[];
+  silentFor?: number[];
+  lateFor?: number[];
+}) {
+  const inbox: number[] = [...(o.stale ?? [])];
+  const asked: number[] = [];
+  let late: number[] = [];
+  const link: StatusLink = {
+    write(bytes) {
+      for (let i = 0; i + 2 < bytes.length + 1; i += 3) {
+        const n = bytes[i + 2];
+        asked.push(n);
+        if (o.silentFor?.includes(n)) continue;
+        if (o.lateFor?.includes(n)) late.push(statusAnswer(o.state, n));
+        else inbox.push(statusAnswer(o.state, n));
+      }
+      return Promise.resolve();
+    },
+    readByte() {
+      if (inbox.length) return Promise.resolve(inbox.shift()!);
+      // a late answer arrives after the wait ran out
+      inbox.push(...late);
+      late = [];
+      return Promise.resolve(null);
+    },
+  };
+  return { link, asked };
+}
+
+Deno.test("the conversation: stale bytes dropped, each answer read before the next question", async () => {
+  for (const s of STATES) {
+    // a byte left from before (an ERROR answer) is waiting when the device opens
+    const { link, asked } = scripted({ state: s, stale: [0x5a, 0x12 | 0x20] });
+    const r = await askRealtimeStatus(link, { timeoutMs: 10, throwaway: true });
+    assertEquals(r.status, EXPECTED_STATUS[s], s);
+    assertEquals(asked, [1, 1, 2, 3, 4]);
+  }
+  const silent = await askRealtimeStatus(scripted({ state: "ok", silentFor: [1, 2, 3, 4] }).link, {
+    timeoutMs: 10,
+  });
+  assertEquals(silent.status, "UNKNOWN");
+  assertEquals(
+    (await askRealtimeStatus(scripted({ state: "ok", silentFor: [2] }).link, { timeoutMs: 10 }))
+      .status,
+    "UNKNOWN",
+  );
+  // no answer to 3: the conversation ends, 4 is not asked (its answer could be 3's, late)
+  const { link, asked } = scripted({ state: "paper_out", lateFor: [3] });
+  const r = await askRealtimeStatus(link, { timeoutMs: 10 });
+  assertEquals(r.status, "PAPER_OUT");
+  assertEquals(asked, [1, 2, 3]);
+});
+
+Deno.test("each state reaches the heartbeat within 2 s while idle, with the time it began", async () => {
+  await using dir = await withTmpDir();
+  await using server = withServer();
+  await new LogCapture().install();
+  using sim = PrinterSim.start();
+  const c = stationsConfig(dir.path, [
+    { id: "front", roles: ["cashier"], transport: "tcp", port: sim.port, status_interval: 0.5 },
+  ], { server: { base_url: server.url, heartbeat_interval: 30 } });
+  await using _agent = await startAgent(c, { keepLogging: true });
+  const front = async () =>
+    ((await server.heartbeats())[0]?.printers as
+      | { status: string; detail: string; status_since: string }[]
+      | undefined)?.[0];
+  await waitFor(async () => (await front())?.status === "OK", "first beat OK");
+  for (const s of [...STATES.filter((s) => s !== "ok"), "ok"] as PrinterState[]) {
+    const t0 = Date.now();
+    sim.mode = s;
+    const beat = await waitFor(async () => {
+      const p = await front();
+      return p?.status === EXPECTED_STATUS[s] ? p : null;
+    }, `${s} in the heartbeat`);
+    const took = Date.now() - t0;
+    assert(took < 2000, `${s} reached the server after ${took} ms`);
+    const since = Date.parse(beat.status_since);
+    assert(since >= t0 - 50 && since <= Date.now(), `${s} since ${beat.status_since}`);
+  }
+});
