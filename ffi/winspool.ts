@@ -31,6 +31,21 @@ export const WINSPOOL_SYMBOLS = {
 /** kernel32.dll symbols used by the agent. */
 export const KERNEL32_SYMBOLS = {
   GetLastError: { parameters: [], result: "u32" },
+  // devices (a serial port, a USB printer's device path): overlapped I/O with timeouts
+  CreateFileW: {
+    parameters: ["buffer", "u32", "u32", "pointer", "u32", "u32", "pointer"],
+    result: "pointer",
+  },
+  CloseHandle: { parameters: ["pointer"], result: "i32" },
+  CreateEventW: { parameters: ["pointer", "i32", "i32", "pointer"], result: "pointer" },
+  ResetEvent: { parameters: ["pointer"], result: "i32" },
+  ReadFile: { parameters: ["pointer", "buffer", "u32", "pointer", "buffer"], result: "i32" },
+  WriteFile: { parameters: ["pointer", "buffer", "u32", "pointer", "buffer"], result: "i32" },
+  WaitForSingleObject: { parameters: ["pointer", "u32"], result: "u32" },
+  GetOverlappedResult: { parameters: ["pointer", "buffer", "buffer", "i32"], result: "i32" },
+  CancelIoEx: { parameters: ["pointer", "buffer"], result: "i32" },
+  SetCommTimeouts: { parameters: ["pointer", "buffer"], result: "i32" },
+  PurgeComm: { parameters: ["pointer", "u32"], result: "i32" },
   FormatMessageW: {
     parameters: ["u32", "pointer", "u32", "u32", "buffer", "u32", "pointer"],
     result: "u32",
@@ -61,6 +76,30 @@ export const FORMAT_MESSAGE_FROM_SYSTEM = 0x1000;
 export const FORMAT_MESSAGE_IGNORE_INSERTS = 0x200;
 /** DRIVER_INFO_8 attribute: an XPS (v4) driver. */
 export const PRINTER_DRIVER_XPS = 0x2;
+
+/** CreateFileW access: GENERIC_READ | GENERIC_WRITE. */
+export const GENERIC_READ_WRITE = 0xc0000000;
+/** CreateFileW disposition: the device must exist. */
+export const OPEN_EXISTING = 3;
+/** CreateFileW flag: overlapped I/O, so a read or write can time out and be cancelled. */
+export const FILE_FLAG_OVERLAPPED = 0x40000000;
+/** The handle CreateFileW returns on failure. */
+export const INVALID_HANDLE_VALUE = 0xffffffffffffffffn;
+/** ReadFile/WriteFile on an overlapped handle: started, not finished. */
+export const ERROR_IO_PENDING = 997;
+/** WaitForSingleObject: the time ran out. */
+export const WAIT_TIMEOUT = 258;
+/** PurgeComm: drop what waits to be read and written. */
+export const PURGE_RXCLEAR_TXCLEAR = 0x0008 | 0x0004;
+/** OVERLAPPED (x64): Internal, InternalHigh, Offset, OffsetHigh, hEvent. */
+export const OVERLAPPED = { size: 32, hEvent: 24 } as const;
+/**
+ * COMMTIMEOUTS (5 × DWORD) for "return at once when a byte is there, else after `ms`":
+ * ReadIntervalTimeout and ReadTotalTimeoutMultiplier MAXDWORD, ReadTotalTimeoutConstant `ms`.
+ */
+export function commTimeouts(readMs: number, writeMs: number): Uint8Array {
+  return new Uint8Array(new Uint32Array([0xffffffff, 0xffffffff, readMs, 0, writeMs]).buffer);
+}
 
 /** PRINTER_INFO_2.Status bits. */
 export const PRINTER_STATUS = {

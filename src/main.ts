@@ -31,7 +31,8 @@ Commands:
                       --terminal-id --server URL --token --printer NAME --brand --paper 58|80
                       --transport winspool|tcp|virtual --host --port; --force to replace a file;
                       the token goes to PRINT_AGENT_TOKEN unless --token-in-file
-  printers            list the printers this Windows account can see
+  printers            list the printers this Windows account can see; --status: ask each
+                      configured printer now, saying which status channel it has
   selftest            check config, state folder, server, printer, logs (also --selftest)
   service <action>    install | uninstall | start | stop | status (Windows service)
 
@@ -105,6 +106,7 @@ export async function main(args: string[]): Promise<number> {
       options: {
         config: { type: "string" },
         json: { type: "boolean", default: false },
+        status: { type: "boolean", default: false },
         print: { type: "boolean", default: false },
         selftest: { type: "boolean", default: false },
         service: { type: "boolean", default: false },
@@ -176,7 +178,8 @@ export async function main(args: string[]): Promise<number> {
     return await selftest({ config, configError: null, configPath, json: false, print: false });
   }
   if (command === "printers") {
-    const { printersCommand } = await import("./site/printers_cli.ts");
+    const { printersCommand, printersStatusCommand } = await import("./site/printers_cli.ts");
+    if (f.status) return await printersStatusCommand(f.json, configPath);
     return await printersCommand(f.json, configPath);
   }
   if (command === "service") {

@@ -371,3 +371,40 @@ Deno.test("agent init never writes a virtual printer unasked, keeps the token ou
   assertEquals(help.code, 0);
   assertMatch(help.stdout, /Commands:/);
 });
+
+Deno.test("printers --status asks each configured printer now and names its status channel", async () => {
+  await using dir = await withTmpDir();
+  using sim = PrinterSim.start();
+  sim.mode = "paper_out";
+  const file = join(dir.path, "print_agent_config.json");
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      terminal_identity: { terminal_id: "POS-1" },
+      printers: [
+        { id: "front", roles: ["cashier"], transport: "tcp", port: sim.port },
+        {
+          id: "lpt",
+          roles: ["bar"],
+          transport: "file",
+          path: Deno.build.os === "windows" ? "LPT1" : "/dev/lp0",
+        },
+        { id: "demo", roles: ["kitchen"], transport: "virtual", path: join(dir.path, "out") },
+      ],
+    }),
+  );
+  const r = await agent(["printers", "--status", "--json", "--config", file]);
+  assertEquals(r.code, 1, "a printer is out of paper: " + r.stderr);
+  const rows = JSON.parse(r.stdout).printers as Record<string, unknown>[];
+  assertEquals(rows.map((p) => [p.id, p.status, p.answers_status]), [
+    ["front", "PAPER_OUT", true],
+    ["lpt", "UNKNOWN", false],
+    ["demo", "OK", false],
+  ]);
+  assertMatch(String(rows[0].channel), /DLE EOT over TCP 127\.0\.0\.1:\d+/);
+  assertMatch(String(rows[1].channel), /parallel port/);
+  sim.mode = "ok";
+  const text = await agent(["printers", "--status", "--config", file]);
+  assertMatch(text.stdout, /front \[cashier\]: OK[\s\S]*status channel: DLE EOT over TCP/);
+  assertMatch(text.stdout, /lpt \[bar\]: UNKNOWN/);
+});

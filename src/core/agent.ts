@@ -458,11 +458,12 @@ export class Agent {
       st.printer.answersStatus && st.config.status_interval > 0
     );
     if (!probing.length) return;
+    // a device that stopped answering is asked with the heartbeat only
     const next = new Map(probing.map((st) => [st, 0]));
     while (!this.#stopping) {
       const now = this.clock.now();
       for (const st of probing) {
-        if (now < next.get(st)! || !st.idle) continue;
+        if (now < next.get(st)! || !st.idle || !st.printer.answersStatus) continue;
         next.set(st, now + st.config.status_interval * 1000);
         await st.check();
         if (this.#stopping) return;

@@ -241,10 +241,18 @@ export class Station {
     return !this.#printing && this.queue.length === 0;
   }
 
+  /** The status question in flight: the heartbeat and the probe loop share it, never ask twice. */
+  #asking: Promise<PrinterStatusReport> | null = null;
+
+  #ask(): Promise<PrinterStatusReport> {
+    this.#asking ??= this.printer.status().finally(() => this.#asking = null);
+    return this.#asking;
+  }
+
   /** Asks the printer how it is (skipped while a job is in hand: the job says). */
   async check(): Promise<PrinterStatusReport> {
     if (!this.#printing) {
-      const r = await this.printer.status();
+      const r = await this.#ask();
       if (!this.#printing) this.#setStatus(r); // a job taken meanwhile says better
     }
     return this.#printerStatus;
@@ -252,7 +260,7 @@ export class Station {
 
   /** Asks the printer how it is, in hand or not (before a retry). */
   async recheck(): Promise<PrinterStatusReport> {
-    this.#setStatus(await this.printer.status());
+    this.#setStatus(await this.#ask());
     return this.#printerStatus;
   }
 

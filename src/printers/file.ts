@@ -7,7 +7,19 @@ import { join } from "node:path";
 import { AgentError } from "../errors.ts";
 import { paperSvg, previewSvg } from "../render/preview_svg.ts";
 import { readPaper } from "../render/paper.ts";
-import { type PrintDocument, type Printer, type PrinterStatusReport, writeAll } from "./printer.ts";
+import {
+  printable,
+  type PrintDocument,
+  type Printer,
+  type PrinterStatusReport,
+  statusError,
+  writeAll,
+} from "./printer.ts";
+import { type DeviceKind, deviceKind, type DeviceOpener, openDevice } from "./device.ts";
+import { askRealtimeStatus } from "./realtime_status.ts";
+
+/** Silent status conversations in a row after which a device is not asked again (this run). */
+const SILENT_GIVE_UP = 2;
 
 function openError(path: string, e: unknown): AgentError {
   if (e instanceof Deno.errors.NotFound) {
@@ -19,16 +31,57 @@ function openError(path: string, e: unknown): AgentError {
   return new AgentError("PRINTER_OFFLINE", `cannot write ${path}: ${e}`, { cause: e });
 }
 
-/** A device or file: opened, written, closed per job. */
+/** Options of {@link FilePrinter}. */
+export interface FilePrinterOptions {
+  /** How long a write or a status answer may take, ms. */
+  timeoutMs?: number;
+  /** Opens two-way devices (tests give a fake). */
+  open?: DeviceOpener;
+  /** What the path is (by default read from it). */
+  kind?: DeviceKind;
+}
+
+/**
+ * A device or file: opened, written, closed per job. A serial port or a USB printer's device
+ * path is two-way: the printer is asked `DLE EOT` before the job (a printer out of paper gets
+ * nothing) and after it (paper that ran out during the job fails it rather than calling it
+ * printed), and between jobs for the heartbeat.
+ */
 export class FilePrinter implements Printer {
   readonly description: string;
   #path: string;
+  #kind: DeviceKind;
+  #timeoutMs: number;
+  #open: DeviceOpener;
+  #silent = 0;
+  /** One conversation with a two-way device at a time: a status question never cuts into a job. */
+  #lock: Promise<unknown> = Promise.resolve();
   /** Creates a FilePrinter. */
-  constructor(path: string) {
+  constructor(path: string, o: FilePrinterOptions = {}) {
     this.#path = path;
+    this.#kind = o.kind ?? deviceKind(path);
+    this.#timeoutMs = o.timeoutMs ?? 10_000;
+    this.#open = o.open ?? openDevice;
     this.description = `file ${path}`;
   }
+
+  get #twoWay(): boolean {
+    return this.#kind === "serial" || this.#kind === "usb";
+  }
+
+  /** A two-way device that has not stopped answering. */
+  get answersStatus(): boolean {
+    return this.#twoWay && this.#silent < SILENT_GIVE_UP;
+  }
+
+  #alone<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => {});
+    return run;
+  }
+
   async print(data: Uint8Array, _doc: PrintDocument): Promise<void> {
+    if (this.#twoWay) return await this.#alone(() => this.#printDevice(data));
     let f: Deno.FsFile;
     try {
       f = await Deno.open(this.#path, { write: true, append: true, create: true });
@@ -44,11 +97,91 @@ export class FilePrinter implements Printer {
       f.close();
     }
   }
-  async status(): Promise<PrinterStatusReport> {
+
+  async #ask(link: import("./device.ts").DeviceLink): Promise<PrinterStatusReport> {
+    if (!this.answersStatus) {
+      return {
+        status: "UNKNOWN",
+        detail: `${this.#path} did not answer status requests; not asked again until restart`,
+        source: "dle-eot",
+      };
+    }
+    const r = await askRealtimeStatus(link, {
+      timeoutMs: Math.min(this.#timeoutMs, 1000),
+      throwaway: true,
+    });
+    if (r.status === "UNKNOWN") this.#silent++;
+    else this.#silent = 0;
+    return { ...r, source: "dle-eot" };
+  }
+
+  async #printDevice(data: Uint8Array): Promise<void> {
+    const link = await this.#open(this.#path, this.#timeoutMs);
+    try {
+      const before = await this.#ask(link);
+      const stop = statusError(before.status);
+      if (stop) {
+        throw new AgentError(
+          stop,
+          `${this.#path} is ${before.status} (${before.detail}): not sent`,
+        );
+      }
+      const took = await link.send(data, this.#timeoutMs);
+      if (took < data.length) {
+        throw new AgentError(
+          "PRINTER_TIMEOUT",
+          `${this.#path} took ${took} of ${data.length} bytes in ${this.#timeoutMs} ms`,
+        );
+      }
+      const after = await this.#ask(link);
+      const code = statusError(after.status);
+      if (code && !printable(after.status)) {
+        throw new AgentError(
+          code,
+          `${this.#path} is ${after.status} after the job (${after.detail}): it may be cut short ` +
+            "or come out when the printer is fixed",
+        );
+      }
+    } catch (e) {
+      if (e instanceof AgentError) throw e;
+      throw new AgentError("PRINTER_OFFLINE", `write to ${this.#path} failed: ${e}`, { cause: e });
+    } finally {
+      await link.close();
+    }
+  }
+
+  status(): Promise<PrinterStatusReport> {
+    return this.#twoWay ? this.#alone(() => this.#status()) : this.#status();
+  }
+
+  async #status(): Promise<PrinterStatusReport> {
+    if (this.#kind === "lpt") {
+      return {
+        status: "UNKNOWN",
+        detail: `${this.#path} is a parallel port: it cannot tell the printer's state`,
+        source: "file",
+      };
+    }
+    if (this.#twoWay) {
+      let link;
+      try {
+        link = await this.#open(this.#path, this.#timeoutMs);
+      } catch (e) {
+        const err = e instanceof AgentError ? e : openError(this.#path, e);
+        return { status: "OFFLINE", detail: err.message, code: err.code, source: "file" };
+      }
+      try {
+        return await this.#ask(link);
+      } catch (e) {
+        return { status: "UNKNOWN", detail: `${this.#path}: ${(e as Error).message}` };
+      } finally {
+        await link.close();
+      }
+    }
     try {
       const f = await Deno.open(this.#path, { write: true, append: true, create: true });
       f.close();
-      return { status: "OK", detail: "the file can be written" };
+      return { status: "OK", detail: "the file can be written", source: "file" };
     } catch (e) {
       const err = openError(this.#path, e);
       return { status: "OFFLINE", detail: err.message };

@@ -15,7 +15,7 @@ export async function createPrinter(
       return new TcpPrinter({ host: p.host, port: p.port, timeoutMs: p.timeout * 1000 });
     // the file transports draw pictures (the paper reader): loaded only where they are used
     case "file":
-      return new (await import("./file.ts")).FilePrinter(p.path);
+      return new (await import("./file.ts")).FilePrinter(p.path, { timeoutMs: p.timeout * 1000 });
     case "virtual":
       return new (await import("./file.ts")).VirtualPrinter(p.path);
     case "winspool": {

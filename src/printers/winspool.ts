@@ -93,8 +93,11 @@ export class SpoolerTimeout extends Error {
   }
 }
 
-/** Talks to the winspool Worker. */
-class SpoolerThread {
+/**
+ * Talks to the Windows Worker (winspool_worker.ts): the spooler's calls, and the device calls
+ * of serial and USB printers (device.ts).
+ */
+export class SpoolerThread {
   #w: Worker | null = null;
   #seq = 0;
   #pending = new Map<number, {
@@ -176,6 +179,7 @@ class SpoolerThread {
     });
   }
 
+  /** Ends the thread. */
   close() {
     this.#w?.terminate();
     this.#w = null;

@@ -6,24 +6,33 @@
  * @module
  */
 import {
+  commTimeouts,
   decodeUtf16z,
   docInfo1,
   DRIVER_INFO_2,
   DRIVER_INFO_8,
+  ERROR_IO_PENDING,
+  FILE_FLAG_OVERLAPPED,
   FORMAT_MESSAGE_FROM_SYSTEM,
   FORMAT_MESSAGE_IGNORE_INSERTS,
+  GENERIC_READ_WRITE,
+  INVALID_HANDLE_VALUE,
   JOB_CONTROL_DELETE,
   JOB_INFO_1,
+  OPEN_EXISTING,
   openKernel32,
   openWinspool,
+  OVERLAPPED,
   PRINTER_DRIVER_XPS,
   PRINTER_ENUM_CONNECTIONS,
   PRINTER_ENUM_LOCAL,
   PRINTER_INFO_2,
   ptrAt,
+  PURGE_RXCLEAR_TXCLEAR,
   readUtf16z,
   u32At,
   utf16z,
+  WAIT_TIMEOUT,
 } from "../../ffi/winspool.ts";
 import { win32ToCode } from "./win32_errors.ts";
 
@@ -39,6 +48,49 @@ export interface WorkerError {
 
 const ws = openWinspool().symbols;
 const k32 = openKernel32().symbols;
+
+/** Devices open on this thread (a serial port, a USB printer's path), by a number. */
+const devices = new Map<number, { h: Deno.PointerObject; ev: Deno.PointerObject; path: string }>();
+let nextDevice = 0;
+
+/**
+ * One overlapped read or write that gives up after `ms`: the I/O is cancelled (a printer out of
+ * paper can hold a write for ever) and the bytes moved so far are returned.
+ */
+function overlapped(
+  d: { h: Deno.PointerObject; ev: Deno.PointerObject; path: string },
+  op: "ReadFile" | "WriteFile",
+  buf: Uint8Array,
+  ms: number,
+): number {
+  const ov = new Uint8Array(OVERLAPPED.size);
+  new BigUint64Array(ov.buffer)[OVERLAPPED.hEvent / 8] = BigInt(
+    Deno.UnsafePointer.value(d.ev),
+  );
+  k32.ResetEvent(d.ev);
+  const moved = new Uint8Array(4);
+  if (!k32[op](d.h, buf, buf.length, null, ov)) {
+    const err = k32.GetLastError();
+    if (err !== ERROR_IO_PENDING) throw new Win32Error(err, `${op}(${d.path})`);
+    if (k32.WaitForSingleObject(d.ev, ms) === WAIT_TIMEOUT) {
+      k32.CancelIoEx(d.h, ov);
+      k32.GetOverlappedResult(d.h, ov, moved, 1); // waits for the cancel: ov stays ours till then
+      return u32At(moved, 0);
+    }
+  }
+  if (!k32.GetOverlappedResult(d.h, ov, moved, 1)) {
+    const err = k32.GetLastError();
+    if (err === 995) return u32At(moved, 0); // ERROR_OPERATION_ABORTED: cancelled, bytes so far
+    throw new Win32Error(err, `${op}(${d.path})`);
+  }
+  return u32At(moved, 0);
+}
+
+function device(n: number) {
+  const d = devices.get(n);
+  if (!d) throw new Win32Error(6, `device ${n} is not open`); // ERROR_INVALID_HANDLE
+  return d;
+}
 
 class Win32Error extends Error {
   constructor(readonly win32: number, what: string) {
@@ -195,6 +247,57 @@ const ops = {
     } finally {
       ws.ClosePrinter(h);
     }
+  },
+  /** Opens a device for reading and writing; a serial port answers reads within `readMs`. */
+  devOpen(a: { path: string; readMs: number; writeMs: number }) {
+    const h = k32.CreateFileW(
+      utf16z(a.path),
+      GENERIC_READ_WRITE,
+      0,
+      null,
+      OPEN_EXISTING,
+      FILE_FLAG_OVERLAPPED,
+      null,
+    );
+    if (!h || BigInt(Deno.UnsafePointer.value(h)) === INVALID_HANDLE_VALUE) {
+      fail(`CreateFileW("${a.path}")`);
+    }
+    const ev = k32.CreateEventW(null, 1, 0, null);
+    if (!ev) {
+      k32.CloseHandle(h);
+      fail("CreateEventW");
+    }
+    // a serial port: reads return as soon as a byte is there; a USB device is not one (ignored)
+    const serial = !!k32.SetCommTimeouts(h, commTimeouts(a.readMs, a.writeMs));
+    if (serial) k32.PurgeComm(h, PURGE_RXCLEAR_TXCLEAR);
+    const id = ++nextDevice;
+    devices.set(id, { h, ev, path: a.path });
+    return { id, serial };
+  },
+  devWrite(a: { id: number; data: Uint8Array; timeoutMs: number }) {
+    const d = device(a.id);
+    const t0 = Date.now();
+    let off = 0;
+    while (off < a.data.length) {
+      const left = a.timeoutMs - (Date.now() - t0);
+      const n = left > 0 ? overlapped(d, "WriteFile", a.data.subarray(off), left) : 0;
+      if (n === 0) return { written: off }; // the time ran out: the caller says what it means
+      off += n;
+    }
+    return { written: off };
+  },
+  devRead(a: { id: number; max: number; timeoutMs: number }) {
+    const buf = new Uint8Array(a.max);
+    const n = overlapped(device(a.id), "ReadFile", buf, a.timeoutMs);
+    return { bytes: [...buf.subarray(0, n)] };
+  },
+  devClose(a: { id: number }) {
+    const d = devices.get(a.id);
+    if (!d) return { closed: false };
+    devices.delete(a.id);
+    k32.CloseHandle(d.h);
+    k32.CloseHandle(d.ev);
+    return { closed: true };
   },
   list() {
     const flags = PRINTER_ENUM_LOCAL | PRINTER_ENUM_CONNECTIONS;

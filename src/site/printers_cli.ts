@@ -6,6 +6,9 @@
 import { listSpoolerPrinters, spoolerStatus } from "../printers/winspool.ts";
 import { loadConfig } from "../config.ts";
 import { PRINTER_ATTRIBUTE_NETWORK } from "../../ffi/winspool.ts";
+import type { StationConfig } from "../config.ts";
+import { createPrinter } from "../printers/mod.ts";
+import { deviceKind } from "../printers/device.ts";
 
 /** A configured station and whether this account sees its Windows printer. */
 interface StationView {
@@ -111,4 +114,72 @@ export async function printersCommand(
     "A service running as LocalSystem does not see printers installed for one user only.",
   );
   return 0;
+}
+
+/** Which status channel a station's printer has, for a person. */
+export function statusChannel(st: StationConfig): string {
+  switch (st.transport) {
+    case "tcp":
+      return `DLE EOT over TCP ${st.host}:${st.port}`;
+    case "winspool":
+      return "the Windows spooler's flags (they cannot see paper or cover)";
+    case "virtual":
+      return "none: a folder (writable or not)";
+    case "file": {
+      const kind = deviceKind(st.path);
+      if (kind === "serial") return `DLE EOT on the serial port ${st.path}`;
+      if (kind === "usb") return `DLE EOT on the USB device ${st.path}`;
+      if (kind === "lpt") return `none: ${st.path} is a parallel port`;
+      return `none: ${st.path} is a file (writable or not)`;
+    }
+  }
+}
+
+/**
+ * `agent printers --status`: asks each configured printer now and says through what: the first
+ * thing to run on site when a printer shows UNKNOWN.
+ */
+export async function printersStatusCommand(
+  json: boolean,
+  configPath: string | null,
+): Promise<number> {
+  let stations: StationConfig[];
+  try {
+    stations = (await loadConfig(configPath ?? "print_agent_config.json")).stations;
+  } catch (e) {
+    const why = `the configuration does not load: ${(e as Error).message}`;
+    if (json) console.log(JSON.stringify({ error: why, printers: [] }, null, 2));
+    else console.error(`agent printers --status: ${why}`);
+    return 1;
+  }
+  const rows = [];
+  for (const st of stations) {
+    const printer = await createPrinter(st);
+    try {
+      const s = await printer.status();
+      rows.push({
+        id: st.id,
+        roles: st.roles,
+        transport: st.transport,
+        channel: statusChannel(st),
+        answers_status: !!printer.answersStatus,
+        status: s.status,
+        detail: s.detail,
+      });
+    } finally {
+      await printer.close?.();
+    }
+  }
+  if (json) {
+    console.log(JSON.stringify({ printers: rows }, null, 2));
+  } else {
+    for (const r of rows) {
+      console.log(
+        `${r.id} [${
+          r.roles.join(", ")
+        }]: ${r.status} — ${r.detail}\n    status channel: ${r.channel}`,
+      );
+    }
+  }
+  return rows.some((r) => r.status !== "OK" && r.status !== "PAPER_NEAR_END") ? 1 : 0;
 }

@@ -11,6 +11,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServer } from "../../src/reference_server/main.ts";
 import { PrinterSim } from "../helpers/printer_sim.ts";
+import { SerialSim } from "../helpers/serial_sim.ts";
+import type { PrinterState } from "../helpers/printer_states.ts";
 import { Renderer } from "../../src/render/render.ts";
 import { provisionBed } from "./provision.ts";
 import { bundle } from "../../build.ts";
@@ -420,10 +422,12 @@ async function main(): Promise<number> {
     );
   let cupsPid = 0;
   let stopWatch = false;
+  let serial: SerialSim | null = null;
   let code = 1;
   try {
     await mount("/proc", "proc");
     await mount("/dev", "dev");
+    await mount("/dev/pts", "dev/pts"); // the serial printer's pseudo-terminal
     await mount(PROJECT, "project", true);
     await mount(join(denoDir, "package"), "opt/deno", true);
     await mount(scratch, "scratch");
@@ -473,9 +477,42 @@ async function main(): Promise<number> {
         "c0000135': expected and harmless (the chroot has no 32-bit Wine; deno.exe is 64-bit)",
     );
 
+    // A serial printer for COM9: a pseudo-terminal Wine opens as the COM port once its prefix
+    // exists (dosdevices/com9 → /dev/pts/N); the guest sets its state through scratch files.
+    serial = await SerialSim.available() ? await SerialSim.start() : null;
+    if (serial) say(`serial printer simulator on ${serial.path} as COM9`);
+    else say("NOT RUN: the serial (COM9) tests: python3 is not installed on this machine");
+    let comLinked = false;
+    const serialControl = async () => {
+      if (!serial) return;
+      const dosdevices = join(root, "opt/wineprefix/dosdevices");
+      if (!comLinked && await Deno.stat(dosdevices).then(() => true, () => false)) {
+        await Deno.remove(join(dosdevices, "com9")).catch(() => {});
+        await Deno.symlink(serial.path, join(dosdevices, "com9"));
+        comLinked = true;
+      }
+      for await (const e of Deno.readDir(scratch)) {
+        const m = /^serial-(mode-([a-z_]+)|dump)$/.exec(e.name);
+        if (!m) continue;
+        await Deno.remove(join(scratch, e.name));
+        let out = "done";
+        if (m[2]) await serial.mode(m[2] as PrinterState);
+        else {
+          const d = await serial.dump();
+          out = JSON.stringify({
+            printed: [...d.printed].map((b) => b.toString(16).padStart(2, "0")).join(""),
+            dropped: d.dropped,
+            queries: d.queries,
+          });
+        }
+        await Deno.writeTextFile(join(scratch, `${e.name}.done`), out);
+      }
+    };
+
     // The stuck-spooler test asks us (through files in the scratch folder) to freeze CUPS.
     const watch = (async () => {
       while (!stopWatch) {
+        await serialControl();
         for (const [cmd, sig] of [["freeze", "SIGSTOP"], ["thaw", "SIGCONT"]] as const) {
           const f = join(scratch, cmd);
           if (await Deno.stat(f).then(() => true, () => false)) {
@@ -502,6 +539,7 @@ async function main(): Promise<number> {
       "PA_SCRATCH=Z:\\scratch",
       "PA_BED_CONTROL=1",
       "NO_COLOR=1",
+      ...(serial ? ["PA_SERIAL=COM9"] : []),
     ];
     const guest = await new Deno.Command("chroot", {
       args: [
@@ -518,6 +556,7 @@ async function main(): Promise<number> {
         "--no-check", // type-checked on Linux by `deno task check`; this run is about behaviour
         "Z:\\project\\tests\\windows\\guest\\winspool.guest.ts",
         "Z:\\project\\tests\\windows\\guest\\agent.guest.ts",
+        "Z:\\project\\tests\\windows\\guest\\serial.guest.ts",
       ],
       stdout: "inherit",
       stderr: "inherit",
@@ -567,6 +606,7 @@ async function main(): Promise<number> {
       } catch { /* gone */ }
     }
     void cupsPid;
+    await serial?.stop();
     for (const m of mounts.reverse()) await sh(`umount -l ${m}`, { check: false });
     await Deno.remove(scratch, { recursive: true }).catch(() => {});
   }
