@@ -10,6 +10,9 @@ import { AgentError, type ErrorCode } from "../errors.ts";
 import { JOB_STATUS, PRINTER_ATTRIBUTE_WORK_OFFLINE, PRINTER_STATUS } from "../../ffi/winspool.ts";
 import type { PrintDocument, Printer, PrinterStatusReport } from "./printer.ts";
 import type { WorkerError } from "./winspool_worker.ts";
+import { combineStatus, findForPort, isUsbPort, type UsbPrinter } from "./usbprint.ts";
+import { askRealtimeStatus } from "./realtime_status.ts";
+import { statusError } from "./printer.ts";
 
 /** One printer as the spooler lists it. */
 export interface SpoolerPrinter {
@@ -196,19 +199,39 @@ export interface WinspoolOptions {
   timeoutMs: number;
   /** Interval between queue checks, ms. */
   pollMs?: number;
+  /**
+   * Asks the printer behind the queue's port itself (default: the `usbprint` device found for a
+   * `USB00x` port; null where there is none). Tests give their own.
+   */
+  usbProbe?: (port: string) => Promise<PrinterStatusReport | null>;
+  /** The spooler's calls (default: the Windows Worker); tests give a fake, on any platform. */
+  spooler?: SpoolerCalls;
+}
+
+/** What the printer needs of the Windows Worker. */
+export interface SpoolerCalls {
+  /** Runs `op` on the thread. */
+  call<T>(op: string, args: unknown, timeoutMs: number): Promise<T>;
+  /** Ends the thread. */
+  close(): void;
 }
 
 /** A printer installed in Windows, printed to through the spooler. */
 export class WinspoolPrinter implements Printer {
   readonly description: string;
   #o: WinspoolOptions;
-  #t = new SpoolerThread();
+  #t: SpoolerCalls;
   /** A second thread for status checks, so a heartbeat never waits behind (or kills) a print. */
-  #st = new SpoolerThread();
+  #st: SpoolerCalls;
   #confirmed = false;
+  /** The USB printer behind the queue's port: undefined until looked for, null when none. */
+  #usb: UsbPrinter | null | undefined = undefined;
+  #usbLookedAt = 0;
+  /** The queue's port, from the last look at the queue. */
+  #port = "";
   /** Creates a WinspoolPrinter. */
   constructor(o: WinspoolOptions) {
-    if (Deno.build.os !== "windows") {
+    if (Deno.build.os !== "windows" && !o.spooler) {
       throw new AgentError(
         "PRINTER_NOT_FOUND",
         `printer.transport "winspool" needs Windows (this is ${Deno.build.os}); use "tcp", "file" or "virtual"`,
@@ -221,6 +244,8 @@ export class WinspoolPrinter implements Printer {
       );
     }
     this.#o = o;
+    this.#t = o.spooler ?? new SpoolerThread();
+    this.#st = o.spooler ?? new SpoolerThread();
     this.description = `winspool "${o.name}"`;
   }
 
@@ -267,7 +292,63 @@ export class WinspoolPrinter implements Printer {
     await this.#stuck(jobId, last);
   }
 
-  /** Removes a stuck job from the queue (best effort) and fails with PRINT_STUCK_IN_QUEUE. */
+  /** A printer that can be asked itself: a USB printer found behind the queue's port. */
+  get answersStatus(): boolean {
+    return !!this.#usb || !!this.#o.usbProbe;
+  }
+
+  /**
+   * The printer behind the queue's port, asked `DLE EOT` itself (only while its queue is empty:
+   * the spooler holds the device while it sends a job). Null where there is no such channel or
+   * it did not answer this time.
+   */
+  async #usbStatus(port: string): Promise<PrinterStatusReport | null> {
+    if (this.#o.usbProbe) return await this.#o.usbProbe(port);
+    if (!isUsbPort(port)) return null;
+    const stale = this.#usb === null && Date.now() - this.#usbLookedAt > 60_000;
+    if (this.#usb === undefined || stale) {
+      this.#usbLookedAt = Date.now();
+      try {
+        const r = await this.#st.call<{ printers: UsbPrinter[] }>(
+          "usbPrinters",
+          {},
+          this.#o.timeoutMs,
+        );
+        this.#usb = findForPort(port, r.printers);
+      } catch {
+        this.#usb = null;
+      }
+    }
+    const usb = this.#usb;
+    if (!usb) return null;
+    const { openDevice } = await import("./device.ts");
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let link;
+      try {
+        link = await openDevice(usb.path, 1500);
+      } catch (e) {
+        const win32 = (e as AgentError).win32;
+        if (win32 === 32 || win32 === 5) { // in use: the spooler is sending something
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        this.#usb = undefined; // unplugged or replugged (a new path): look again next time
+        return { status: "OFFLINE", detail: `the USB printer is gone (${(e as Error).message})` };
+      }
+      try {
+        return await askRealtimeStatus(link, { timeoutMs: 1000, throwaway: true });
+      } finally {
+        await link.close();
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Removes a stuck job from the queue (best effort) and fails with PRINT_STUCK_IN_QUEUE — or,
+   * when the job is out of the queue and the printer says why (paper out, cover open), with that
+   * printer code: the retry or the backup takes it, and it cannot come out on refill as well.
+   */
   async #stuck(jobId: number, why: string): Promise<never> {
     this.#confirmed = false;
     // Take the job out of the queue so it cannot print by surprise after being reported failed.
@@ -277,6 +358,26 @@ export class WinspoolPrinter implements Printer {
       5000,
     )
       .catch(() => ({ cancelled: false }));
+    if (c.cancelled) {
+      const device = await this.#usbStatus(this.#port).catch(() => null);
+      const code = device ? statusError(device.status) : null;
+      if (device && code && device.status !== "OFFLINE") {
+        throw new AgentError(
+          code,
+          `job ${jobId} was held in the Windows queue of "${this.#o.name}" (${why}) and the ` +
+            `printer says ${device.status} (${device.detail}); the job was removed from the queue, ` +
+            "so it prints once: on the retry when the printer is fixed, or on the backup",
+        );
+      }
+      if (/paper out/.test(why)) {
+        throw new AgentError(
+          "PRINTER_PAPER_OUT",
+          `job ${jobId} was held in the Windows queue of "${this.#o.name}": the spooler reports ` +
+            "paper out; the job was removed from the queue, so it prints once: on the retry " +
+            "when paper is loaded, or on the backup",
+        );
+      }
+    }
     throw new AgentError(
       "PRINT_STUCK_IN_QUEUE",
       `job ${jobId} did not leave the Windows queue of "${this.#o.name}" within the bound ` +
@@ -296,8 +397,12 @@ export class WinspoolPrinter implements Printer {
         { name: this.#o.name },
         this.#o.timeoutMs,
       );
+      this.#port = i.port;
       const r = spoolerStatus(i.status, i.attributes, this.#confirmed);
-      return i.jobs > 0 ? { ...r, detail: `${r.detail}; ${i.jobs} job(s) in the queue` } : r;
+      if (i.jobs > 0) return { ...r, detail: `${r.detail}; ${i.jobs} job(s) in the queue` };
+      // the queue is empty: the printer itself may be asked
+      const device = await this.#usbStatus(i.port).catch(() => null);
+      return combineStatus(r, device, `usbprint ${i.port}`);
     } catch (e) {
       const err = e instanceof AgentError ? e : new AgentError("PRINTER_TIMEOUT", String(e));
       const status = err.code === "PRINTER_NOT_FOUND" ? "OFFLINE" : "UNKNOWN";

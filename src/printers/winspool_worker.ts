@@ -35,6 +35,20 @@ import {
   WAIT_TIMEOUT,
 } from "../../ffi/winspool.ts";
 import { win32ToCode } from "./win32_errors.ts";
+import {
+  DIGCF_PRESENT_INTERFACES,
+  GUID_DEVINTERFACE_USBPRINT,
+  IOCTL_USBPRINT_GET_1284_ID,
+  KEY_READ,
+  openIoctl,
+  openRegistry,
+  openSetupapi,
+  REG_DWORD,
+  REG_SZ,
+  SP_DEVICE_INTERFACE_DATA,
+  SP_DEVICE_INTERFACE_DETAIL_DATA_W,
+} from "../../ffi/setupapi.ts";
+import { read1284Buffer, usbPortName, type UsbPrinter } from "./usbprint.ts";
 
 /** A failed Win32 call, as sent back to the main thread. */
 export interface WorkerError {
@@ -84,6 +98,70 @@ function overlapped(
     throw new Win32Error(err, `${op}(${d.path})`);
   }
   return u32At(moved, 0);
+}
+
+/** The USB printer libraries, opened on first use (a terminal without USB printers never does). */
+let usbLibs: {
+  sa: ReturnType<typeof openSetupapi>["symbols"];
+  reg: ReturnType<typeof openRegistry>["symbols"];
+  io: ReturnType<typeof openIoctl>["symbols"];
+} | null = null;
+
+/** A value of a registry key: a string, a number, or null where it is not there. */
+function regValue(key: Deno.PointerObject, name: string): string | number | null {
+  const { reg } = usbLibs!;
+  const type = new Uint32Array(1);
+  const data = new Uint8Array(512);
+  const size = new Uint32Array([data.length]);
+  const r = reg.RegQueryValueExW(
+    key,
+    utf16z(name),
+    null,
+    new Uint8Array(type.buffer),
+    data,
+    new Uint8Array(size.buffer),
+  );
+  if (r !== 0) return null;
+  if (type[0] === REG_DWORD) return u32At(data, 0);
+  if (type[0] === REG_SZ) return decodeUtf16z(data.subarray(0, size[0]));
+  return null;
+}
+
+/** The printer's 1284 ID through IOCTL_USBPRINT_GET_1284_ID, or null (in use, no answer). */
+function read1284(path: string): string | null {
+  const h = k32.CreateFileW(
+    utf16z(path),
+    GENERIC_READ_WRITE,
+    0,
+    null,
+    OPEN_EXISTING,
+    FILE_FLAG_OVERLAPPED,
+    null,
+  );
+  if (!h || BigInt(Deno.UnsafePointer.value(h)) === INVALID_HANDLE_VALUE) return null;
+  const ev = k32.CreateEventW(null, 1, 0, null);
+  try {
+    if (!ev) return null;
+    const out = new Uint8Array(1024); // usbprint: large buffers fail on some printers (error 23)
+    const got = new Uint8Array(4);
+    const ov = new Uint8Array(OVERLAPPED.size);
+    new BigUint64Array(ov.buffer)[OVERLAPPED.hEvent / 8] = BigInt(Deno.UnsafePointer.value(ev));
+    if (
+      !usbLibs!.io.DeviceIoControl(h, IOCTL_USBPRINT_GET_1284_ID, null, 0, out, out.length, got, ov)
+    ) {
+      if (k32.GetLastError() !== ERROR_IO_PENDING) return null;
+      if (k32.WaitForSingleObject(ev, 2000) === WAIT_TIMEOUT) {
+        k32.CancelIoEx(h, ov);
+        k32.GetOverlappedResult(h, ov, got, 1);
+        return null;
+      }
+    }
+    if (!k32.GetOverlappedResult(h, ov, got, 1)) return null;
+    return read1284Buffer(out, u32At(got, 0)) || null;
+  } finally {
+    if (ev) k32.CloseHandle(ev);
+    k32.CloseHandle(h);
+  }
 }
 
 function device(n: number) {
@@ -298,6 +376,67 @@ const ops = {
     k32.CloseHandle(d.h);
     k32.CloseHandle(d.ev);
     return { closed: true };
+  },
+  /**
+   * The USB printers Windows' USB printer driver presents (GUID_DEVINTERFACE_USBPRINT): each
+   * one's device path, the spooler port its registry key names, and its 1284 ID (null while the
+   * spooler holds it). None (not an error) where there are none, as under Wine.
+   */
+  usbPrinters(): { printers: UsbPrinter[] } {
+    usbLibs ??= {
+      sa: openSetupapi().symbols,
+      reg: openRegistry().symbols,
+      io: openIoctl().symbols,
+    };
+    const { sa, reg } = usbLibs;
+    const set = sa.SetupDiGetClassDevsW(
+      GUID_DEVINTERFACE_USBPRINT,
+      null,
+      null,
+      DIGCF_PRESENT_INTERFACES,
+    );
+    if (!set || BigInt(Deno.UnsafePointer.value(set)) === INVALID_HANDLE_VALUE) {
+      fail("SetupDiGetClassDevsW(GUID_DEVINTERFACE_USBPRINT)");
+    }
+    const printers: UsbPrinter[] = [];
+    try {
+      for (let i = 0; i < 64; i++) {
+        const iface = new Uint8Array(SP_DEVICE_INTERFACE_DATA.size);
+        new DataView(iface.buffer).setUint32(0, SP_DEVICE_INTERFACE_DATA.size, true);
+        if (!sa.SetupDiEnumDeviceInterfaces(set, null, GUID_DEVINTERFACE_USBPRINT, i, iface)) break;
+        const need = new Uint32Array(1);
+        sa.SetupDiGetDeviceInterfaceDetailW(set, iface, null, 0, new Uint8Array(need.buffer), null);
+        if (!need[0]) continue;
+        const detail = new Uint8Array(need[0] + 8);
+        new DataView(detail.buffer).setUint32(0, SP_DEVICE_INTERFACE_DETAIL_DATA_W.cbSize, true);
+        if (
+          !sa.SetupDiGetDeviceInterfaceDetailW(
+            set,
+            iface,
+            detail,
+            detail.length,
+            new Uint8Array(need.buffer),
+            null,
+          )
+        ) continue;
+        const path = decodeUtf16z(detail.subarray(SP_DEVICE_INTERFACE_DETAIL_DATA_W.DevicePath));
+        let port: string | null = null;
+        const key = sa.SetupDiOpenDeviceInterfaceRegKey(set, iface, 0, KEY_READ);
+        if (key && BigInt(Deno.UnsafePointer.value(key)) !== INVALID_HANDLE_VALUE) {
+          const base = regValue(key, "Base Name");
+          const n = regValue(key, "Port Number");
+          port = usbPortName(
+            typeof base === "string" ? base : null,
+            typeof n === "number" ? n : null,
+          );
+          reg.RegCloseKey(key);
+        }
+        printers.push({ path, port, id1284: read1284(path) });
+      }
+    } finally {
+      sa.SetupDiDestroyDeviceInfoList(set);
+    }
+    return { printers };
   },
   list() {
     const flags = PRINTER_ENUM_LOCAL | PRINTER_ENUM_CONNECTIONS;

@@ -122,7 +122,7 @@ export function statusChannel(st: StationConfig): string {
     case "tcp":
       return `DLE EOT over TCP ${st.host}:${st.port}`;
     case "winspool":
-      return "the Windows spooler's flags (they cannot see paper or cover)";
+      return "the Windows spooler's flags; on a USB00x port also DLE EOT to the printer itself (usbprint) while its queue is empty";
     case "virtual":
       return "none: a folder (writable or not)";
     case "file": {

@@ -6,6 +6,9 @@ import { assert, assertEquals, assertMatch } from "../../helpers/assert.ts";
 import { stationsConfig, testConfig, waitFor, withServer } from "../../helpers/env.ts";
 import { PrinterSim } from "../../helpers/printer_sim.ts";
 import { startAgent, stopAgent } from "../../../src/run.ts";
+import { WinspoolPrinter } from "../../../src/printers/winspool.ts";
+import type { PrinterStatusReport } from "../../../src/printers/printer.ts";
+import { AgentError } from "../../../src/errors.ts";
 import { join } from "node:path";
 
 const QUEUE = Deno.env.get("PA_QUEUE") ?? "TP808";
@@ -117,6 +120,7 @@ Deno.test("a wrong printer name: PRINTER_NOT_FOUND (1801) logged, FAILED after t
 
 /** Asks the test bed (outside Wine) to freeze or thaw the CUPS daemon, and waits until it has. */
 async function bed(cmd: "freeze" | "thaw") {
+  await Deno.remove(join(SCRATCH, `${cmd}-done`)).catch(() => {}); // from an earlier call
   await Deno.writeTextFile(join(SCRATCH, cmd), "");
   await waitFor(
     () => Deno.stat(join(SCRATCH, `${cmd}-done`)).then(() => true, () => false),
@@ -170,6 +174,45 @@ Deno.test({
     } finally {
       await bed("thaw").catch(() => {});
       await stopAgent(agent);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a held job the spooler cannot remove stays PRINT_STUCK_IN_QUEUE even when the printer says paper out (a retry could print it twice); the printer's own answer is the status while the queue is empty",
+  ignore: Deno.env.get("PA_BED_CONTROL") !== "1",
+  async fn() {
+    using sim = PrinterSim.start(PORT);
+    let printerSays: PrinterStatusReport | null = { status: "OK", detail: "ready" };
+    const p = new WinspoolPrinter({
+      name: QUEUE,
+      watchSeconds: 2,
+      timeoutMs: 6_000,
+      usbProbe: () => Promise.resolve(printerSays),
+    });
+    try {
+      await p.print(new TextEncoder().encode("warm-up\n"), { title: "warm", jobId: "w" });
+      await sim.waitForJobs(1, 15_000);
+      assertEquals((await p.status()).status, "OK");
+      // frozen CUPS: Wine's spooler hangs in EndDoc and cannot cancel — the job may still print
+      await bed("freeze");
+      printerSays = { status: "PAPER_OUT", detail: "paper out" };
+      const e = await p.print(new TextEncoder().encode("HELD\n"), { title: "held", jobId: "h" })
+        .then(() => null, (e) => e);
+      assert(e instanceof AgentError, `${e}`);
+      assertEquals(e.code, "PRINT_STUCK_IN_QUEUE", e.message);
+      assertMatch(e.message, /could not be removed/);
+      await bed("thaw");
+      // the queue empty: the printer itself says how it is; no channel: the spooler's view
+      printerSays = { status: "COVER_OPEN", detail: "cover open" };
+      await waitFor(async () => (await p.status()).status === "COVER_OPEN", "cover open", 15_000);
+      assertMatch((await p.status()).detail, /usbprint .*cover open/);
+      printerSays = null;
+      assert((await p.status()).status !== "COVER_OPEN");
+    } finally {
+      await bed("thaw").catch(() => {});
+      p.close();
     }
   },
 });

@@ -6,7 +6,11 @@
  */
 import { assert, assertEquals, assertMatch } from "../../helpers/assert.ts";
 import { PrinterSim } from "../../helpers/printer_sim.ts";
-import { listSpoolerPrinters, WinspoolPrinter } from "../../../src/printers/winspool.ts";
+import {
+  listSpoolerPrinters,
+  SpoolerThread,
+  WinspoolPrinter,
+} from "../../../src/printers/winspool.ts";
 
 const QUEUE = Deno.env.get("PA_QUEUE") ?? "TP808";
 const PORT = Number(Deno.env.get("PA_SIM_PORT") ?? 9188);
@@ -58,6 +62,24 @@ Deno.test("a wrong printer name is PRINTER_NOT_FOUND with Windows error 1801", a
     assertEquals(e?.win32, 1801);
     assertMatch(e.message, /Windows error 1801/);
     assertEquals((await p.status()).status, "OFFLINE");
+  } finally {
+    p.close();
+  }
+});
+
+Deno.test("SetupAPI enumerates the USB printers (GUID_DEVINTERFACE_USBPRINT): none under Wine, and no error", async () => {
+  const t = new SpoolerThread();
+  try {
+    const r = await t.call<{ printers: unknown[] }>("usbPrinters", {}, 10_000);
+    assertEquals(r.printers, []);
+  } finally {
+    t.close();
+  }
+  // a queue on a CUPS port has no usbprint channel: the spooler's view, asked with the heartbeat
+  const p = new WinspoolPrinter({ name: QUEUE, watchSeconds: 0, timeoutMs: 10_000 });
+  try {
+    await p.status();
+    assertEquals(p.answersStatus, false);
   } finally {
     p.close();
   }
