@@ -15,6 +15,8 @@ import { printable, PRINTER_STATUSES, statusError } from "../src/printers/printe
 import { LogCapture, stationsConfig, waitFor, withServer, withTmpDir } from "./helpers/env.ts";
 import { PrinterSim } from "./helpers/printer_sim.ts";
 import { startAgent } from "../src/run.ts";
+import { TcpPrinter } from "../src/printers/tcp.ts";
+import { AgentError } from "../src/errors.ts";
 
 const STATES = Object.keys(EXPECTED_STATUS) as PrinterState[];
 const answers = (s: PrinterState) => ({
@@ -192,4 +194,65 @@ Deno.test("each state reaches the heartbeat within 2 s while idle, with the time
     const since = Date.parse(beat.status_since);
     assert(since >= t0 - 50 && since <= Date.now(), `${s} since ${beat.status_since}`);
   }
+});
+
+Deno.test("tcp: a printer that answers is asked before each job; out of paper it gets nothing", async () => {
+  using sim = PrinterSim.start();
+  const p = new TcpPrinter({ host: "127.0.0.1", port: sim.port, timeoutMs: 2000 });
+  const job = new TextEncoder().encode("\x1b@Struk\n\x1dV\x00");
+  const doc = { title: "t", jobId: "1" };
+  assertEquals((await p.status()).status, "OK");
+  for (const s of STATES.filter((s) => EXPECTED_STATUS[s] !== "OK")) {
+    sim.mode = s;
+    const before = sim.jobs.length;
+    const e = await p.print(job, doc).then(() => null, (e) => e);
+    if (s === "paper_near_end") {
+      assertEquals(e, null, "a warning: it prints");
+      await sim.waitForJobs(before + 1);
+      assertEquals(sim.jobs.at(-1)!.bytes, job, "the job's bytes, the questions apart");
+    } else {
+      assert(e instanceof AgentError, `${s}: ${e}`);
+      assertEquals(e.code, statusError(EXPECTED_STATUS[s] as never), s);
+      assertMatch(e.message, /not sent/);
+      await new Promise((r) => setTimeout(r, 50));
+      assertEquals(sim.jobs.length, before, `${s}: nothing reached the printer`);
+    }
+  }
+  // a printer that never answered is not asked (no wait on every job): its jobs just go
+  using mute = PrinterSim.start();
+  mute.mode = "silent";
+  const q = new TcpPrinter({ host: "127.0.0.1", port: mute.port, timeoutMs: 300 });
+  assertEquals((await q.status()).status, "UNKNOWN");
+  await q.print(job, doc);
+  assertEquals((await mute.waitForJobs(1))[0].bytes, job);
+});
+
+Deno.test("a ticket whose printer is out of paper prints once on the backup, and the report says why", async () => {
+  await using dir = await withTmpDir();
+  await using server = withServer();
+  const logs = new LogCapture();
+  await logs.install();
+  using kitchen = PrinterSim.start();
+  using bar = PrinterSim.start();
+  kitchen.mode = "paper_out";
+  const tcp = { transport: "tcp", brand: "GENERIC", paper_width: 32, status_interval: 0.5 };
+  const c = stationsConfig(dir.path, [
+    { id: "kitchen", roles: ["kitchen"], ...tcp, port: kitchen.port, backup: "bar" },
+    { id: "bar", roles: ["bar"], ...tcp, port: bar.port },
+  ], { server: { base_url: server.url } });
+  await using _agent = await startAgent(c, { keepLogging: true });
+  const k = await server.createJob({
+    job_type: "kitchen",
+    printer_role: "kitchen",
+    receipt_data: { table: "9", items: [{ name: "Sate", qty: 1 }] },
+  });
+  await waitFor(async () => (await server.getJob(k.id)).status === "COMPLETED", "COMPLETED");
+  const done = (await server.reports(k.id)).find((x) => x.status === "COMPLETED")!;
+  assertEquals(
+    [done.body.printed_on, done.body.failover_from, done.body.failover_reason],
+    ["bar", "kitchen", "PRINTER_PAPER_OUT"],
+  );
+  assertEquals(kitchen.jobs.length, 0, "nothing on the printer without paper");
+  assertEquals(bar.jobs.length, 1, "once, on the backup");
+  assert(logs.find("on the backup printer bar (kitchen: PRINTER_PAPER_OUT)").length === 1);
 });

@@ -195,7 +195,10 @@ Deno.test("a kitchen ticket whose printer is down prints once on the backup, wit
   assertMatch(text, /^\s*DAPUR\s*$/m, "the ticket names its own station");
   assert(doc.lines.every((l) => [...l].length <= 48), "rendered for the backup's 48 columns");
   const done = (await server.reports(k.id)).find((x) => x.status === "COMPLETED")!;
-  assertEquals([done.body.printed_on, done.body.failover_from], ["bar", "kitchen"]);
+  assertEquals(
+    [done.body.printed_on, done.body.failover_from, done.body.failover_reason],
+    ["bar", "kitchen", "PRINTER_OFFLINE"],
+  );
   const printing = (await server.reports(k.id)).filter((x) => x.status === "PRINTING");
   assertEquals(printing.map((x) => x.body.printer), ["kitchen", "bar"]);
   const hb = await waitFor(async () => {

@@ -236,7 +236,14 @@ export class Ledger {
   }
 
   /** The job is on paper, printed by `on` (the job's own station or its backup). */
-  printed(job: Job, station: Station, on: Station, ms: number, paper?: PrintedWith): void {
+  printed(
+    job: Job,
+    station: Station,
+    on: Station,
+    ms: number,
+    paper?: PrintedWith,
+    failoverReason?: string,
+  ): void {
     this.counters.printed++;
     this.durations.push(ms);
     if (this.durations.length > 1000) this.durations.shift();
@@ -249,6 +256,7 @@ export class Ledger {
     const where = {
       printedOn: on.id,
       failoverFrom: on === station ? undefined : station.id,
+      failoverReason: on === station ? undefined : failoverReason,
       with: paper,
     };
     try {

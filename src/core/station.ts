@@ -548,10 +548,14 @@ export async function printJob(
       continue;
     }
     faultPoint("after_close");
-    ledger.printed(job, station, target, outcome.ms, printedWith(rendered, outcome.ms));
+    // a failover says why: the job's own printer's last error (paper out, cover open, offline)
+    const why = target === station ? undefined : errors.get(station.id)?.code;
+    ledger.printed(job, station, target, outcome.ms, printedWith(rendered, outcome.ms), why);
     log.info(
       `${label} [OK] Printed ${rendered.bytes.length} bytes in ${outcome.ms.toFixed(0)} ms` +
-        (target === station ? "" : ` on the backup printer ${target.id}`),
+        (target === station
+          ? ""
+          : ` on the backup printer ${target.id}${why ? ` (${station.id}: ${why})` : ""}`),
     );
     return;
   }

@@ -8,11 +8,10 @@ import { AgentError } from "../errors.ts";
 import { paperSvg, previewSvg } from "../render/preview_svg.ts";
 import { readPaper } from "../render/paper.ts";
 import {
-  printable,
   type PrintDocument,
   type Printer,
   type PrinterStatusReport,
-  statusError,
+  refuseIfDown,
   writeAll,
 } from "./printer.ts";
 import { type DeviceKind, deviceKind, type DeviceOpener, openDevice } from "./device.ts";
@@ -44,8 +43,7 @@ export interface FilePrinterOptions {
 /**
  * A device or file: opened, written, closed per job. A serial port or a USB printer's device
  * path is two-way: the printer is asked `DLE EOT` before the job (a printer out of paper gets
- * nothing) and after it (paper that ran out during the job fails it rather than calling it
- * printed), and between jobs for the heartbeat.
+ * nothing) and between jobs for the heartbeat.
  */
 export class FilePrinter implements Printer {
   readonly description: string;
@@ -118,28 +116,14 @@ export class FilePrinter implements Printer {
   async #printDevice(data: Uint8Array): Promise<void> {
     const link = await this.#open(this.#path, this.#timeoutMs);
     try {
-      const before = await this.#ask(link);
-      const stop = statusError(before.status);
-      if (stop) {
-        throw new AgentError(
-          stop,
-          `${this.#path} is ${before.status} (${before.detail}): not sent`,
-        );
-      }
+      refuseIfDown(await this.#ask(link), this.#path);
+      // once sent, the job is the printer's: a roll that ends during it is finished from the
+      // printer's buffer when paper is loaded, so a retry would print it twice (not asked after)
       const took = await link.send(data, this.#timeoutMs);
       if (took < data.length) {
         throw new AgentError(
           "PRINTER_TIMEOUT",
           `${this.#path} took ${took} of ${data.length} bytes in ${this.#timeoutMs} ms`,
-        );
-      }
-      const after = await this.#ask(link);
-      const code = statusError(after.status);
-      if (code && !printable(after.status)) {
-        throw new AgentError(
-          code,
-          `${this.#path} is ${after.status} after the job (${after.detail}): it may be cut short ` +
-            "or come out when the printer is fixed",
         );
       }
     } catch (e) {

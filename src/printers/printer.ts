@@ -6,7 +6,7 @@
 
 import type { PaperOptions } from "../render/paper.ts";
 import { faultArmed, faultPoint } from "../core/fault.ts";
-import type { ErrorCode } from "../errors.ts";
+import { AgentError, type ErrorCode } from "../errors.ts";
 
 /**
  * Printer status as reported in heartbeats. UNKNOWN is never reported as OK. PAPER_NEAR_END is a
@@ -61,6 +61,18 @@ const UNREACHABLE: ReadonlySet<ErrorCode> = new Set([
 /** The error a printer status implies, if it means printing now would fail. */
 export function statusError(s: PrinterStatus): ErrorCode | null {
   return STATUS_ERRORS[s] ?? null;
+}
+
+/**
+ * Refuses to send a job to a printer that just said it cannot print it (paper out, cover open,
+ * an error): nothing is sent, and the attempt fails with the printer's code, so the retry or the
+ * backup takes the job. A warning (near end) or no answer (UNKNOWN) lets the job go.
+ */
+export function refuseIfDown(r: PrinterStatusReport, label: string): void {
+  const code = statusError(r.status);
+  if (code) {
+    throw new AgentError(code, `${label} is ${r.status} (${r.detail}): the job was not sent`);
+  }
 }
 
 /** The printer status a failed print implies (shown until the printer is checked again). */

@@ -7,6 +7,7 @@ import {
   type PrintDocument,
   type Printer,
   type PrinterStatusReport,
+  refuseIfDown,
   withTimeout,
   writeAll,
 } from "./printer.ts";
@@ -72,6 +73,11 @@ export interface TcpPrinterOptions {
 export class TcpPrinter implements Printer {
   readonly description: string;
   readonly answersStatus = true;
+  /**
+   * Whether the printer answered its last status questions (then each job asks first); null
+   * until it has been asked once (the first job asks).
+   */
+  #answers: boolean | null = null;
   #o: TcpPrinterOptions;
   /** Creates a TcpPrinter. */
   constructor(o: TcpPrinterOptions) {
@@ -101,6 +107,13 @@ export class TcpPrinter implements Printer {
   async print(data: Uint8Array, _doc: PrintDocument): Promise<void> {
     const conn = await this.#connect();
     try {
+      // a printer that answers status is asked first, on the same connection: one out of paper
+      // or with its cover open gets nothing (the retry or the backup takes the job)
+      if (this.#answers !== false) {
+        const before = await askRealtimeStatus(streamLink(conn), { timeoutMs: 500 });
+        this.#answers = before.status !== "UNKNOWN";
+        refuseIfDown(before, this.description);
+      }
       await withTimeout(
         writeAll(conn, data),
         this.#o.timeoutMs,
@@ -130,9 +143,11 @@ export class TcpPrinter implements Printer {
       return { status: "OFFLINE", detail: (e as Error).message };
     }
     try {
-      return await askRealtimeStatus(streamLink(conn), {
+      const r = await askRealtimeStatus(streamLink(conn), {
         timeoutMs: Math.min(this.#o.timeoutMs, 1500),
       });
+      this.#answers = r.status !== "UNKNOWN";
+      return r;
     } catch (e) {
       return {
         status: "UNKNOWN",

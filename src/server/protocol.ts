@@ -25,6 +25,8 @@ export interface StatusReport {
   printed_on?: string;
   /** COMPLETED on a backup printer: the job's own station. */
   failover_from?: string;
+  /** COMPLETED on a backup printer: why, the own printer's last error code (`PRINTER_PAPER_OUT`). */
+  failover_reason?: string;
   /** When (ms). */
   at: string;
 }

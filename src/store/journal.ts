@@ -87,6 +87,8 @@ export interface PrintedWhere {
   printedOn?: string;
   /** The job's own station, when a backup printed it. */
   failoverFrom?: string;
+  /** Why it went to the backup: its own printer's last error code (`PRINTER_PAPER_OUT`). */
+  failoverReason?: string;
   /** The COMPLETED report's figures of the paper. */
   with?: PrintedWith;
 }
@@ -95,6 +97,7 @@ function completedWhere(w: PrintedWhere, recorded: string | null): Partial<Statu
   return {
     printed_on: w.printedOn ?? recorded ?? undefined,
     failover_from: w.failoverFrom,
+    failover_reason: w.failoverReason,
     ...w.with,
   };
 }

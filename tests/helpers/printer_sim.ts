@@ -95,12 +95,17 @@ export class PrinterSim {
       } catch { /* closed */ }
     }
     if (statusOnly || total === 0) return;
-    const bytes = new Uint8Array(total);
+    const all = new Uint8Array(total);
     let off = 0;
     for (const ch of chunks) {
-      bytes.set(ch, off);
+      all.set(ch, off);
       off += ch.length;
     }
+    // the status questions the agent asks before a job are not the job: a printer prints nothing
+    // for them (a DLE EOT inside the job, as in a picture's data, stays)
+    let start = 0;
+    while (all[start] === 0x10 && all[start + 1] === 0x04 && start + 2 < all.length) start += 3;
+    const bytes = all.subarray(start);
     const job = { bytes, at: Date.now(), firstByteAt: first };
     this.jobs.push(job);
     for (const f of this.#onJob.splice(0)) f(job);

@@ -20,8 +20,49 @@ print(json.dumps({"path": os.ttyname(slave)}), flush=True)
 mode, silent = "ok", False
 printed, dropped, queries = bytearray(), 0, 0
 held = bytearray()
+
+
+def take(data):
+    """Handles bytes from the agent: answers status questions, prints or drops the rest."""
+    global held, printed, dropped, queries
+    held += data
+    i = 0
+    while i < len(held):
+        if held[i] == 0x10 and i + 1 < len(held) and held[i + 1] == 0x04:
+            if i + 2 >= len(held):
+                break  # the rest of the question comes in the next read
+            queries += 1
+            if not silent:
+                os.write(master, bytes([answers[mode][str(held[i + 2])]]))
+            i += 3
+            continue
+        if held[i] == 0x10 and i + 1 == len(held):
+            break
+        if mode in printing_states:
+            printed.append(held[i])
+        else:
+            dropped += 1
+        i += 1
+    del held[:i]
+
+
+def read_master(wait):
+    """Reads what the agent wrote within `wait` seconds; False when nothing came."""
+    ready, _, _ = select.select([master], [], [], wait)
+    if not ready:
+        return False
+    try:
+        take(os.read(master, 65536))
+    except OSError:
+        return False  # no one has the other end open just now
+    return True
+
+
 while True:
     ready, _, _ = select.select([master, sys.stdin], [], [])
+    # the agent's bytes first: what it wrote before asking the host is handled before the command
+    if master in ready:
+        read_master(0)
     if sys.stdin in ready:
         line = sys.stdin.readline()
         if not line or line.strip() == "quit":
@@ -32,29 +73,7 @@ while True:
         elif cmd[0] == "silent":
             silent = True
         elif cmd[0] == "dump":
+            while read_master(0.05):
+                pass  # bytes still in the pseudo-terminal belong to what was printed
             print(json.dumps({"printed": printed.hex(), "dropped": dropped, "queries": queries}),
                   flush=True)
-    if master in ready:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            continue  # no one has the other end open just now
-        held += data
-        i = 0
-        while i < len(held):
-            if held[i] == 0x10 and i + 1 < len(held) and held[i + 1] == 0x04:
-                if i + 2 >= len(held):
-                    break  # the rest of the question comes in the next read
-                queries += 1
-                if not silent:
-                    os.write(master, bytes([answers[mode][str(held[i + 2])]]))
-                i += 3
-                continue
-            if held[i] == 0x10 and i + 1 == len(held):
-                break
-            if mode in printing_states:
-                printed.append(held[i])
-            else:
-                dropped += 1
-            i += 1
-        del held[:i]
