@@ -122,4 +122,9 @@ Deno.test("Windows errors map to stable codes", () => {
   assertEquals(win32ToCode(5), "PRINTER_ACCESS_DENIED");
   assertEquals(win32ToCode(1722), "SPOOLER_UNAVAILABLE");
   assertEquals(win32ToCode(99999), "PRINTER_ERROR");
+  // devices (a serial port, a USB printer): unplugged, not there, held by another program
+  assertEquals(win32ToCode(1167), "PRINTER_OFFLINE"); // ERROR_DEVICE_NOT_CONNECTED
+  assertEquals(win32ToCode(2), "PRINTER_NOT_FOUND"); // ERROR_FILE_NOT_FOUND
+  assertEquals(win32ToCode(32), "PRINTER_OFFLINE"); // ERROR_SHARING_VIOLATION
+  assertEquals(win32ToCode(31), "PRINTER_ERROR"); // ERROR_GEN_FAILURE
 });
