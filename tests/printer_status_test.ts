@@ -17,6 +17,12 @@ import { PrinterSim } from "./helpers/printer_sim.ts";
 import { startAgent } from "../src/run.ts";
 import { TcpPrinter } from "../src/printers/tcp.ts";
 import { AgentError } from "../src/errors.ts";
+import { FakePrinter } from "./helpers/fake_printer.ts";
+import { Journal } from "../src/store/journal.ts";
+import { Renderer } from "../src/render/render.ts";
+import { rendererOptions } from "./helpers/receipts.ts";
+import { Agent } from "../src/core/agent.ts";
+import { JobServerClient } from "../src/server/job_server.ts";
 
 const STATES = Object.keys(EXPECTED_STATUS) as PrinterState[];
 const answers = (s: PrinterState) => ({
@@ -255,4 +261,58 @@ Deno.test("a ticket whose printer is out of paper prints once on the backup, and
   assertEquals(kitchen.jobs.length, 0, "nothing on the printer without paper");
   assertEquals(bar.jobs.length, 1, "once, on the backup");
   assert(logs.find("on the backup printer bar (kitchen: PRINTER_PAPER_OUT)").length === 1);
+});
+
+/** A printer whose status channel is found by its first check, as a USB printer behind the spooler. */
+class LateChannel extends FakePrinter {
+  #found = false;
+  constructor(readonly finds: boolean) {
+    super();
+  }
+  get answersStatus(): boolean {
+    return this.#found;
+  }
+  override async status() {
+    const r = await super.status();
+    await new Promise((res) => setTimeout(res, 20)); // the lookup takes a while (a Worker call)
+    this.#found = this.finds;
+    return r;
+  }
+}
+
+Deno.test("a status channel found by the first check is asked every status_interval from then on; a printer without one only with the heartbeat", async () => {
+  await using dir = await withTmpDir();
+  await using srv = withServer();
+  await new LogCapture().install();
+  const c = stationsConfig(dir.path, [
+    { id: "usb", roles: ["cashier"], transport: "virtual", path: dir.path, status_interval: 0.2 },
+    { id: "lan", roles: ["bar"], transport: "virtual", path: dir.path, status_interval: 0.2 },
+  ], { server: { base_url: srv.url, heartbeat_interval: 1 } });
+  const usb = new LateChannel(true), lan = new LateChannel(false);
+  const journal = Journal.open(`${dir.path}/journal.db`);
+  const renderer = await Renderer.create(rendererOptions());
+  const agent = new Agent({
+    config: c,
+    journal,
+    server: new JobServerClient({
+      baseUrl: srv.url,
+      token: "",
+      authScheme: "Token",
+      paths: c.server.paths,
+      timeoutMs: 2000,
+    }),
+    stations: [{ printer: usb, renderer }, { printer: lan, renderer }],
+    version: "t",
+  });
+  try {
+    agent.start();
+    await new Promise((r) => setTimeout(r, 2500));
+  } finally {
+    await agent.stop();
+    journal.close();
+  }
+  const asked = (p: FakePrinter) => p.calls.filter((x) => x === "status").length;
+  // heartbeats alone: about 3 in 2.5 s; probing every 0.2 s after the first: many more
+  assert(asked(usb) >= 6, `the found channel was asked ${asked(usb)} times`);
+  assert(asked(lan) <= 4, `the printer without a channel was asked ${asked(lan)} times`);
 });

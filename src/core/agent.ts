@@ -454,22 +454,30 @@ export class Agent {
    */
   async #probeLoop(): Promise<void> {
     const signal = this.#ac.signal;
-    const probing = this.stations.filter((st) =>
-      st.printer.answersStatus && st.config.status_interval > 0
-    );
-    if (!probing.length) return;
-    // a device that stopped answering is asked with the heartbeat only
-    const next = new Map(probing.map((st) => [st, 0]));
+    const candidates = this.stations.filter((st) => st.config.status_interval > 0);
+    if (!candidates.length) return;
+    const next = new Map(candidates.map((st) => [st, 0]));
     while (!this.#stopping) {
+      // looked at each round: a winspool printer's USB channel is found by its first check, and
+      // a device that stopped answering is asked with the heartbeat only
+      const answering = candidates.filter((st) => st.printer.answersStatus);
+      if (!answering.length) {
+        await this.clock.sleep(this.config.server.heartbeat_interval * 1000, signal);
+        continue;
+      }
       const now = this.clock.now();
-      for (const st of probing) {
-        if (now < next.get(st)! || !st.idle || !st.printer.answersStatus) continue;
+      for (const st of answering) {
+        if (now < next.get(st)! || !st.idle) continue;
         next.set(st, now + st.config.status_interval * 1000);
         await st.check();
         if (this.#stopping) return;
       }
-      const wake = Math.min(...next.values());
-      await this.clock.sleep(Math.max(wake - this.clock.now(), 500), signal);
+      // the next one due among the idle; while every one is busy, look again in half a second
+      const idle = answering.filter((st) => st.idle);
+      const wait = idle.length
+        ? Math.max(Math.min(...idle.map((st) => next.get(st)!)) - this.clock.now(), 50)
+        : 500;
+      await this.clock.sleep(wait, signal);
     }
   }
 
