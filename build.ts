@@ -56,8 +56,14 @@ export const BUNDLES = [
   { entry: "src/printers/winspool_worker.ts", output: "dist/winspool_worker.js" },
 ] as const;
 
-/** Files loaded at run time that the compiled binary must carry. */
-export const INCLUDES = ["dist/winspool_worker.js"];
+/**
+ * Files loaded at run time that the compiled binary must carry: the Worker, and the fonts and
+ * HarfBuzz that draw scripts no code page has (read only when a line needs them).
+ */
+export const INCLUDES = ["dist/winspool_worker.js", "dist/fonts"];
+
+/** Where the fonts live in the sources; the bundle finds them in `dist/fonts` beside it. */
+const FONTS = "fonts";
 
 /** The `deno bundle` arguments for one bundle (pure: tested without bundling). */
 export function bundleArgs(b: (typeof BUNDLES)[number], root: string): string[] {
@@ -127,6 +133,15 @@ export async function bundle(root: string): Promise<boolean> {
     await Deno.writeTextFile(path, js);
     console.log(`[build] ${b.output}: ${(js.length / 1024).toFixed(0)} KB of ASCII JavaScript`);
   }
+  // the bundle asks for its fonts beside itself, as the source does (render/fonts.ts)
+  await Deno.mkdir(join(root, "dist", "fonts"), { recursive: true });
+  let bytes = 0;
+  for await (const f of Deno.readDir(join(root, FONTS))) {
+    if (!f.isFile) continue;
+    await Deno.copyFile(join(root, FONTS, f.name), join(root, "dist", "fonts", f.name));
+    bytes += (await Deno.stat(join(root, FONTS, f.name))).size;
+  }
+  console.log(`[build] dist/fonts: ${(bytes / 1024).toFixed(0)} KB (fonts, HarfBuzz, licences)`);
   return true;
 }
 

@@ -282,6 +282,11 @@ const Render = z.object({
   language: z.enum(["id", "en", "id/en", "en/id"]).nullable().default(null),
   /** The store's own words for any built-in label, e.g. {"thanks": "Sampai jumpa"}. */
   labels: z.partialRecord(z.enum(LABEL_KEYS), z.string().max(60)).default({}),
+  /**
+   * Font files (`.ttf`, `.otf`, `.ttc`) for text no code page holds, asked after the built-in
+   * ones and before the system's Chinese/Japanese/Korean fonts (e.g. a store's own CJK font).
+   */
+  fonts: z.array(pathString()).max(16).default([]),
 }).strict();
 
 const LocalApi = z.object({
@@ -469,6 +474,7 @@ export function parseConfig(raw: unknown, baseDir: string, source = "(inline)"):
   c.logging.log_file = abs(c.logging.log_file);
   c.state.path = abs(c.state.path);
   c.render.templates_path = abs(c.render.templates_path);
+  c.render.fonts = c.render.fonts.map(abs);
   if (c.render.profiles_path) c.render.profiles_path = abs(c.render.profiles_path);
   if (c.server.ca_file) c.server.ca_file = abs(c.server.ca_file);
   const stations: StationConfig[] = c.printers ?? [{

@@ -164,6 +164,7 @@ export function rendererFor(
     rawAllow: c.jobs.raw_allow,
     language: c.render.language,
     labels: c.render.labels,
+    fonts: c.render.fonts,
     agent: {
       version: VERSION,
       ...c.terminal_identity,

@@ -19,6 +19,8 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const DOC = "docs/printing.md";
 const BEGIN = "<!-- capabilities:begin (deno task samples) -->";
 const END = "<!-- capabilities:end -->";
+const SCRIPTS_BEGIN = "<!-- scripts:begin (deno task samples) -->";
+const SCRIPTS_END = "<!-- scripts:end -->";
 
 /** The sample receipt: the demo's first job, with a barcode. */
 function sampleJob(): Job {
@@ -114,6 +116,95 @@ function capabilityDoc(profiles: Profile[]): string {
   ].join("\n");
 }
 
+/**
+ * A receipt and a kitchen ticket per script no code page holds, as a store there writes them:
+ * the pictures of docs/printing.md's "Every script", drawn from the bytes they send.
+ */
+export const SCRIPT_SAMPLES: Record<
+  string,
+  { title: string; store: string; items: [string, number][]; thanks: string; pay: string }
+> = {
+  thai: {
+    title: "Thai (stacked vowels and tones)",
+    store: "ร้านก๋วยเตี๋ยวเรือ",
+    items: [["ก๋วยเตี๋ยวน้ำใส", 2], ["ข้าวผัดกุ้ง", 1], ["Es teh", 1]],
+    thanks: "ขอบคุณที่ใช้บริการ",
+    pay: "เงินสด",
+  },
+  khmer: {
+    title: "Khmer (subscripts, no spaces)",
+    store: "ហាងបាយឆា",
+    items: [["បាយឆាសាច់មាន់", 1], ["កាហ្វេទឹកដោះគោ", 2], ["Es teh", 1]],
+    thanks: "អរគុណ",
+    pay: "សាច់ប្រាក់",
+  },
+  arabic: {
+    title: "Arabic (joined, right to left)",
+    store: "مطعم الحلال",
+    items: [["شاي بالنعناع", 2], ["كبسة دجاج", 1], ["Es teh", 1]],
+    thanks: "شكرا لزيارتكم",
+    pay: "نقدا",
+  },
+  vietnamese: {
+    title: "Vietnamese (tones stacked on their vowels)",
+    store: "Quán Phở Hà Nội",
+    items: [["Phở bò tái đặc biệt", 2], ["Cà phê sữa đá", 1], ["Es teh", 1]],
+    thanks: "Cảm ơn quý khách",
+    pay: "Tiền mặt",
+  },
+  chinese: {
+    title: "Chinese (wide, from the PC's font)",
+    store: "金龙海鲜酒家",
+    items: [["宫保鸡丁", 1], ["扬州炒饭 大份", 2], ["Es teh manis", 1]],
+    thanks: "谢谢光临",
+    pay: "现金",
+  },
+  mixed: {
+    title: "Latin and Chinese on one line",
+    store: "Warung Kopi 金龙",
+    items: [["Nasi goreng 扬州炒饭", 1], ["Kopi susu", 2]],
+    thanks: "Terima kasih 谢谢",
+    pay: "Tunai",
+  },
+};
+
+/** One script's sample as a job of `type` (receipt or kitchen). */
+export function scriptJob(script: string, type: "receipt" | "kitchen"): Job {
+  const s = SCRIPT_SAMPLES[script];
+  const items = s.items.map(([name, qty], i) => ({ name, qty, price: 15000 * (i + 1) }));
+  const total = items.reduce((a, x) => a + x.qty * x.price, 0);
+  return {
+    id: 2,
+    uuid: `5a3c2d1e-0000-4000-8000-00000000000${type === "receipt" ? 2 : 3}`,
+    job_type: type,
+    priority: 0,
+    created_at: "2026-01-23T09:07:28Z",
+    receipt_data: {
+      store_name: s.store,
+      bill_number: "INV-2026-0002",
+      queue_number: "A002",
+      table: "7",
+      items,
+      subtotal: total,
+      total,
+      payments: [{ method: s.pay, amount: total }],
+      change: 0,
+      footer_lines: [s.thanks],
+    },
+  } as Job;
+}
+
+/** One script's picture: its receipt, then its kitchen ticket, on 80 mm EPSON paper. */
+async function scriptSvg(script: string): Promise<string> {
+  const r = await Renderer.create(pinnedOptions("epson", 80, "sample"));
+  const receipt = await r.render(scriptJob(script, "receipt"));
+  const kitchen = await r.render(scriptJob(script, "kitchen"));
+  const bytes = new Uint8Array(receipt.bytes.length + kitchen.bytes.length);
+  bytes.set(receipt.bytes);
+  bytes.set(kitchen.bytes, receipt.bytes.length);
+  return paperSvg(readPaper(bytes, r.paper));
+}
+
 /** Every file the samples make: path (from the repository root) → content. */
 export async function samples(): Promise<Map<string, string>> {
   const profiles = builtinProfiles();
@@ -129,10 +220,27 @@ export async function samples(): Promise<Map<string, string>> {
     ) +
       "\n",
   );
-  const doc = await Deno.readTextFile(join(ROOT, DOC));
-  const a = doc.indexOf(BEGIN), b = doc.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`${DOC} lacks the ${BEGIN} … ${END} markers`);
-  const text = `${doc.slice(0, a + BEGIN.length)}\n\n${capabilityDoc(profiles)}\n\n${doc.slice(b)}`;
+  for (const script of Object.keys(SCRIPT_SAMPLES)) {
+    files.set(`docs/samples/script-${script}.svg`, await scriptSvg(script));
+  }
+  let text = await Deno.readTextFile(join(ROOT, DOC));
+  const between = (begin: string, end: string, content: string) => {
+    const a = text.indexOf(begin), b = text.indexOf(end);
+    if (a < 0 || b < a) throw new Error(`${DOC} lacks the ${begin} … ${end} markers`);
+    text = `${text.slice(0, a + begin.length)}\n\n${content}\n\n${text.slice(b)}`;
+  };
+  between(BEGIN, END, capabilityDoc(profiles));
+  between(
+    SCRIPTS_BEGIN,
+    SCRIPTS_END,
+    [
+      "A receipt and a kitchen ticket per script, drawn from the bytes they send (80 mm, `epson`):",
+      "",
+      ...Object.entries(SCRIPT_SAMPLES).map(([k, v]) =>
+        `- ${v.title}: ![${k} sample](samples/script-${k}.svg)`
+      ),
+    ].join("\n"),
+  );
   files.set(DOC, await formatMarkdown(text));
   return files;
 }

@@ -435,6 +435,12 @@ export async function printJob(
               `with "?" to fit code pages ${target.renderer.profile.codepages.join("/")}`,
           );
         }
+        if (r.drawnLines) {
+          log.info(
+            `${label} ${r.drawnLines} line(s) drawn as dots: characters beyond code pages ` +
+              target.renderer.profile.codepages.join("/"),
+          );
+        }
         for (const note of r.notes) log.warn(`${label} ${note}`);
         renders.set(target, r);
         if (target === station) {

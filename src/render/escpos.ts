@@ -43,6 +43,8 @@ export interface Encoded {
    * plus the printer's default 6 dots of spacing, pictures and codes their height, feeds as sent.
    */
   paperDots: number;
+  /** Text lines drawn as dots (characters no code page holds). */
+  drawn?: number;
 }
 
 /** A text line on paper: font A is 24 dots tall, the default line spacing 30 (1/6 inch). */
@@ -83,27 +85,60 @@ export function barcodePlan(
   return { as, code, module, n };
 }
 
+/**
+ * Draws a line of text as dots (raster_text.ts): given where the profile prints raster images
+ * and the line holds characters no code page has. `cols` is the line's columns at its size.
+ */
+export type DrawText = (
+  text: string,
+  style: {
+    size: 1 | 2;
+    bold: boolean;
+    underline: boolean;
+    invert: boolean;
+    center?: boolean;
+    cols: number;
+  },
+) => Bitmap;
+
+/** Whether any character of `t` is beyond the profile's code pages (it is drawn, or `?`). */
+export function needsDrawing(t: string, profile: Profile): boolean {
+  for (const ch of t) {
+    if (!printableIn(profile, ch.codePointAt(0)!)) return true;
+  }
+  return false;
+}
+
 /** Encodes blocks for a profile at a number of columns. */
 export function encodeBlocks(
   blocks: Block[],
   profile: Profile,
   columns: number,
   logo: Logo | null = null,
+  draw: DrawText | null = null,
 ): Encoded {
   if (blocks.length <= ENCODE_CHUNK) {
-    return noFeedAfterCut(encodePiece(blocks, profile, columns, logo, true));
+    return noFeedAfterCut(encodePiece(blocks, profile, columns, logo, true, draw));
   }
   const parts: Uint8Array[] = [];
-  let replaced = 0, paperDots = 0;
+  let replaced = 0, paperDots = 0, drawn = 0;
   const notes: string[] = [];
   for (let i = 0; i < blocks.length; i += ENCODE_CHUNK) {
-    const piece = encodePiece(blocks.slice(i, i + ENCODE_CHUNK), profile, columns, logo, i === 0);
+    const piece = encodePiece(
+      blocks.slice(i, i + ENCODE_CHUNK),
+      profile,
+      columns,
+      logo,
+      i === 0,
+      draw,
+    );
     parts.push(piece.bytes);
     replaced += piece.replaced;
     paperDots += piece.paperDots;
+    drawn += piece.drawn ?? 0;
     notes.push(...piece.notes);
   }
-  return noFeedAfterCut({ bytes: concatBytes(parts), replaced, notes, paperDots });
+  return noFeedAfterCut({ bytes: concatBytes(parts), replaced, notes, paperDots, drawn });
 }
 
 /**
@@ -134,6 +169,7 @@ function encodePiece(
   columns: number,
   logo: Logo | null,
   first: boolean,
+  draw: DrawText | null,
 ): Encoded {
   // deno-lint-ignore no-explicit-any
   const options: any = {
@@ -161,7 +197,7 @@ function encodePiece(
    * Written directly: the encoder would put its alignment after raw bytes, and its image path
    * costs more than the whole receipt.
    */
-  let paperDots = 0;
+  let paperDots = 0, drawn = 0;
   const picture = (b: Bitmap) => {
     paperDots += b.height + LINE_DOTS; // the picture, then the encoder's line feed
     const raster = rasterCommands(b);
@@ -218,6 +254,23 @@ function encodePiece(
     paperDots += LINE_DOTS;
   };
   for (const b of blocks) {
+    if (b.kind === "text" && draw && caps.raster_image.value && needsDrawing(b.text, profile)) {
+      // characters no code page has (Thai, Arabic, Chinese…): the line as dots, one text line
+      // tall, no line feed after it (GS v 0 leaves the paper at the start of the next line)
+      const inv = b.invert && caps.inverse.value;
+      const bitmap = draw(b.text, {
+        size: b.size,
+        bold: b.bold || (b.invert && !inv),
+        underline: b.underline,
+        invert: inv,
+        center: b.center,
+        cols: Math.floor(columns / b.size),
+      });
+      e.raw(rasterCommands(bitmap) as never);
+      paperDots += bitmap.height;
+      drawn++;
+      continue;
+    }
     if (b.kind === "text") {
       // without GS B an inverted line prints bold (its text says what it is: BATAL, REPRINT)
       const inv = b.invert && caps.inverse.value;
@@ -311,5 +364,5 @@ function encodePiece(
   if (underline) e.underline(false);
   if (invert) e.invert(false);
   if (size !== 1) e.size(1, 1);
-  return { bytes: e.encode() as Uint8Array, replaced, notes, paperDots };
+  return { bytes: e.encode() as Uint8Array, replaced, notes, paperDots, drawn };
 }

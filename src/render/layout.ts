@@ -5,7 +5,7 @@
  */
 import { AgentError } from "../errors.ts";
 import type { Op } from "./template.ts";
-import { align, fitText, stripControls, width, wrap } from "./text.ts";
+import { align, charCols, type Drawable, fitText, stripControls, width, wrap } from "./text.ts";
 
 /** One printable block. Text blocks hold one physical line each. */
 export type Block =
@@ -79,7 +79,8 @@ function qrData(v: string): { text: string; replaced: number } {
 
 /**
  * Lays out marked template output for a printer of `columns` columns whose code pages can print
- * `charset`.
+ * `charset`; characters beyond them that `drawable` says a font draws are kept (the line goes as
+ * dots), the rest transliterated or `?`.
  */
 export function layout(
   marked: string,
@@ -87,13 +88,14 @@ export function layout(
   columns: number,
   charset: ReadonlySet<number>,
   maxLines: number = LIMITS.maxLines,
+  drawable?: Drawable,
 ): Layout {
   const blocks: Block[] = [];
   const st: Style = { align: "left", bold: false, underline: false, invert: false, size: 1 };
   let transliterated = 0;
   let replaced = 0;
   const fit = (s: string) => {
-    const f = fitText(s, charset);
+    const f = fitText(s, charset, drawable);
     transliterated += f.transliterated;
     replaced += f.replaced;
     return f.text;
@@ -186,7 +188,10 @@ export function layout(
           cells.push("");
           break;
         case "rule":
-          pushText(fit(seg.v).repeat(Math.floor(columns / st.size)));
+          {
+            const r = fit(seg.v);
+            pushText(r.repeat(Math.floor(columns / st.size / Math.max(1, width(r)))));
+          }
           break;
         case "qr": {
           // QR data is written as ISO 8859-1: controls removed, anything else outside it `?`
@@ -243,6 +248,17 @@ export function layout(
   return { blocks, transliterated, replaced };
 }
 
+/** A double-width line in single columns: each character followed by the columns it adds. */
+function doubled(s: string): string {
+  let out = "", prev = 0;
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    out += ch + " ".repeat(charCols(cp, prev));
+    prev = cp;
+  }
+  return out;
+}
+
 /**
  * The plain-text preview of blocks (what the paper says). `barcodeAsText` tells which barcodes
  * the printer gets as their value in text (too wide for the paper, or no way to print bars).
@@ -257,7 +273,7 @@ export function previewText(
   for (const b of blocks) {
     switch (b.kind) {
       case "text": {
-        const t = b.size === 2 ? [...b.text].join(" ").trimEnd() : b.text.trimEnd();
+        const t = b.size === 2 ? doubled(b.text).trimEnd() : b.text.trimEnd();
         out.push(b.center ? align(t, columns, "center") : t);
         break;
       }

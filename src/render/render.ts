@@ -8,13 +8,20 @@ import { AgentError } from "../errors.ts";
 import { checkRaw } from "./raw_policy.ts";
 import { DEFAULT_LIMITS } from "../config.ts";
 import { decodeRawBase64, type Job } from "../core/job.ts";
-import { barcodePlan, DOTS_PER_COLUMN, encodeBlocks } from "./escpos.ts";
+import {
+  barcodePlan,
+  DOTS_PER_COLUMN,
+  type DrawText,
+  encodeBlocks,
+  needsDrawing,
+} from "./escpos.ts";
+import { type FontSet, sharedFonts } from "./fonts.ts";
 import { DOTS_PER_MM, paperLengthMm, type PaperOptions } from "./paper.ts";
 import { type Block, layout, previewText } from "./layout.ts";
 import { columnsFor, findProfile, loadProfiles, type Profile } from "./profile.ts";
 import { parseReceiptData } from "./receipt_data.ts";
 import { TemplateEngine } from "./template.ts";
-import { align, fitText, wrap } from "./text.ts";
+import { align, type Drawable, type Fitted, fitText as fitTo, wrap } from "./text.ts";
 import { concatBytes } from "../bytes.ts";
 import { type LabelKey, labelsFor } from "./labels.ts";
 import { dotsFor, loadLogo, type Logo } from "./logo.ts";
@@ -29,6 +36,8 @@ export interface Rendered {
   transliterated: number;
   /** Characters printed as "?" (no code page has them). */
   replaced: number;
+  /** Text lines drawn as dots: characters no code page holds, a font does (Thai, Chinese…). */
+  drawnLines?: number;
   /** What could not be printed as asked (a barcode too wide for the paper…): logged as warnings. */
   notes: string[];
   /** The template it was rendered with (absent for raw jobs and drawer kicks). */
@@ -103,6 +112,8 @@ export interface RendererOptions {
   now?: () => number;
   /** Lasting commands a raw job may send (config `jobs.raw_allow`; default none). */
   rawAllow?: readonly string[];
+  /** Font files beside the built-in ones for drawing scripts no code page has (`render.fonts`). */
+  fonts?: readonly string[];
   /** Shown on test pages and available to templates as `agent`. */
   agent: {
     version: string;
@@ -138,6 +149,36 @@ export class Renderer {
     this.#o = o;
     this.#logo = logo;
     this.#labels = labelsFor(o.language ?? null, o.locale, o.labels);
+    // scripts no code page has are drawn where the printer takes raster images; fonts are read
+    // only when a character needs one
+    this.#fonts = profile.capabilities.raster_image.value ? sharedFonts(o.fonts ?? []) : null;
+    const fonts = this.#fonts;
+    this.#drawable = fonts ? (cp) => fonts.fontFor(cp) !== null : undefined;
+  }
+
+  #fonts: FontSet | null;
+  #drawable: Drawable | undefined;
+
+  /** Fonts this printer's lines are drawn with (null: the profile has no raster images). */
+  get fonts(): FontSet | null {
+    return this.#fonts;
+  }
+
+  /** Server or store text fitted to this printer: code pages, else drawn, else `?`. */
+  #fit(s: string): Fitted {
+    return fitTo(s, this.profile.charset, this.#drawable);
+  }
+
+  /** What draws lines no code page holds, loaded when some block needs it (null: none does). */
+  async #drawer(blocks: Block[]): Promise<DrawText | null> {
+    const fonts = this.#fonts;
+    if (
+      !fonts ||
+      !blocks.some((b) => b.kind === "text" && needsDrawing(b.text, this.profile))
+    ) return null;
+    const { drawLine } = await import("./raster_text.ts");
+    const dots = this.columns * DOTS_PER_COLUMN;
+    return (text, style) => drawLine(text, style, dots, fonts);
   }
 
   /** How to read this printer's bytes back into a picture (its `ESC t` table, its dots). */
@@ -266,11 +307,11 @@ export class Renderer {
     // on a backup printer the ticket still names the station it belongs to
     const r = await this.#render(job, o.backupFrom, o.drawer, o.variant);
     if (!o.backupFrom) return r;
-    const from = fitText(o.backupFrom, this.profile.charset);
+    const from = this.#fit(o.backupFrom);
     const banner = this.#backupBanner(from.text);
     if (!r.blocks) {
       // a raw job: the banner's own bytes go before the server's
-      const b = this.#finish(banner, 0, 0);
+      const b = this.#finish(banner, 0, 0, await this.#drawer(banner));
       return {
         ...r,
         bytes: concatBytes([b.bytes, r.bytes]),
@@ -279,11 +320,13 @@ export class Renderer {
         paperMm: b.paperMm + r.paperMm,
       };
     }
+    const all = [...banner, ...r.blocks];
     return {
       ...this.#finish(
-        [...banner, ...r.blocks],
+        all,
         r.transliterated + from.transliterated,
         r.replaced + from.replaced,
+        await this.#drawer(all),
       ),
       template: r.template,
     };
@@ -299,7 +342,7 @@ export class Renderer {
       invert,
       size,
     });
-    const label = (k: LabelKey) => fitText(this.#labels[k], this.profile.charset).text;
+    const label = (k: LabelKey) => this.#fit(this.#labels[k]).text;
     const lines = wrap(`${label("backup_from")} ${from.toUpperCase()}`.trim(), this.columns)
       .map((l) => text(l, 1, false));
     const big = Math.floor(this.columns / 2);
@@ -384,6 +427,7 @@ export class Renderer {
       this.columns,
       this.profile.charset,
       this.#o.maxLines,
+      this.#drawable,
     );
     let blocks = l.blocks;
     let { transliterated, replaced } = l;
@@ -393,20 +437,24 @@ export class Renderer {
       const bill = data.data.bill_number;
       const ref = bill === ""
         ? null
-        : fitText(`${this.#labels.reprint_of} ${bill}`.trim().slice(0, 60), this.profile.charset);
+        : this.#fit(`${this.#labels.reprint_of} ${bill}`.trim().slice(0, 60));
       transliterated += ref?.transliterated ?? 0;
       replaced += ref?.replaced ?? 0;
       blocks = this.#withBanner(blocks, ref?.text ?? null);
     }
-    return { ...this.#finish(blocks, transliterated, replaced), template };
+    return {
+      ...this.#finish(blocks, transliterated, replaced, await this.#drawer(blocks)),
+      template,
+    };
   }
 
   #finish(
     blocks: Block[],
     transliterated: number,
     replaced: number,
+    draw: DrawText | null = null,
   ): Rendered & { blocks: Block[] } {
-    const encoded = encodeBlocks(blocks, this.profile, this.columns, this.#logo);
+    const encoded = encodeBlocks(blocks, this.profile, this.columns, this.#logo, draw);
     const max = this.#o.maxBytes ?? DEFAULT_LIMITS.rendered_bytes;
     if (encoded.bytes.length > max) {
       throw new AgentError(
@@ -424,6 +472,7 @@ export class Renderer {
       ),
       transliterated,
       replaced: replaced + encoded.replaced,
+      ...(encoded.drawn ? { drawnLines: encoded.drawn } : {}),
       notes: encoded.notes,
       blocks,
       paperMm: Math.round(encoded.paperDots / DOTS_PER_MM),
@@ -437,7 +486,7 @@ export class Renderer {
       const pad = Math.max(0, cols - s.length);
       return " ".repeat(pad >> 1) + s + " ".repeat(pad - (pad >> 1));
     };
-    const label = (k: LabelKey) => fitText(this.#labels[k], this.profile.charset).text;
+    const label = (k: LabelKey) => this.#fit(this.#labels[k]).text;
     const words = label("reprint").length <= half ? label("reprint") : label("copy");
     const banner: Block = {
       kind: "text",

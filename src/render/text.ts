@@ -126,17 +126,36 @@ export interface Fitted {
   transliterated: number;
   /** Characters replaced with `?` because nothing close exists. */
   replaced: number;
+  /** Characters kept to be drawn as dots (no code page has them; a font does). */
+  drawn?: number;
 }
+
+/**
+ * Whether a character no code page holds can be drawn as dots instead (the profile prints raster
+ * images and a font has it): letters, marks and digits only — punctuation and symbols keep their
+ * text look (quotes, dashes, `EUR`), and an emoji's keycap or skin tone is left off as before.
+ */
+export type Drawable = (cp: number) => boolean;
+
+const DRAWN_RE = /^[\p{L}\p{M}\p{N}]$/u;
+/** Vietnamese's own letters (ơ ư đ, and every vowel with its tone): stripped, a word changes. */
+const VIETNAMESE_RE = /^[\u0110\u0111\u01a0\u01a1\u01af\u01b0\u1ea0-\u1ef9]$/u;
 
 /**
  * Fits text to the characters a printer can print: kept if printable ASCII or in `charset`, else
  * transliterated, else `?`. Spacing characters (no-break space from `Intl`) always become a plain
  * space. A control character (never in a charset) is replaced and counted.
  */
-export function fitToCharset(s: string, charset: ReadonlySet<number>): Fitted {
+export function fitToCharset(
+  s: string,
+  charset: ReadonlySet<number>,
+  drawable?: Drawable,
+): Fitted {
   let out = "";
   let transliterated = 0;
   let replaced = 0;
+  let drawn = 0;
+  let lastDrawn = false;
   // composed first: "e" + U+0301 is the é every code page has, not "e?"
   for (const ch of s.normalize("NFC")) {
     const cp = ch.codePointAt(0)!;
@@ -144,9 +163,24 @@ export function fitToCharset(s: string, charset: ReadonlySet<number>): Fitted {
       (cp >= 0x20 && cp < 0x7f) || (charset.has(cp) && !(ch in TRANSLIT && TRANSLIT[ch] === " "))
     ) {
       out += ch;
+      lastDrawn = false;
       continue;
     }
     if (cp >= 0xfe00 && SELECTOR_RE.test(ch)) continue; // 7 + VS16 + keycap: the 7 alone
+    // Vietnamese letters carry their tone in the mark: drawn rather than stripped; and a mark
+    // on a drawn letter (Thai vowels and tones, Arabic harakat) is drawn with it
+    if (
+      drawable &&
+      (VIETNAMESE_RE.test(ch) ||
+        (lastDrawn && cp >= 0x300 && /^\p{M}$/u.test(ch) && cp !== 0x20e3)) &&
+      drawable(cp)
+    ) {
+      out += ch;
+      drawn++;
+      lastDrawn = true;
+      continue;
+    }
+    lastDrawn = false;
     if (cp >= 0x300 && MARK_RE.test(ch)) {
       // a mark the printer cannot put on its letter: the letter prints bare, counted
       transliterated++;
@@ -168,29 +202,89 @@ export function fitToCharset(s: string, charset: ReadonlySet<number>): Fitted {
       transliterated++;
       continue;
     }
+    if (drawable && DRAWN_RE.test(ch) && drawable(cp)) {
+      // Thai, Khmer, Arabic, Chinese…: what no code page has and nothing stands in for is drawn
+      out += ch;
+      drawn++;
+      lastDrawn = true;
+      continue;
+    }
     out += "?";
     replaced++;
   }
-  return { text: out, transliterated, replaced };
+  return drawn
+    ? { text: out, transliterated, replaced, drawn }
+    : { text: out, transliterated, replaced };
 }
 
 /** Server text → printable text for a charset: controls removed, then fitted and counted. */
-export function fitText(s: string, charset: ReadonlySet<number>): Fitted {
-  return fitToCharset(stripControls(s), charset);
+export function fitText(s: string, charset: ReadonlySet<number>, drawable?: Drawable): Fitted {
+  return fitToCharset(stripControls(s), charset, drawable);
 }
 
-/** Printed width of a string (one column per code point after fitting). */
+const ZERO_WIDTH_RE = /^[\p{Mn}\p{Me}\p{Cf}]$/u;
+
+/**
+ * Columns a character takes on paper: 1 for everything a code page prints; for characters drawn
+ * as dots (raster_text.ts), 0 for a mark on its letter (Thai vowels and tones, Arabic harakat, a
+ * Khmer subscript after its coeng), 2 for the wide ones (Chinese, Japanese, Korean, full-width
+ * forms), 1 for the rest. `prev` is the code point before it (0 at the start).
+ */
+export function charCols(cp: number, prev: number): number {
+  if (cp < 0x300) return 1;
+  if (prev === 0x17d2) return 0; // Khmer coeng: the next consonant goes under its letter
+  if (
+    (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0x303e) ||
+    (cp >= 0x3041 && cp <= 0x33ff) || (cp >= 0x3400 && cp <= 0x4dbf) ||
+    (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0xa000 && cp <= 0xa4cf) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x20000 && cp <= 0x3fffd)
+  ) return 2;
+  return ZERO_WIDTH_RE.test(String.fromCodePoint(cp)) ? 0 : 1;
+}
+
+/**
+ * Printed width of a string in columns: one a character for what a code page prints; drawn
+ * characters as {@link charCols} says.
+ */
 export function width(s: string): number {
   let n = 0;
-  for (const _ of s) n++;
+  let prev = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x300) {
+      n++;
+      prev = c;
+      continue;
+    }
+    const cp = s.codePointAt(i)!;
+    if (cp > 0xffff) i++;
+    n += charCols(cp, prev);
+    prev = cp;
+  }
   return n;
+}
+
+/** Scripts written without spaces between words, broken where a word ends (`Intl.Segmenter`). */
+const UNSPACED_RE =
+  /[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]/;
+let segmenter: Intl.Segmenter | null = null;
+
+/** A word of a space-less script, in pieces a line may break between (Thai words, each hanzi). */
+function pieces(word: string): string[] {
+  if (!UNSPACED_RE.test(word)) return [word];
+  segmenter ??= new Intl.Segmenter("th", { granularity: "word" });
+  return [...segmenter.segment(word)].map((x) => x.segment);
 }
 
 /**
  * Splits text into lines of at most `first` columns (the first line) and `rest` (the lines after
- * it, e.g. a hanging indent), at spaces where possible; a word longer than a line fills the line
- * and is hard-broken. Linear in the length of the text (each code point is visited a bounded
- * number of times), so a huge field costs time in proportion, never more.
+ * it, e.g. a hanging indent), at spaces where possible — and between the words of Thai, Khmer,
+ * Lao, Burmese, Chinese and Japanese, which have none; a word longer than a line fills the line
+ * and is hard-broken (never inside a letter with its marks). Linear in the length of the text
+ * (each code point is visited a bounded number of times), so a huge field costs time in
+ * proportion, never more.
  */
 export function wrap(s: string, first: number, rest: number = first): string[] {
   if (first < 1 || rest < 1) return [s];
@@ -198,53 +292,69 @@ export function wrap(s: string, first: number, rest: number = first): string[] {
   let cur = "";
   let curW = 0;
   for (const word of s.split(" ")) {
-    let w = word;
-    let wW = width(w);
-    for (;;) {
-      const cols = lines.length ? rest : first;
-      if (wW > cols) {
-        // a word longer than the line: fill the current line, then hard-break
-        const room = curW ? cols - curW - 1 : cols;
-        if (room > 0) {
-          const head = takeCodePoints(w, room);
-          lines.push((curW ? cur + " " : "") + head);
-          w = w.slice(head.length);
-          wW -= room;
+    const parts = pieces(word);
+    for (const [k, part] of parts.entries()) {
+      const sep = k === 0 ? " " : ""; // a space before each word, none inside one
+      let w = part;
+      let wW = width(w);
+      for (;;) {
+        const cols = lines.length ? rest : first;
+        const sepW = curW || cur ? sep.length : 0;
+        if (wW > cols) {
+          // a word longer than the line: fill the current line, then hard-break
+          const room = curW ? cols - curW - sepW : cols;
+          const head = room > 0 ? takeColumns(w, room, !curW) : "";
+          if (head) {
+            lines.push((curW ? cur + (sepW ? sep : "") : "") + head);
+            w = w.slice(head.length);
+            wW = width(w);
+          } else {
+            lines.push(cur);
+          }
+          cur = "";
+          curW = 0;
+          continue;
+        }
+        if (!curW && !cur) {
+          cur = w;
+          curW = wW;
+        } else if (curW + sepW + wW <= cols) {
+          cur += (sepW ? sep : "") + w;
+          curW += sepW + wW;
         } else {
           lines.push(cur);
+          cur = "";
+          curW = 0;
+          continue; // the word starts the next line, whose width may differ
         }
-        cur = "";
-        curW = 0;
-        continue;
+        break;
       }
-      if (!curW && !cur) {
-        cur = w;
-        curW = wW;
-      } else if (curW + 1 + wW <= cols) {
-        cur += " " + w;
-        curW += 1 + wW;
-      } else {
-        lines.push(cur);
-        cur = "";
-        curW = 0;
-        continue; // the word starts the next line, whose width may differ
-      }
-      break;
     }
   }
   lines.push(cur);
   return lines;
 }
 
-/** The first `n` code points of `s` (as a string), reading only those. */
-function takeCodePoints(s: string, n: number): string {
-  let i = 0;
-  for (let k = 0; k < n && i < s.length; k++) {
-    const c = s.charCodeAt(i);
-    i += c >= 0xd800 && c <= 0xdbff && i + 1 < s.length ? 2 : 1;
+/**
+ * The longest head of `s` (as a string) at most `n` columns wide, never parting a letter from its
+ * marks (a whole grapheme cluster at a time, where the text has any beyond Latin's); with
+ * `atLeastOne`, one cluster even if wider, so an empty line always moves on.
+ */
+function takeColumns(s: string, n: number, atLeastOne: boolean): string {
+  if (!/[^\u0020-\u02ff]/.test(s)) {
+    return atLeastOne || n > 0 ? s.slice(0, Math.max(n, atLeastOne ? 1 : 0)) : "";
   }
-  return s.slice(0, i);
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
+  let end = 0, w = 0;
+  for (const { segment, index } of graphemes.segment(s)) {
+    const cw = width(segment);
+    if (w + cw > n && (index > 0 || !atLeastOne)) break;
+    w += cw;
+    end = index + segment.length;
+  }
+  return s.slice(0, end);
 }
+let graphemes: Intl.Segmenter | null = null;
 
 /** Pads a line to `cols` for an alignment. */
 export function align(s: string, cols: number, how: "left" | "center" | "right"): string {

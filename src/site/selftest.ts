@@ -59,6 +59,10 @@ const NEXT_STEPS: Record<string, (c: Config | null) => string> = {
     } to one of the brands named above, or add a profile file for this printer (docs/printing.md, Adding a printer)`,
   TEMPLATES_INVALID: () =>
     "fix the template or profile file named above, or remove it to use the built-in one",
+  FONTS_UNREADABLE: () =>
+    "the agent's own fonts (beside agent.exe's code) cannot be read: reinstall agent.exe",
+  FONT_UNREADABLE: () =>
+    "render.fonts names a file that is missing or not a font: fix the path or remove it",
   TEMPLATE_VARIANT_REFUSED: () =>
     "an experiment's variant must print totals, taxes, payments, the change and the bill number as the base template does (docs/printing.md, Receipt experiments)",
   PROFILE_OLD_FORMAT: () =>
@@ -683,6 +687,7 @@ export async function runChecks(o: SelftestOptions): Promise<Check[]> {
         detail: `${tag}profile ${renderer.profile.id} (${renderer.profile.source}), ` +
           `${renderer.columns} columns, ${capabilitySummary(renderer.profile)}; templates compile`,
       });
+      checks.push(scriptsCheck(renderer, tag));
     } catch (e) {
       renderers.push(null);
       checks.push({
@@ -721,6 +726,50 @@ export async function runChecks(o: SelftestOptions): Promise<Check[]> {
   const svc = await checkService(SERVICE_NAME);
   if (svc) checks.push(svc);
   return advise(checks, c);
+}
+
+/** Scripts a font draws (a letter each), as the selftest names them. */
+const SCRIPT_PROBES: [string, number][] = [
+  ["Thai", 0x0e01],
+  ["Khmer", 0x1780],
+  ["Arabic", 0x0628],
+  ["Vietnamese", 0x1ec5],
+  ["Chinese/Japanese/Korean", 0x4e2d],
+];
+
+/**
+ * How this printer prints text its code pages lack: drawn (which scripts, with which fonts), or
+ * transliterated and `?` where the profile has no raster images. A font the agent carries or that
+ * `render.fonts` names and that cannot be read is a FAIL / WARN; no CJK font on the PC is said.
+ */
+function scriptsCheck(renderer: Renderer, tag: string): Check {
+  const fonts = renderer.fonts;
+  if (!fonts) {
+    return {
+      area: "templates",
+      result: "PASS",
+      detail: `${tag}profile ${renderer.profile.id} has no raster images: text beyond its code ` +
+        `pages (Thai, Arabic, Chinese…) prints transliterated where a close letter exists, else ?`,
+    };
+  }
+  const drawn: string[] = [], missing: string[] = [];
+  for (const [name, cp] of SCRIPT_PROBES) {
+    const f = fonts.fontFor(cp);
+    if (f) drawn.push(`${name} (${f.source.name})`);
+    else missing.push(name);
+  }
+  const broken = fonts.problems;
+  const own = broken.some((p) => p.includes("harfbuzz") || /Noto/.test(p));
+  return {
+    area: "templates",
+    result: own ? "FAIL" : broken.length ? "WARN" : "PASS",
+    ...(own ? { code: "FONTS_UNREADABLE" } : broken.length ? { code: "FONT_UNREADABLE" } : {}),
+    detail: `${tag}text beyond the code pages is drawn: ${drawn.join(", ") || "none"}` +
+      (missing.length
+        ? `; no font on this PC for ${missing.join(", ")} (printed as ?; render.fonts can name one)`
+        : "") +
+      (broken.length ? `; cannot read ${broken.join("; ")}` : ""),
+  };
 }
 
 /** Adds the next step to every FAIL and WARN line that has a code. */
