@@ -25,6 +25,20 @@ Deno.bench("render 500-item receipt (epson, 48 columns)", async () => {
   await r.render(big);
 });
 
+// five item names no code page holds: each drawn as a line of dots (fonts loaded before timing)
+const drawn = receiptJob("receipt", {
+  ...TYPICAL_RECEIPT,
+  items: ["ก๋วยเตี๋ยวน้ำใส", "បាយឆាសាច់មាន់", "شاي بالنعناع", "Phở bò tái đặc biệt", "Kopi susu"]
+    .map((name) => ({ name, qty: 1, price: 1000 })),
+});
+await r.render(drawn);
+Deno.bench(
+  "render typical receipt with 4 drawn lines: Thai, Khmer, Arabic, Vietnamese (epson)",
+  async () => {
+    await r.render(drawn);
+  },
+);
+
 const epson = await pinnedRenderer("epson", 48);
 const bytes = (await epson.render(job)).bytes;
 Deno.bench("read a typical receipt's bytes back and draw the SVG picture", async () => {

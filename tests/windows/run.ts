@@ -226,7 +226,18 @@ async function serviceTest(
         body: JSON.stringify({
           terminal_id: "POS-SVC",
           job_type: "receipt",
-          receipt_data: { store_name: "Service", bill_number: bill, total: 1000 },
+          // Thai, Arabic and Vietnamese are drawn by HarfBuzz in Windows' deno.exe, from the
+          // fonts beside the bundle: the same bytes as on Linux, or this test fails
+          receipt_data: {
+            store_name: "Service ร้านอาหาร",
+            bill_number: bill,
+            items: [
+              { name: "ข้าวผัดกุ้ง", qty: 1, price: 1000 },
+              { name: "شاي بالنعناع", qty: 1, price: 1000 },
+              { name: "Phở bò tái", qty: 1, price: 1000 },
+            ],
+            total: 3000,
+          },
         }),
       })).json();
     const status = async (id: number) =>
@@ -253,7 +264,14 @@ async function serviceTest(
         sim.jobs[0].bytes.every((b, i) => b === expected.bytes[i]),
       "the bytes at the printer are exactly the rendered receipt",
     );
-    say("service: job printed through winspool, byte-exact, COMPLETED");
+    expect(
+      (expected.drawnLines ?? 0) >= 4,
+      `the receipt has drawn lines (${expected.drawnLines})`,
+    );
+    say(
+      `service: job printed through winspool, byte-exact (${expected.drawnLines} lines drawn: ` +
+        "Thai, Arabic, Vietnamese), COMPLETED",
+    );
     // a job in flight when the stop arrives is finished first
     const inflight = await create("SVC-2");
     await new Promise((r) => setTimeout(r, 300));
@@ -373,11 +391,17 @@ async function selftestTest(
       "the printer line names the account",
     );
     expect(line(ok, "print")[0]?.result === "PASS", "test page printed");
+    const scripts = line(ok, "templates").find((c) => c.detail.includes("drawn"));
+    expect(
+      scripts?.result === "PASS" &&
+        /Thai \(Noto Sans Thai\).*Arabic \(Noto Sans Arabic\)/.test(scripts.detail),
+      `the bundle draws with its fonts under Windows: ${scripts?.detail}`,
+    );
     await sim.waitForJobs(1, 10_000);
     say(
       `selftest: healthy set-up passes (${
         ok.checks.map((c) => `${c.area} ${c.result}`).join(", ")
-      }); test page at the printer`,
+      }); test page at the printer; ${scripts!.detail}`,
     );
     const missing = await run("Kasir Printer");
     expect(missing.code === 8, `missing printer: exit ${missing.code}`);
