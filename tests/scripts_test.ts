@@ -262,7 +262,7 @@ Deno.test("goldens: each script on every profile with raster images at 58 and 80
 Deno.test("an all-Latin receipt sends no picture and reads no font", async () => {
   // a font set of its own (the extra path makes it one), so what it read is this receipt's
   const r = await Renderer.create(rendererOptions({ fonts: ["/latin-only-test/none.ttf"] }));
-  for (const tpl of ["receipt", "kitchen", "reprint", "test"]) {
+  for (const tpl of ["receipt", "kitchen", "reprint"]) {
     const out = await r.render(receiptJob(tpl));
     assert(!readEscPos(out.bytes, r.profile.escT).commands.includes("image"), tpl);
   }
@@ -320,4 +320,41 @@ Deno.test("the carried fonts and HarfBuzz are the files fonts/README.md names (s
   for (const l of ["OFL.txt", "HARFBUZZ-LICENSE.txt"]) {
     assert((await Deno.readTextFile(new URL(l, dir))).length > 1000, l);
   }
+});
+
+Deno.test("everywhere text goes: the store's labels, the reprint and backup banners, the store name, the footer and the test page draw what no code page holds", async () => {
+  const r = await Renderer.create(rendererOptions({
+    labels: { thanks: "ขอบคุณค่ะ", reprint: "พิมพ์ซ้ำ", backup: "สำรอง", total: "รวม" },
+  }));
+  const data = {
+    store_name: "ร้านอาหาร",
+    bill_number: "INV-9",
+    items: [{ name: "Kopi", qty: 1, price: 1000 }],
+    total: 1000,
+    footer_lines: ["شكرا"],
+  };
+  const receipt = await r.render(receiptJob("receipt", data));
+  const thanks = await r.render(receiptJob("receipt", { ...data, footer_lines: [] }));
+  const reprint = await r.render(receiptJob("reprint", data));
+  const backup = await r.render(receiptJob("kitchen", data), { backupFrom: "บาร์" });
+  const test = await r.render(receiptJob("test"));
+  for (
+    const [what, out, words] of [
+      ["receipt", receipt, ["ร้านอาหาร", "รวม", "شكرا"]],
+      ["receipt without a footer", thanks, ["ขอบคุณค่ะ"]],
+      ["reprint", reprint, ["พิมพ์ซ้ำ"]],
+      ["backup", backup, ["สำรอง", "บาร์"]],
+      ["test page", test, ["ภาษาไทย", "Tiếng"]],
+    ] as const
+  ) {
+    assertEquals(out.replaced, 0, `${what}: nothing as ?`);
+    assert((out.drawnLines ?? 0) > 0, `${what}: lines drawn`);
+    const flat = out.preview.replace(/ /g, "");
+    for (const w of words) {
+      assert(flat.includes(w.replace(/ /g, "")), `${what}: ${w} in the preview`);
+    }
+  }
+  // the reprint banner stays centred in its half of the paper, counted in columns
+  const banner = reprint.preview.split("\n")[0];
+  assert(banner.trimStart().startsWith("พ"), banner);
 });

@@ -9,10 +9,12 @@
 import bidiFactory, { type Bidi } from "bidi-js";
 import type { Bitmap } from "./codes.ts";
 import type { FontSet, LoadedFont } from "./fonts.ts";
-import { charCols } from "./text.ts";
+import { charCols, width } from "./text.ts";
 
-// the package's types describe its ES module; Deno loads its CommonJS build, same function
-const bidi = (bidiFactory as unknown as () => Bidi)();
+// the package's types describe its ES module; Deno loads its CommonJS build, same function;
+// made on the first line drawn (its tables are built then), never at start
+let bidiMade: Bidi | null = null;
+const bidiAlgorithm = () => bidiMade ??= (bidiFactory as unknown as () => Bidi)();
 
 /** Dots a column of font A is wide at size 1. */
 const COL = 12;
@@ -84,6 +86,7 @@ interface Placed {
 
 /** Shapes a run: bidi levels, then one HarfBuzz call per piece of one font and one direction. */
 function shapeRun(text: string, fonts: FontSet, size: number): { glyphs: Placed[]; width: number } {
+  const bidi = bidiAlgorithm();
   const levels = bidi.getEmbeddingLevels(text, "ltr");
   const order = bidi.getReorderedIndices(text, levels, 0, text.length - 1);
   // code units → code points (a surrogate pair is one character, at its first unit)
@@ -178,7 +181,7 @@ export function drawLine(
     }
   }
   if (style.invert) {
-    const end = Math.min(paperDots, offset + text.length * colDots);
+    const end = Math.min(paperDots, offset + width(text) * colDots);
     for (let y = 0; y < height - 6 * s + 3; y++) {
       for (let x = offset; x < end; x++) dark[y * paperDots + x] ^= 1;
     }

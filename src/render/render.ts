@@ -16,12 +16,21 @@ import {
   needsDrawing,
 } from "./escpos.ts";
 import { type FontSet, sharedFonts } from "./fonts.ts";
+import { drawLine } from "./raster_text.ts";
 import { DOTS_PER_MM, paperLengthMm, type PaperOptions } from "./paper.ts";
 import { type Block, layout, previewText } from "./layout.ts";
 import { columnsFor, findProfile, loadProfiles, type Profile } from "./profile.ts";
 import { parseReceiptData } from "./receipt_data.ts";
 import { TemplateEngine } from "./template.ts";
-import { align, type Drawable, type Fitted, fitText as fitTo, wrap } from "./text.ts";
+import {
+  align,
+  type Drawable,
+  type Fitted,
+  fitText as fitTo,
+  headColumns,
+  width,
+  wrap,
+} from "./text.ts";
 import { concatBytes } from "../bytes.ts";
 import { type LabelKey, labelsFor } from "./labels.ts";
 import { dotsFor, loadLogo, type Logo } from "./logo.ts";
@@ -169,14 +178,16 @@ export class Renderer {
     return fitTo(s, this.profile.charset, this.#drawable);
   }
 
-  /** What draws lines no code page holds, loaded when some block needs it (null: none does). */
-  async #drawer(blocks: Block[]): Promise<DrawText | null> {
+  /**
+   * What draws lines no code page holds (null: none does). Synchronous all through (fonts are
+   * read on first need): a job's render takes no turn of the event loop more for them.
+   */
+  #drawer(blocks: Block[]): DrawText | null {
     const fonts = this.#fonts;
     if (
       !fonts ||
       !blocks.some((b) => b.kind === "text" && needsDrawing(b.text, this.profile))
     ) return null;
-    const { drawLine } = await import("./raster_text.ts");
     const dots = this.columns * DOTS_PER_COLUMN;
     return (text, style) => drawLine(text, style, dots, fonts);
   }
@@ -311,7 +322,7 @@ export class Renderer {
     const banner = this.#backupBanner(from.text);
     if (!r.blocks) {
       // a raw job: the banner's own bytes go before the server's
-      const b = this.#finish(banner, 0, 0, await this.#drawer(banner));
+      const b = this.#finish(banner, 0, 0, this.#drawer(banner));
       return {
         ...r,
         bytes: concatBytes([b.bytes, r.bytes]),
@@ -326,7 +337,7 @@ export class Renderer {
         all,
         r.transliterated + from.transliterated,
         r.replaced + from.replaced,
-        await this.#drawer(all),
+        this.#drawer(all),
       ),
       template: r.template,
     };
@@ -346,7 +357,7 @@ export class Renderer {
     const lines = wrap(`${label("backup_from")} ${from.toUpperCase()}`.trim(), this.columns)
       .map((l) => text(l, 1, false));
     const big = Math.floor(this.columns / 2);
-    return [text(label("backup").slice(0, big), 2, false), ...lines, {
+    return [text(headColumns(label("backup"), big), 2, false), ...lines, {
       kind: "text",
       text: "-".repeat(this.columns),
       bold: false,
@@ -443,7 +454,7 @@ export class Renderer {
       blocks = this.#withBanner(blocks, ref?.text ?? null);
     }
     return {
-      ...this.#finish(blocks, transliterated, replaced, await this.#drawer(blocks)),
+      ...this.#finish(blocks, transliterated, replaced, this.#drawer(blocks)),
       template,
     };
   }
@@ -483,14 +494,14 @@ export class Renderer {
   #withBanner(blocks: Block[], ref: string | null): Block[] {
     const half = Math.floor(this.columns / 2);
     const center = (s: string, cols: number) => {
-      const pad = Math.max(0, cols - s.length);
+      const pad = Math.max(0, cols - width(s));
       return " ".repeat(pad >> 1) + s + " ".repeat(pad - (pad >> 1));
     };
     const label = (k: LabelKey) => this.#fit(this.#labels[k]).text;
-    const words = label("reprint").length <= half ? label("reprint") : label("copy");
+    const words = width(label("reprint")) <= half ? label("reprint") : label("copy");
     const banner: Block = {
       kind: "text",
-      text: center(words.slice(0, half), half),
+      text: center(headColumns(words, half), half),
       bold: true,
       underline: false,
       invert: true,
@@ -539,6 +550,9 @@ export class Renderer {
           : "text only",
         inverse: p.capabilities.inverse.value ? "white on black (GS B)" : "bold (no GS B)",
         sample_text: sample,
+        // drawn where the profile takes raster images (the fonts the agent carries): the test
+        // page shows on the unit itself that a script beyond its code pages prints
+        script_sample: this.#fonts ? "ภาษาไทย ខ្មែរ العربية Tiếng Việt" : "",
         ruler: "1234567890".repeat(Math.ceil(this.columns / 10)).slice(0, this.columns),
         qr_text: `print-agent ${this.#o.agent.version} ${this.#o.agent.terminal_id}`,
       },

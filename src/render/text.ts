@@ -356,6 +356,11 @@ function takeColumns(s: string, n: number, atLeastOne: boolean): string {
 }
 let graphemes: Intl.Segmenter | null = null;
 
+/** The head of `s` that fits `n` columns (whole letters with their marks); "" if none fits. */
+export function headColumns(s: string, n: number): string {
+  return n > 0 ? takeColumns(s, n, false) : "";
+}
+
 /** Pads a line to `cols` for an alignment. */
 export function align(s: string, cols: number, how: "left" | "center" | "right"): string {
   const gap = Math.max(0, cols - width(s));

@@ -109,8 +109,11 @@ try {
         const bill = `${terminal}-${i}`;
         const { id, at } = await srv.create(terminal, bill);
         await waitUntil(() => srv.completed.has(id), 15_000, `polled job ${bill}`);
-        const got = sim.jobs.find((j) => new TextDecoder("latin1").decode(j.bytes).includes(bill));
-        lat.push(got!.firstByteAt - at);
+        // the printer's side of the connection may close a moment after COMPLETED is sent
+        const find = () =>
+          sim.jobs.find((j) => new TextDecoder("latin1").decode(j.bytes).includes(bill));
+        await waitUntil(() => find() !== undefined, 5_000, `printed job ${bill}`);
+        lat.push(find()!.firstByteAt - at);
       }
     } finally {
       await stopAgent(a);
