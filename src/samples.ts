@@ -145,6 +145,13 @@ export const SCRIPT_SAMPLES: Record<
     thanks: "شكرا لزيارتكم",
     pay: "نقدا",
   },
+  hebrew: {
+    title: "Hebrew (right to left)",
+    store: "מסעדת השוק",
+    items: [["סלט ירקות", 2], ["שקשוקה", 1], ["Es teh", 1]],
+    thanks: "תודה רבה",
+    pay: "מזומן",
+  },
   vietnamese: {
     title: "Vietnamese (tones stacked on their vowels)",
     store: "Quán Phở Hà Nội",

@@ -1,7 +1,7 @@
 /**
  * The fonts a line is drawn with where the printer's code pages lack its characters: Noto Sans
- * Mono (Latin with every mark, Vietnamese, Greek, Cyrillic), Noto Sans Thai, Khmer and Arabic
- * carried in `fonts/` (SIL OFL 1.1), and for Chinese, Japanese and Korean a font the terminal
+ * Mono (Latin with every mark, Vietnamese, Greek, Cyrillic), Noto Sans Thai, Khmer, Arabic and
+ * Hebrew carried in `fonts/` (SIL OFL 1.1), and for Chinese, Japanese and Korean a font the terminal
  * already has (Windows: Microsoft YaHei, SimSun, …; elsewhere Droid Sans Fallback, Noto CJK,
  * WenQuanYi), or files named in `render.fonts`. Nothing is read until a character needs it.
  * @module
@@ -48,6 +48,7 @@ export const EMBEDDED: readonly FontSource[] = [
   { name: "Noto Sans Thai", path: "NotoSansThai-Regular.ttf", carried: true, em: 21 },
   { name: "Noto Sans Khmer", path: "NotoSansKhmer-Regular.ttf", carried: true, em: 19 },
   { name: "Noto Sans Arabic", path: "NotoSansArabic-Regular.ttf", carried: true, em: 20 },
+  { name: "Noto Sans Hebrew", path: "NotoSansHebrew-Regular.ttf", carried: true, em: 20 },
 ];
 
 /** Fonts for Chinese, Japanese and Korean a terminal may have, best first. */
@@ -88,6 +89,7 @@ function embeddedFor(cp: number): number {
     (cp >= 0x08a0 && cp <= 0x08ff) || (cp >= 0xfb50 && cp <= 0xfdff) ||
     (cp >= 0xfe70 && cp <= 0xfeff)
   ) return 3; // Arabic, Persian, Urdu
+  if ((cp >= 0x0590 && cp <= 0x05ff) || (cp >= 0xfb1d && cp <= 0xfb4f)) return 4; // Hebrew
   return 0;
 }
 

@@ -733,6 +733,7 @@ const SCRIPT_PROBES: [string, number][] = [
   ["Thai", 0x0e01],
   ["Khmer", 0x1780],
   ["Arabic", 0x0628],
+  ["Hebrew", 0x05d0],
   ["Vietnamese", 0x1ec5],
   ["Chinese/Japanese/Korean", 0x4e2d],
 ];

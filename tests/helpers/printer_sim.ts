@@ -25,7 +25,7 @@ export class PrinterSim {
   #conns = new Set<Deno.Conn>();
   #closed = false;
   #onJob: ((j: SimJob) => void)[] = [];
-  /** Called with the first byte time of each connection (benches). */
+  /** Called with the time of the first byte of each job (status questions are not one; benches). */
   onFirstByte?: (t: number) => void;
 
   private constructor(l: Deno.TcpListener) {
@@ -67,10 +67,7 @@ export class PrinterSim {
       while (true) {
         const n = await c.read(buf);
         if (n === null) break;
-        if (!first) {
-          first = performance.now();
-          this.onFirstByte?.(first);
-        }
+        const now = performance.now();
         const data = buf.slice(0, n);
         // answer real-time status requests (DLE EOT n) found in the stream
         let isStatus = true;
@@ -84,6 +81,12 @@ export class PrinterSim {
           } else isStatus = false;
         }
         if (!isStatus) statusOnly = false;
+        // the job's first byte: a status question (a probe, or the check before a job) is not
+        // the job, so pickup is measured to the first byte of the job's own data
+        if (!isStatus && !first) {
+          first = now;
+          this.onFirstByte?.(first);
+        }
         chunks.push(data);
         total += n;
       }

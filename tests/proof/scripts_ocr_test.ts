@@ -2,7 +2,7 @@
  * The drawn lines read back by OCR, as an outside check would: each script's receipt line and
  * kitchen ticket (double size) is rendered to bytes, read back from the bytes into a picture
  * (paper.ts), and given to Tesseract (Debian's tesseract-ocr with its Thai, Khmer, Arabic,
- * Vietnamese and Simplified Chinese data: .ci/run installs them). What it reads must match the
+ * Hebrew, Vietnamese and Simplified Chinese data: .ci/run installs them). What it reads must match the
  * text closely — a missing mark, a wrong order or a broken join would not.
  */
 import { assert } from "../helpers/assert.ts";
@@ -17,6 +17,7 @@ const CASES: { script: string; lang: string; text: string }[] = [
   { script: "thai", lang: "tha", text: "ข้าวผัดกุ้ง ก๋วยเตี๋ยวน้ำใส" },
   { script: "khmer", lang: "khm", text: "បាយឆាសាច់មាន់" },
   { script: "arabic", lang: "ara", text: "شاي بالنعناع" },
+  { script: "hebrew", lang: "heb", text: "סלט ירקות טרי" },
   { script: "vietnamese", lang: "vie", text: "Phở bò tái đặc biệt" },
   { script: "chinese", lang: "chi_sim", text: "宫保鸡丁 米饭" },
 ];
