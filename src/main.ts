@@ -15,7 +15,8 @@ import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Config, ConfigError, loadConfig, maskedConfig } from "./config.ts";
-import { startAgent, StartupError, stopAgent } from "./run.ts";
+import { StartupError } from "./run.ts";
+import { supervise } from "./site/supervisor.ts";
 import { VERSION } from "./version.ts";
 import { closeLogging, log } from "./log.ts";
 
@@ -267,9 +268,17 @@ export async function runUntilStopped(
     : ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   stopSignal?.addEventListener("abort", onSignal);
-  let agent;
   try {
-    agent = await startAgent(config, { signal: stop.signal, demo: o.demo });
+    // the agent, and the configurations the POS server offers (site/supervisor.ts); the
+    // signal listeners stay until the stop is done: a second signal (Ctrl+C pressed twice, or
+    // the SIGTERM that npx/npm sends its child after the terminal's SIGINT) must not cut the
+    // clean stop short; the stop itself is bounded (the job in hand, a few seconds of reports)
+    await supervise(config, {
+      signal: stop.signal,
+      demo: o.demo,
+      stopped: promise,
+      onStarted,
+    });
   } catch (e) {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
     if (stop.signal.aborted) {
@@ -284,12 +293,6 @@ export async function runUntilStopped(
     }
     throw e;
   }
-  onStarted?.();
-  await promise;
-  // the listeners stay until the stop is done: a second signal (Ctrl+C pressed twice, or the
-  // SIGTERM that npx/npm sends its child after the terminal's SIGINT) must not cut the clean
-  // stop short; the stop itself is bounded (the job in hand, a few seconds of reports)
-  await stopAgent(agent);
   for (const s of signals) Deno.removeSignalListener(s, onSignal);
   await closeLogging();
   return 0;

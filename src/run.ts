@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { Agent } from "./core/agent.ts";
+import { Agent, type RemoteHooks } from "./core/agent.ts";
 import { type Config, serverToken, type StationConfig } from "./config.ts";
 import { AgentError } from "./errors.ts";
 import { JobServerClient } from "./server/job_server.ts";
@@ -192,6 +192,8 @@ export interface StartOptions {
   stateRetryMs?: number;
   /** The demo: its virtual printers are meant (no warning). */
   demo?: boolean;
+  /** Remote configuration's hooks (the supervisor in main.ts; tests). */
+  remote?: RemoteHooks;
 }
 
 /**
@@ -321,6 +323,7 @@ export async function startAgent(c: Config, o: StartOptions = {}): Promise<Runni
     stations: printers.map((printer, i) => ({ printer, renderer: renderers[i] })),
     version: VERSION,
     clock: o.clock,
+    remote: o.remote,
   });
   agent.start();
   return agent;

@@ -20,6 +20,7 @@ import type { Printer } from "../printers/printer.ts";
 import type { Renderer } from "../render/render.ts";
 import { type PrintEnv, printJob, Station } from "./station.ts";
 import { type AgentSnapshot, type AgentStatus, heartbeatBody } from "../server/protocol.ts";
+import type { ConfigReport } from "../site/remote_config.ts";
 import { ServerClock } from "../server/server_time.ts";
 import { type Counters, Ledger } from "./ledger.ts";
 import { type AcceptResult, Intake } from "./intake.ts";
@@ -40,6 +41,16 @@ export interface AgentDeps {
   version: string;
   /** The clock (default: the system clock). */
   clock?: Clock;
+  /** Remote configuration: its state for the heartbeat, and what the server answered. */
+  remote?: RemoteHooks;
+}
+
+/** What the agent tells remote configuration (site/remote_config.ts) and asks of it. */
+export interface RemoteHooks {
+  /** The state each heartbeat carries. */
+  report(): ConfigReport;
+  /** The body of a heartbeat's answer (an offer of a new configuration may be in it). */
+  onReply(reply: unknown): void;
 }
 
 /** Longest a station's print loop sleeps with nothing queued (it is rung for new work). */
@@ -77,6 +88,7 @@ export class Agent {
   /** The job server's clock, read from its answers' Date headers. */
   readonly serverClock: ServerClock = new ServerClock();
   #server: JobServer;
+  #remote: RemoteHooks | null;
   #ac = new AbortController();
   /** Rung when a job is queued or the journal works again: the print loops wait on it. */
   #workBell = new Bell();
@@ -115,6 +127,7 @@ export class Agent {
     }
     this.version = d.version;
     this.#server = d.server;
+    this.#remote = d.remote ?? null;
     this.startedAt = this.clock.now();
     this.health = new ServerHealth(this.clock);
     this.ledger = new Ledger(this.journal, this.clock, this.config);
@@ -391,6 +404,7 @@ export class Agent {
       version: this.version,
       uptime_seconds: Math.round((this.clock.now() - this.startedAt) / 1000),
       at: this.clock.now(),
+      ...(this.#remote ? { config: this.#remote.report() } : {}),
     };
   }
 
@@ -406,9 +420,20 @@ export class Agent {
       const date = await this.#server.heartbeat(heartbeatBody(this.snapshot()));
       this.serverClock.observe(date, sent, this.clock.now());
       this.health.ok("heartbeat", sent);
+      this.heartbeatOkAt = this.clock.now();
+      this.#remote?.onReply(this.#server.lastHeartbeatReply);
     } catch (e) {
       this.health.failed(e, "heartbeat", sent);
     }
+  }
+
+  /** When a heartbeat last reached the server (ms; null: none yet in this run). */
+  heartbeatOkAt: number | null = null;
+
+  /** Sends a heartbeat soon (remote configuration's state changed). */
+  heartbeatSoon(): void {
+    this.#statusChanged = true;
+    this.#beatBell.ring();
   }
 
   /**

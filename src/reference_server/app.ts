@@ -110,6 +110,12 @@ CREATE TABLE IF NOT EXISTS reports (
   accepted INTEGER NOT NULL,
   received_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS terminal_configs (
+  terminal_id TEXT PRIMARY KEY,
+  revision TEXT NOT NULL,
+  body TEXT NOT NULL,
+  published_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS heartbeats (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   terminal_id TEXT NOT NULL,
@@ -377,7 +383,52 @@ export function createServerApp(
     }
     db.prepare("INSERT INTO heartbeats (terminal_id, body, received_at) VALUES (?, ?, ?)")
       .run(b.terminal_id, JSON.stringify(b), now());
-    return c.json({ ok: true, server_time: now() });
+    // the configuration published for this terminal (remote configuration, docs/updates.md)
+    const cfg = db.prepare("SELECT revision, body FROM terminal_configs WHERE terminal_id = ?")
+      .get(b.terminal_id);
+    return c.json({
+      ok: true,
+      server_time: now(),
+      ...(cfg
+        ? {
+          config: {
+            revision: JSON.parse(String(cfg.revision)),
+            body: JSON.parse(String(cfg.body)),
+          },
+        }
+        : {}),
+    });
+  });
+
+  // publish a configuration for a terminal: {revision, body} (body: the keys to change, in
+  // print_agent_config.json's shape); the agent's heartbeats say what became of it
+  api.put("/print-agents/:terminal_id/config/", async (c) => {
+    let b: { revision?: unknown; body?: unknown };
+    try {
+      b = await c.req.json();
+    } catch {
+      return c.json({ detail: "JSON parse error" }, 400);
+    }
+    const rev = b?.revision;
+    if (typeof rev !== "string" && typeof rev !== "number") {
+      return c.json({ revision: "A string or a number is required." }, 400);
+    }
+    if (!b.body || typeof b.body !== "object" || Array.isArray(b.body)) {
+      return c.json({ body: "An object is required." }, 400);
+    }
+    db.prepare(
+      `INSERT INTO terminal_configs (terminal_id, revision, body, published_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT(terminal_id) DO UPDATE SET revision = excluded.revision, body = excluded.body,
+       published_at = excluded.published_at`,
+    ).run(c.req.param("terminal_id"), JSON.stringify(rev), JSON.stringify(b.body), now());
+    return c.json({ terminal_id: c.req.param("terminal_id"), revision: rev, body: b.body });
+  });
+
+  api.delete("/print-agents/:terminal_id/config/", (c) => {
+    db.prepare("DELETE FROM terminal_configs WHERE terminal_id = ?").run(
+      c.req.param("terminal_id"),
+    );
+    return c.body(null, 204);
   });
 
   api.get("/print-agents/", (c) => {
@@ -410,6 +461,7 @@ export function createServerApp(
         "POST /api/print-jobs/{id}/status/",
         "POST /api/print-agents/heartbeat/",
         "GET  /api/print-agents/",
+        "PUT  /api/print-agents/{terminal_id}/config/",
       ],
     });
   });

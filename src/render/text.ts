@@ -307,7 +307,7 @@ export function wrap(s: string, first: number, rest: number = first): string[] {
           if (head) {
             lines.push((curW ? cur + (sepW ? sep : "") : "") + head);
             w = w.slice(head.length);
-            wW = width(w);
+            wW = widthAfter(w, head, wW);
           } else {
             lines.push(cur);
           }
@@ -336,21 +336,39 @@ export function wrap(s: string, first: number, rest: number = first): string[] {
 }
 
 /**
+ * The width of `rest` alone, from the width of `head + rest` (`whole`): only the first character
+ * of `rest` can count otherwise alone (a Khmer subscript after its coeng). Constant time.
+ */
+function widthAfter(rest: string, head: string, whole: number): number {
+  if (!rest || !head) return rest ? whole - width(head) : 0;
+  const first = rest.codePointAt(0)!;
+  const lastUnit = head.charCodeAt(head.length - 1);
+  const last = lastUnit >= 0xdc00 && lastUnit <= 0xdfff && head.length > 1
+    ? head.codePointAt(head.length - 2)!
+    : lastUnit;
+  return whole - width(head) - charCols(first, last) + charCols(first, 0);
+}
+
+/**
  * The longest head of `s` (as a string) at most `n` columns wide, never parting a letter from its
  * marks (a whole grapheme cluster at a time, where the text has any beyond Latin's); with
  * `atLeastOne`, one cluster even if wider, so an empty line always moves on.
  */
 function takeColumns(s: string, n: number, atLeastOne: boolean): string {
-  if (!/[^\u0020-\u02ff]/.test(s)) {
-    return atLeastOne || n > 0 ? s.slice(0, Math.max(n, atLeastOne ? 1 : 0)) : "";
-  }
+  // only the head is looked at (a long word is broken line by line: linear in all)
+  const want = Math.max(n, atLeastOne ? 1 : 0);
+  if (!/[^\u0020-\u02ff]/.test(s.slice(0, want + 1))) return s.slice(0, want);
   graphemes ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
+  // units: letters with their marks, and a Khmer subscript with the letter above its coeng
   let end = 0, w = 0;
-  for (const { segment, index } of graphemes.segment(s)) {
-    const cw = width(segment);
-    if (w + cw > n && (index > 0 || !atLeastOne)) break;
-    w += cw;
+  let unitEnd = 0; // where the unit being read began
+  let joined = false;
+  for (const { segment, index } of graphemes.segment(s.slice(0, 8 * want + 16))) {
+    if (!joined) unitEnd = end;
+    w += joined ? width("\u17d2" + segment) : width(segment);
+    if (w > n && (unitEnd > 0 || !atLeastOne)) return s.slice(0, unitEnd);
     end = index + segment.length;
+    joined = segment.endsWith("\u17d2");
   }
   return s.slice(0, end);
 }

@@ -128,6 +128,8 @@ export interface JobServer {
   report(serverId: string, body: StatusReport): Promise<void>;
   /** Sends a heartbeat; resolves to the answer's Date header. */
   heartbeat(body: Record<string, unknown>): Promise<string | null>;
+  /** The body of the last heartbeat's answer (remote configuration rides on it). */
+  readonly lastHeartbeatReply?: unknown;
 }
 
 /** Client of one job server. */
@@ -440,9 +442,14 @@ export class JobServerClient implements JobServer {
     await this.#request(this.#o.statusMethod ?? "POST", path, { body });
   }
 
-  /** Sends a heartbeat; returns the server's Date header. */
+  /** The body of the last heartbeat's answer. */
+  lastHeartbeatReply: unknown = null;
+
+  /** Sends a heartbeat; returns the server's Date header (the body: {@link lastHeartbeatReply}). */
   async heartbeat(body: Record<string, unknown>): Promise<string | null> {
-    return (await this.#request("POST", this.#o.paths.heartbeat, { body })).date;
+    const r = await this.#request("POST", this.#o.paths.heartbeat, { body });
+    this.lastHeartbeatReply = r.data;
+    return r.date;
   }
 
   /** Releases the custom HTTP client. */

@@ -4,6 +4,7 @@
  * the job server client sends them; nobody else builds or parses them.
  * @module
  */
+import type { ConfigReport } from "../site/remote_config.ts";
 import type { Config } from "../config.ts";
 
 /** Status values reported to the server. */
@@ -135,6 +136,8 @@ export interface AgentSnapshot {
   uptime_seconds: number;
   /** When (ms). */
   at: number;
+  /** Remote configuration's state (absent where the agent takes none, e.g. the selftest). */
+  config?: ConfigReport;
 }
 
 /** The heartbeat body: the seed's fields for the first station, then every station. */
@@ -157,6 +160,7 @@ export function heartbeatBody(s: AgentSnapshot): Record<string, unknown> {
     state_store: s.state_store,
     version: s.version,
     uptime_seconds: s.uptime_seconds,
+    ...(s.config ? { config: s.config } : {}),
     printers: s.printers,
     at: new Date(s.at).toISOString(),
   };

@@ -378,14 +378,14 @@ try {
     const job = (names: string[]) =>
       renderJob({
         bill_number: "INV-40",
-        items: Array.from({ length: 20 }, (_, i) => ({
+        items: Array.from({ length: 29 }, (_, i) => ({
           name: i < names.length ? names[i] : `Kopi susu ${i}`,
           qty: 1,
           price: 1000,
         })),
-        subtotal: 20000,
-        total: 20000,
-        payments: [{ method: "Tunai", amount: 20000 }],
+        subtotal: 29000,
+        total: 29000,
+        payments: [{ method: "Tunai", amount: 29000 }],
       });
     const latin = job(drawnNames.map((n, i) => `Latin name ${i} ${"x".repeat(n.length)}`));
     const scripts = job(drawnNames);
