@@ -147,6 +147,15 @@ Deno.test("end to end: a pushed printer change is tried and kept, a broken one r
     const hb = (await srv.heartbeats()).find((h) => h.terminal_id === "POS-RC");
     return hb?.config as Record<string, unknown> | undefined;
   };
+  const configIn = (state: string, what: string) =>
+    waitFor(
+      async () => {
+        const c = await lastConfig();
+        return c?.state === state ? c : null;
+      },
+      what,
+      20_000,
+    );
   const job = async (bill: string) =>
     await srv.createJob({
       terminal_id: "POS-RC",
@@ -176,14 +185,7 @@ Deno.test("end to end: a pushed printer change is tried and kept, a broken one r
     // 2. a printer nobody listens on: reverted within one heartbeat interval (2 s) of the trial
     const t0 = Date.now();
     await publish(2, { printer: { port: deadPort } });
-    const rev = await waitFor(
-      async () => {
-        const c = await lastConfig();
-        return c?.state === "reverted" ? c : null;
-      },
-      "revision 2 reverted",
-      20_000,
-    );
+    const rev = await configIn("reverted", "revision 2 reverted");
     assertEquals(rev.pending_revision, 2);
     assertEquals(rev.running_revision, 1);
     assert(/role cashier has no printer that prints/.test(String(rev.error)), String(rev.error));
@@ -193,14 +195,7 @@ Deno.test("end to end: a pushed printer change is tried and kept, a broken one r
 
     // 3. forbidden: refused whole, naming the key; nothing restarts
     await publish(3, { printer: { port: a.port }, server: { base_url: "http://127.0.0.1:9" } });
-    const rej = await waitFor(
-      async () => {
-        const c = await lastConfig();
-        return c?.state === "rejected" ? c : null;
-      },
-      "revision 3 rejected",
-      20_000,
-    );
+    const rej = await configIn("rejected", "revision 3 rejected");
     assert(/server\.base_url/.test(String(rej.error)), String(rej.error));
     assertEquals(rej.running_revision, 1);
     await job("RC-4");

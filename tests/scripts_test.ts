@@ -15,6 +15,7 @@ import { drawLine } from "../src/render/raster_text.ts";
 import { readPaper } from "../src/render/paper.ts";
 import { Renderer } from "../src/render/render.ts";
 import { builtinProfiles } from "../src/render/profile.ts";
+import { scriptsCheck } from "../src/site/selftest.ts";
 import { join } from "node:path";
 
 const fonts = sharedFonts([]);
@@ -288,6 +289,13 @@ Deno.test("a profile without raster images prints what its code pages cannot hol
     rendererOptions({ brand: "noraster", profilesPath: tmp.path }),
   );
   assertEquals(r.fonts, null);
+  const said = scriptsCheck(r, "");
+  assertEquals(said.result, "PASS");
+  assert(/has no raster images/.test(said.detail) && /\?/.test(said.detail), said.detail);
+  // and where it draws, the selftest names each script and its font
+  const drawn = scriptsCheck(await Renderer.create(rendererOptions()), "");
+  assert(/Thai \(Noto Sans Thai\)/.test(drawn.detail), drawn.detail);
+  assert(/Hebrew \(Noto Sans Hebrew\)/.test(drawn.detail), drawn.detail);
   const out = await r.render(scriptJob("thai"));
   assert(!readEscPos(out.bytes, r.profile.escT).commands.includes("image"));
   assert(out.replaced > 0, "Thai is ? without raster images");

@@ -7,6 +7,7 @@
  */
 import ReceiptPrinterEncoder from "@point-of-sale/receipt-printer-encoder";
 import type { Block } from "./layout.ts";
+import type { LineStyle } from "./raster_text.ts";
 import type { Profile } from "./profile.ts";
 import type { Logo } from "./logo.ts";
 import "./codepage.ts"; // the encoder's tables without control-byte positions
@@ -89,17 +90,7 @@ export function barcodePlan(
  * Draws a line of text as dots (raster_text.ts): given where the profile prints raster images
  * and the line holds characters no code page has. `cols` is the line's columns at its size.
  */
-export type DrawText = (
-  text: string,
-  style: {
-    size: 1 | 2;
-    bold: boolean;
-    underline: boolean;
-    invert: boolean;
-    center?: boolean;
-    cols: number;
-  },
-) => Bitmap;
+export type DrawText = (text: string, style: LineStyle) => Bitmap;
 
 /** Whether any character of `t` is beyond the profile's code pages (it is drawn, or `?`). */
 export function needsDrawing(t: string, profile: Profile): boolean {

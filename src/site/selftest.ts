@@ -743,7 +743,7 @@ const SCRIPT_PROBES: [string, number][] = [
  * transliterated and `?` where the profile has no raster images. A font the agent carries or that
  * `render.fonts` names and that cannot be read is a FAIL / WARN; no CJK font on the PC is said.
  */
-function scriptsCheck(renderer: Renderer, tag: string): Check {
+export function scriptsCheck(renderer: Renderer, tag: string): Check {
   const fonts = renderer.fonts;
   if (!fonts) {
     return {
