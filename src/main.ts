@@ -14,7 +14,7 @@
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Config, ConfigError, loadConfig, maskedConfig } from "./config.ts";
+import { type Config, ConfigError, loadConfig, maskedConfig, parseConfigText } from "./config.ts";
 import { StartupError } from "./run.ts";
 import { supervise } from "./site/supervisor.ts";
 import { VERSION } from "./version.ts";
@@ -222,14 +222,32 @@ export async function main(args: string[]): Promise<number> {
       console.error(`Invalid configuration in ${config.source}:\n${problems.join("\n")}`);
       return 2;
     }
-    // the file as the agent reads it (defaults filled in, secrets masked): it loads back as it is
+    // the file as the agent reads it (defaults filled in, secrets masked): it loads back as it is;
+    // with the POS server's configuration over it where one runs (docs/updates.md)
+    const { RemoteConfig } = await import("./site/remote_config.ts");
+    const remote = new RemoteConfig(config.state.path);
+    await remote.load();
+    let shown = config;
+    if (remote.running) {
+      try {
+        const raw = parseConfigText(await Deno.readTextFile(config.source), config.source);
+        shown = remote.effective(raw as Record<string, unknown>, config.base_dir, config.source);
+      } catch (e) {
+        console.error(`the server's revision ${remote.running.revision} does not fit: ${e}`);
+      }
+    }
     if (!f.json) {
+      const over = remote.running
+        ? ` with the POS server's revision ${remote.running.revision} over it (${
+          JSON.stringify(remote.running.body)
+        })`
+        : "";
       console.error(
-        `Configuration OK (${config.source}); below, as the agent reads it, with the defaults ` +
-          `filled in and secrets masked:`,
+        `Configuration OK (${config.source}${over}); below, as the agent reads it, with the ` +
+          `defaults filled in and secrets masked:`,
       );
     }
-    console.log(JSON.stringify(loadableConfig(config), null, 2));
+    console.log(JSON.stringify(loadableConfig(shown), null, 2));
     return 0;
   }
   if (command !== "run") {

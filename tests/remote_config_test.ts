@@ -225,6 +225,15 @@ Deno.test("end to end: a pushed printer change is tried and kept, a broken one r
     }
     const local = JSON.parse(await Deno.readTextFile(cfg));
     assertEquals(local.printer.port, a.port, "the local file is never rewritten");
+    // `agent config` shows what runs: the local file with the server's revision over it
+    const shown = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", join(ROOT, "src", "main.ts"), "config", "--config", cfg],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const said = new TextDecoder().decode(shown.stderr);
+    assert(/with the POS server's revision 1 over it/.test(said), said);
+    assertEquals(JSON.parse(new TextDecoder().decode(shown.stdout)).printer.port, b.port);
   } catch (e) {
     // what the agent said about configuration, for whoever reads the failure
     const logText = await Deno.readTextFile(join(tmp.path, "agent.log")).catch(() => "");

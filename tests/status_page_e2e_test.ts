@@ -43,7 +43,17 @@ Deno.test({
       logging: { level: "INFO", log_file: "agent.log" },
       local_api: { enabled: true, port: 0, token: "page-token" },
     });
-    const agent = await startAgent(config, { console: false });
+    // remote configuration's state as the supervisor would give it (site/supervisor.ts)
+    const cfgState = {
+      running_revision: 7 as string | number | null,
+      pending_revision: 9 as string | number | null,
+      state: "reverted" as const,
+      error: "role kitchen has no printer that prints (kitchen OFFLINE)",
+    };
+    const agent = await startAgent(config, {
+      console: false,
+      remote: { report: () => cfgState, onReply: () => {} },
+    });
     const final = async (id: unknown) => {
       await waitFor(
         async () => ["COMPLETED", "FAILED"].includes(String((await server.getJob(id)).status)),
@@ -78,6 +88,11 @@ Deno.test({
       const page = await text();
       assertMatch(page, /Print Agent — POS-001/);
       assertMatch(page, /Agent: running/, "a failed job does not make the agent look broken");
+      // what became of the server's configuration, and what runs instead
+      assertMatch(
+        page,
+        /Config: revision 9 reverted \(role kitchen has no printer that prints \(kitchen OFFLINE\)\); running revision 7/,
+      );
       // the page and /health say the same thing: ERROR, because the kitchen printer failed
       const healthy = await (await fetch(new URL("/health", url))).json();
       assertEquals(healthy.agent_status, "ERROR");

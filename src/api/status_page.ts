@@ -98,7 +98,18 @@ function health(st) {
   const refused = st.reports_refused > 0 ? ' · <b class="bad">Reports refused by the server (24 h): ' + st.reports_refused + "</b>" : "";
   const age = st.oldest_report_age_seconds > 60 ? ' <b class="bad">(oldest ' + Math.round(st.oldest_report_age_seconds / 60) + " min)</b>" : "";
   return "Agent: " + h + " · Server: " + server + " <small>" + esc(st.server.base_url) + "</small> · Queue " + st.queue_depth +
-    " · Reports waiting " + st.outbox_depth + age + refused + " · v" + esc(st.version) + " · up " + uptime(st.uptime_seconds);
+    " · Reports waiting " + st.outbox_depth + age + refused + " · v" + esc(st.version) + " · up " + uptime(st.uptime_seconds) +
+    configLine(st.config);
+}
+
+/** What became of the configuration the POS server sent (docs/updates.md); nothing when none. */
+function configLine(c) {
+  if (!c || c.state === "none") return "";
+  if (c.state === "applied") return " · Config: server revision " + esc(String(c.running_revision));
+  if (c.state === "trial") return ' · <b class="warn">Config: trying revision ' + esc(String(c.pending_revision)) + "</b>";
+  const base = c.running_revision === null ? "the local file" : "revision " + esc(String(c.running_revision));
+  return ' · <b class="bad">Config: revision ' + esc(String(c.pending_revision)) + " " + esc(c.state) +
+    " (" + esc(c.error || "") + "); running " + base + "</b>";
 }
 
 /** 42 s, 5 min, 3 h 20 min, 2 d 4 h: how long the agent has been up, as a person says it. */
