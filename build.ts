@@ -216,6 +216,30 @@ export function runtimeHelp(triple: string, output: string): string | null {
     } (the runtime must match this Deno, ${Deno.version.deno}, and the target).`;
 }
 
+/**
+ * Writes `<exe>.release.json` (manifest, signature, the signing key's cert: site/release.ts)
+ * beside an executable, signed with the key file `keyFile` (`deno task release-key signing`).
+ * The channel is `PA_CHANNEL` (default stable); `PA_MIN_FROM` the oldest version that may update
+ * to it directly (default 0.0.0).
+ */
+export async function writeRelease(exe: string, platform: string, keyFile: string): Promise<void> {
+  const { signRelease } = await import("./src/site/release.ts");
+  const key = JSON.parse(await Deno.readTextFile(keyFile));
+  const release = await signRelease(
+    await Deno.readFile(exe),
+    {
+      version: VERSION,
+      platform,
+      min_from: Deno.env.get("PA_MIN_FROM") ?? "0.0.0",
+      channel: Deno.env.get("PA_CHANNEL") ?? "stable",
+    },
+    key.private_key,
+    key.cert,
+  );
+  await Deno.writeTextFile(`${exe}.release.json`, JSON.stringify(release, null, 2) + "\n");
+  console.log(`[build] ${exe}.release.json: signed ${release.manifest.sha256.slice(0, 16)}…`);
+}
+
 async function checkVersion(root: string) {
   const cfg = JSON.parse(await Deno.readTextFile(join(root, "deno.json")));
   if (cfg.version !== VERSION) {
@@ -254,6 +278,8 @@ async function build(
   if (r.success) {
     const size = (await Deno.stat(join(root, "dist", t.output))).size;
     console.log(`[build] dist/${t.output}: ${(size / 1048576).toFixed(1)} MB, version ${VERSION}`);
+    const key = Deno.env.get("PA_SIGNING_KEY");
+    if (key) await writeRelease(join(root, "dist", t.output), t.triple, key);
     return true;
   }
   const help = runtime.path ? null : runtimeHelp(t.triple, out);
