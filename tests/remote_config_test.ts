@@ -109,6 +109,35 @@ Deno.test("the state folder keeps what runs and the last 10 good revisions acros
   assert(/itemz/.test(again.report().error!), again.report().error!);
 });
 
+Deno.test("a process that ends during a trial runs the last good revision at its next start and does not try that one again; a clean stop during a trial tries it again", async () => {
+  await using tmp = await withTmpDir();
+  const local = { terminal_identity: { terminal_id: "P" }, printer: { transport: "tcp" } };
+  const offer = (revision: number) => ({
+    config: { revision, body: { limits: { items: revision } } },
+  });
+  const rc = new RemoteConfig(tmp.path);
+  const one = (await rc.consider(offer(1), local, tmp.path, "f"))!;
+  await rc.trial(one.offer);
+  await rc.applied(one.offer, Date.now());
+  const two = (await rc.consider(offer(2), local, tmp.path, "f"))!;
+  await rc.trial(two.offer); // ... and the process dies here
+  const next = new RemoteConfig(tmp.path);
+  await next.load();
+  assertEquals(next.report().state, "reverted");
+  assertEquals(next.report().pending_revision, 2);
+  assert(/ended during the trial/.test(next.report().error!));
+  assertEquals(next.effective(local, tmp.path, "f").limits.items, 1, "the last good one runs");
+  assertEquals(await next.consider(offer(2), local, tmp.path, "f"), null, "not tried again");
+  // a clean stop during a trial: nothing judged, tried again after the start
+  const three = (await next.consider(offer(3), local, tmp.path, "f"))!;
+  await next.trial(three.offer);
+  await next.abandoned(three.offer);
+  const after = new RemoteConfig(tmp.path);
+  await after.load();
+  assertEquals(after.report().state, "applied");
+  assert(await after.consider(offer(3), local, tmp.path, "f"), "tried again");
+});
+
 Deno.test("end to end: a pushed printer change is tried and kept, a broken one reverted within one heartbeat interval, a forbidden one refused; every job prints once; a restart keeps the kept one", async () => {
   await using tmp = await withTmpDir();
   await using srv = withServer();

@@ -147,6 +147,18 @@ export class RemoteConfig {
     try {
       const s = JSON.parse(await Deno.readTextFile(this.#file)) as Saved;
       if (s && typeof s === "object" && Array.isArray(s.good) && s.report) this.#saved = s;
+      if (this.#saved.report.state === "trial") {
+        // the process ended during a trial without judging it (a crash, a power cut): the
+        // revision may be what crashed it, so it is not tried again; the last good one runs
+        const pending = this.#saved.report.pending_revision;
+        await this.#set({
+          running_revision: this.#saved.running?.revision ?? null,
+          pending_revision: pending,
+          state: "reverted",
+          error: `the agent ended during the trial of revision ${pending} (a crash or a power ` +
+            `cut?); not tried again`,
+        });
+      }
       return null;
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return null;
