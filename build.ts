@@ -112,8 +112,42 @@ export async function asciiOnly(js: string): Promise<string> {
   }
 }
 
+/** What a build stamps into the bundle (see {@link stampBundle}). */
+export interface Stamp {
+  /** Root public keys releases must chain to, besides those in site/release.ts. */
+  roots?: string[];
+  /** Another version than src/version.ts's (tests of self-update make a "next" build). */
+  version?: string;
+}
+
+/**
+ * The bundle with build-time values put in place of the globals the sources read for them
+ * (`globalThis.PA_BUILD_ROOT_KEYS`, `globalThis.PA_BUILD_VERSION`): in the shipped program they
+ * are constants, never read from the process at run time.
+ */
+export async function stampBundle(js: string, o: Stamp): Promise<string> {
+  const define: Record<string, string> = {
+    "globalThis.PA_BUILD_ROOT_KEYS": JSON.stringify(o.roots ?? []),
+  };
+  if (o.version) define["globalThis.PA_BUILD_VERSION"] = JSON.stringify(o.version);
+  const esbuild = await import("esbuild");
+  try {
+    const r = await esbuild.transform(js, {
+      charset: "ascii",
+      format: "esm",
+      target: "esnext",
+      minifyWhitespace: true,
+      legalComments: "none",
+      define,
+    });
+    return r.code;
+  } finally {
+    await esbuild.stop();
+  }
+}
+
 /** Writes `dist/agent.js` and `dist/winspool_worker.js`; false (and why, said) on failure. */
-export async function bundle(root: string): Promise<boolean> {
+export async function bundle(root: string, stamp: Stamp = {}): Promise<boolean> {
   for (const b of BUNDLES) {
     const r = await new Deno.Command(Deno.execPath(), {
       args: bundleArgs(b, root),
@@ -129,7 +163,7 @@ export async function bundle(root: string): Promise<boolean> {
       return false;
     }
     const path = join(root, b.output);
-    const js = await asciiOnly(await Deno.readTextFile(path));
+    const js = await asciiOnly(await stampBundle(await Deno.readTextFile(path), stamp));
     await Deno.writeTextFile(path, js);
     console.log(`[build] ${b.output}: ${(js.length / 1024).toFixed(0)} KB of ASCII JavaScript`);
   }
@@ -300,7 +334,14 @@ if (import.meta.main) {
   });
   const root = dirname(fileURLToPath(import.meta.url));
   await checkVersion(root);
-  if (!await bundle(root)) Deno.exit(1);
+  // PA_ROOT_KEYS: the project's root public keys (comma-separated) for a release build
+  const roots = (Deno.env.get("PA_ROOT_KEYS") ?? "").split(",").map((k) => k.trim()).filter(
+    Boolean,
+  );
+  if (!await bundle(root, { roots })) Deno.exit(1);
+  // the bundle is a release too, for agents run as `deno run dist/agent.js` (platform "bundle")
+  const signingKey = Deno.env.get("PA_SIGNING_KEY");
+  if (signingKey) await writeRelease(join(root, "dist", "agent.js"), "bundle", signingKey);
   if (values["bundle-only"]) Deno.exit(0);
   const targets = values.target ? [values.target] : ["windows", "host"];
   let ok = true;

@@ -300,6 +300,17 @@ const LocalApi = z.object({
   ).default(""),
 }).strict();
 
+/** Self-update (docs/updates.md): which releases this terminal takes. */
+const Update = z.object({
+  /** The release channel this terminal follows ("stable", "beta", …). */
+  channel: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,31}$/, "a channel name: a-z, 0-9, . _ -")
+    .default("stable"),
+  /** How long a new version is watched before it is kept (and at least `watch_jobs` jobs). */
+  watch_minutes: z.number().min(0).max(1440).default(10),
+  /** Jobs a new version must print before it is kept. */
+  watch_jobs: z.number().int().min(0).max(10_000).default(20),
+}).strict();
+
 /** Size limits: a job over one fails at once with JOB_TOO_LARGE, never freezes the agent. */
 /** @internal The schema of `limits`. */
 export const LimitsSchema = z.object({
@@ -339,6 +350,7 @@ export const ConfigSchema = z.object({
   render: Render.default(Render.parse({})),
   local_api: LocalApi.default(LocalApi.parse({})),
   limits: LimitsSchema.default(DEFAULT_LIMITS),
+  update: Update.default(Update.parse({})),
 }).strict().superRefine((c, ctx) => {
   if (!c.printers) return;
   for (const [path, message] of stationProblems(c.printers)) {

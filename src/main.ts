@@ -7,6 +7,7 @@
  * agent printers              list the printers this account can see (Windows)
  * agent selftest | --selftest on-site checks: PASS / WARN / FAIL, non-zero exit on FAIL
  * agent service <install|uninstall|start|stop|status>
+ * agent update <status|rollback>
  * flags: --config PATH  --json  --print  --version  --help
  * ```
  * @module
@@ -14,8 +15,16 @@
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Config, ConfigError, loadConfig, maskedConfig, parseConfigText } from "./config.ts";
+import {
+  type Config,
+  ConfigError,
+  loadConfig,
+  maskedConfig,
+  parseConfigText,
+  serverToken,
+} from "./config.ts";
 import { StartupError } from "./run.ts";
+import type { Job } from "./core/job.ts";
 import { supervise } from "./site/supervisor.ts";
 import { VERSION } from "./version.ts";
 import { closeLogging, log } from "./log.ts";
@@ -36,12 +45,16 @@ Commands:
                       configured printer now, saying which status channel it has
   selftest            check config, state folder, server, printer, logs (also --selftest)
   service <action>    install | uninstall | start | stop | status (Windows service)
+  update <action>     status: the last self-update and what is kept;
+                      rollback: put the previous version back (then restart the service)
 
 Options:
   --config PATH       configuration file (default: print_agent_config.json beside agent.exe)
   --json              machine-readable output (config, printers, selftest)
   --print             with selftest: also print a test page
   --service           (in the service's command line) talk to the Windows Service Control Manager
+  --supervised        a service manager (systemd, NSSM) restarts this process when it exits
+                      with code 3: self-update may swap the program and exit for it
   --name NAME         service name for "service" and --service (default PrintAgent)
   --version           print the version and exit
   --help              this help
@@ -111,6 +124,8 @@ export async function main(args: string[]): Promise<number> {
         print: { type: "boolean", default: false },
         selftest: { type: "boolean", default: false },
         service: { type: "boolean", default: false },
+        supervised: { type: "boolean", default: false },
+        "update-check": { type: "boolean", default: false },
         name: { type: "string" },
         force: { type: "boolean", default: false },
         "terminal-id": { type: "string" },
@@ -187,6 +202,7 @@ export async function main(args: string[]): Promise<number> {
     const { serviceCommand } = await import("./site/service.ts");
     return await serviceCommand(positionals[1], configPath, f.name);
   }
+  if (f["update-check"]) return await updateCheck(configPath);
 
   let config: Config | null = null;
   let configError: ConfigError | null = null;
@@ -250,6 +266,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(JSON.stringify(loadableConfig(shown), null, 2));
     return 0;
   }
+  if (command === "update") return await updateCommand(positionals[1], config, f.json);
   if (command !== "run") {
     console.error(`agent: unknown command "${command}" (see --help)`);
     return 2;
@@ -262,10 +279,185 @@ export async function main(args: string[]): Promise<number> {
     const { runAsService, SERVICE_NAME } = await import("./site/service.ts");
     return await runAsService(
       f.name ?? SERVICE_NAME,
-      (stop, ready) => runUntilStopped(config, stop, ready),
+      (stop, ready) => runUntilStopped(config, stop, ready, { supervised: true, configPath }),
     );
   }
-  return await runUntilStopped(config);
+  return await runUntilStopped(config, undefined, undefined, {
+    supervised: f.supervised,
+    configPath,
+  });
+}
+
+/**
+ * The program file self-update swaps: agent.exe, or the bundle `deno run` runs (dist/agent.js);
+ * null from source (a developer's checkout is not updated).
+ */
+export function programPath(): string | null {
+  if (isCompiled()) return Deno.execPath();
+  const m = Deno.mainModule;
+  return m.startsWith("file:") && m.endsWith(".js") ? fileURLToPath(m) : null;
+}
+
+/** The platform a release must name to run here: Deno's target, or `bundle` for agent.js. */
+export function programPlatform(): string {
+  return isCompiled() ? Deno.build.target : "bundle";
+}
+
+/**
+ * `--update-check`: what the staged program of an update runs before it is swapped in (under
+ * 10 s): it starts, reads the configuration the running agent reads, builds every station's
+ * renderer and prints the receipt test page to bytes; prints its version as JSON.
+ */
+async function updateCheck(configPath: string): Promise<number> {
+  try {
+    const config = await loadConfig(configPath);
+    const { rendererFor } = await import("./run.ts");
+    let bytes = 0;
+    for (const st of config.stations) {
+      const r = await rendererFor(config, st);
+      const test = { id: "update-check", uuid: "update-check", job_type: "test", priority: 0 };
+      bytes += (await r.render(test as Job)).bytes.length;
+      const sample = {
+        id: "update-check",
+        uuid: "update-check",
+        job_type: "receipt",
+        priority: 0,
+        receipt_data: {
+          store_name: "Update check",
+          bill_number: "CHECK-1",
+          items: [{ name: "Kopi susu", qty: 2, price: 22000 }],
+          subtotal: 44000,
+          total: 44000,
+          payments: [{ method: "Tunai", amount: 50000 }],
+          change: 6000,
+        },
+      };
+      bytes += (await r.render(sample as Job)).bytes.length;
+    }
+    console.log(
+      JSON.stringify({ version: VERSION, ok: true, stations: config.stations.length, bytes }),
+    );
+    return 0;
+  } catch (e) {
+    console.log(JSON.stringify({ version: VERSION, ok: false, error: (e as Error).message }));
+    return 1;
+  }
+}
+
+/** Runs a staged program's `--update-check` (10 s at most); why it failed, or null. */
+export async function runQuickCheck(
+  staged: string,
+  configPath: string,
+  version: string,
+  timeoutMs = 10_000,
+): Promise<string | null> {
+  const { V8_FLAGS } = await import("./version.ts");
+  const args = [staged, "--update-check", "--config", configPath];
+  const cmd = staged.endsWith(".js")
+    ? new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `--v8-flags=${V8_FLAGS}`, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    })
+    : new Deno.Command(staged, { args: args.slice(1), stdout: "piped", stderr: "piped" });
+  const child = cmd.spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* ended meanwhile */ }
+  }, timeoutMs);
+  const out = await child.output().finally(() => clearTimeout(timer));
+  const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
+  let said: { version?: string; ok?: boolean; error?: string } = {};
+  try {
+    said = JSON.parse(text);
+  } catch { /* not JSON: said below */ }
+  if (!out.success) {
+    const err = said.error ?? new TextDecoder().decode(out.stderr).trim().split("\n").at(-1);
+    return out.signal
+      ? `it did not finish within ${timeoutMs / 1000} s`
+      : `exit ${out.code}: ${err}`;
+  }
+  if (said.version !== version) {
+    return `it says it is ${said.version ?? `"${text.slice(0, 80)}"`}, not ${version}`;
+  }
+  return null;
+}
+
+/** GETs a release file: the token goes with it only to the POS server's own origin. */
+async function getRelease(config: Config, url: string, offset: number): Promise<Response> {
+  const base = new URL(config.server.base_url);
+  const at = new URL(url, base);
+  const headers: Record<string, string> = {};
+  if (offset > 0) headers.range = `bytes=${offset}-`;
+  if (at.origin === base.origin) {
+    const token = serverToken(config);
+    if (token) headers.authorization = `${config.server.auth_scheme} ${token}`;
+  }
+  const client = config.server.ca_file
+    ? Deno.createHttpClient({ caCerts: [await Deno.readTextFile(config.server.ca_file)] })
+    : undefined;
+  return await fetch(at, { headers, client, signal: AbortSignal.timeout(10 * 60_000) });
+}
+
+/** `agent update status|rollback`. */
+async function updateCommand(
+  action: string | undefined,
+  config: Config,
+  json: boolean,
+): Promise<number> {
+  const { readUpdateFile, rollbackByHand, updatePaths } = await import("./site/updater.ts");
+  const program = programPath();
+  const stateDir = config.state.path;
+  if (action === "status") {
+    const f = await readUpdateFile(join(stateDir, "update.json"));
+    const kept = program
+      ? await Deno.stat(updatePaths(program, stateDir).previous).then(() => true, () => false)
+      : false;
+    if (json) {
+      console.log(
+        JSON.stringify({ version: VERSION, program, previous_kept: kept, ...f }, null, 2),
+      );
+      return 0;
+    }
+    console.log(`Running version: ${VERSION}${program ? ` (${program})` : " (from source)"}`);
+    console.log(
+      `Last update: ${f.state}${f.target ? ` to ${f.target}` : ""}${
+        f.from ? ` from ${f.from}` : ""
+      }`,
+    );
+    if (f.error) console.log(`  why: ${f.error}`);
+    if (f.state === "watching") {
+      console.log(`  watched: ${f.jobs} jobs printed, ${f.starts.length} start(s) since the swap`);
+    }
+    console.log(
+      `Previous version kept: ${kept ? "yes (agent update rollback puts it back)" : "no"}`,
+    );
+    const refused = Object.entries(f.refused);
+    if (refused.length) {
+      console.log("Never tried again:");
+      for (const [v, why] of refused) console.log(`  ${v}: ${why}`);
+    }
+    return 0;
+  }
+  if (action === "rollback") {
+    if (!program) {
+      console.error("agent update rollback: this agent runs from source; nothing to roll back");
+      return 2;
+    }
+    try {
+      console.log(await rollbackByHand(program, stateDir));
+      console.log(
+        "Restart the agent to run it (the service: sc.exe stop PrintAgent, then sc.exe start PrintAgent).",
+      );
+      return 0;
+    } catch (e) {
+      console.error(`agent update rollback: ${(e as Error).message}`);
+      return 1;
+    }
+  }
+  console.error("agent update: use status or rollback");
+  return 2;
 }
 
 /** Runs the agent until Ctrl+C / SIGTERM (or the Windows service is stopped). */
@@ -273,8 +465,43 @@ export async function runUntilStopped(
   config: Config,
   stopSignal?: AbortSignal,
   onStarted?: () => void,
-  o: { demo?: boolean } = {},
+  o: { demo?: boolean; supervised?: boolean; configPath?: string } = {},
 ): Promise<number> {
+  // self-update: a watched new version counts its starts before anything else loads, and one
+  // in a crash loop puts the previous program back and exits for the service manager
+  const program = programPath();
+  let updater: import("./site/updater.ts").Updater | undefined;
+  if (!o.demo) {
+    const { earlyStart, Updater } = await import("./site/updater.ts");
+    if (program) {
+      try {
+        const early = await earlyStart(program, config.state.path, VERSION);
+        if (early.message) log.warn(`[UPDATE] ${early.message}`, { code: "UPDATE_ROLLBACK" });
+        if (early.exit !== null) {
+          await closeLogging();
+          return early.exit;
+        }
+      } catch { /* no state folder yet: nothing was updated */ }
+    }
+    updater = new Updater({
+      program: program ?? "",
+      stateDir: config.state.path,
+      running: { version: VERSION, platform: programPlatform(), channel: config.update.channel },
+      disabled: !program
+        ? "this agent runs from source: it does not update itself"
+        : !o.supervised
+        ? "no service manager restarts this agent (run it as the service, or with --supervised)"
+        : null,
+      watchMs: config.update.watch_minutes * 60_000,
+      watchJobs: config.update.watch_jobs,
+      jitterMs: Math.min(30_000, config.server.heartbeat_interval * 1000),
+      get: (url, offset) => getRelease(config, url, offset),
+      quickCheck: (staged, version) =>
+        runQuickCheck(staged, o.configPath ?? config.source, version),
+      log: (level, message, code) => log[level](message, { code }),
+    });
+    await updater.load().catch(() => {});
+  }
   const stop = new AbortController();
   const { promise, resolve } = Promise.withResolvers<void>();
   const onSignal = () => {
@@ -291,12 +518,18 @@ export async function runUntilStopped(
     // signal listeners stay until the stop is done: a second signal (Ctrl+C pressed twice, or
     // the SIGTERM that npx/npm sends its child after the terminal's SIGINT) must not cut the
     // clean stop short; the stop itself is bounded (the job in hand, a few seconds of reports)
-    await supervise(config, {
+    const restart = await supervise(config, {
       signal: stop.signal,
       demo: o.demo,
       stopped: promise,
       onStarted,
+      updater,
     });
+    if (restart !== null) {
+      for (const s of signals) Deno.removeSignalListener(s, onSignal);
+      await closeLogging();
+      return restart;
+    }
   } catch (e) {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
     if (stop.signal.aborted) {

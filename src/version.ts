@@ -1,5 +1,6 @@
 /** The agent's version; `build.ts` checks it matches deno.json. */
-export const VERSION = "0.1.0";
+export const VERSION: string = (globalThis as { PA_BUILD_VERSION?: string }).PA_BUILD_VERSION ??
+  "0.1.0";
 
 /**
  * V8 flags the agent runs with (baked into the binary by build.ts, used by the dev service

@@ -180,3 +180,35 @@ Deno.test("pictures are kept for the newest jobs only, whatever the history's le
     j.close();
   }
 });
+
+Deno.test("after a rollback the previous version reads a journal a newer one wrote (new columns, tables, indexes): its jobs go on, none printed again", async () => {
+  await using dir = await withTmpDir();
+  const path = join(dir.path, "j.db");
+  let j = Journal.open(path);
+  j.receive(job("u1"), 1);
+  j.markPrinting("u1", 1, 2);
+  j.markPrinted("u1", 3);
+  j.receive(job("u2"), 4); // received by the newer version, not yet printed
+  j.close();
+  // what a newer version's migration may add: only columns with defaults, tables and indexes
+  const { DatabaseSync } = await import("node:sqlite");
+  const db = new DatabaseSync(path);
+  db.exec("ALTER TABLE jobs ADD COLUMN future_note TEXT DEFAULT 'x'");
+  db.exec("ALTER TABLE jobs ADD COLUMN future_count INTEGER NOT NULL DEFAULT 0");
+  db.exec("CREATE TABLE future_things (id INTEGER PRIMARY KEY, body TEXT)");
+  db.exec("CREATE INDEX jobs_future ON jobs(future_count)");
+  db.exec("PRAGMA user_version = 99");
+  db.close();
+  j = Journal.open(path);
+  try {
+    assertEquals(j.get("u1")?.state, "PRINTED");
+    assertEquals(j.receive(job("u1"), 5)?.state, "PRINTED", "listed again: not printed again");
+    assertEquals(j.openJobs().map((e) => e.uuid), ["u2"], "the newer version's job goes on");
+    j.markPrinting("u2", 1, 6);
+    j.markPrinted("u2", 7);
+    j.receive(job("u3"), 8);
+    assertEquals(j.get("u3")?.state, "RECEIVED");
+  } finally {
+    j.close();
+  }
+});

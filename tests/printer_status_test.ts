@@ -127,12 +127,15 @@ function scripted(o: {
 }) {
   const inbox: number[] = [...(o.stale ?? [])];
   const asked: number[] = [];
+  const writes: number[][] = [];
   let late: number[] = [];
   const link: StatusLink = {
     write(bytes) {
+      writes.push([]);
       for (let i = 0; i + 2 < bytes.length + 1; i += 3) {
         const n = bytes[i + 2];
         asked.push(n);
+        writes.at(-1)!.push(n);
         if (o.silentFor?.includes(n)) continue;
         if (o.lateFor?.includes(n)) late.push(statusAnswer(o.state, n));
         else inbox.push(statusAnswer(o.state, n));
@@ -147,16 +150,18 @@ function scripted(o: {
       return Promise.resolve(null);
     },
   };
-  return { link, asked };
+  return { link, asked, writes };
 }
 
-Deno.test("the conversation: stale bytes dropped, each answer read before the next question", async () => {
+Deno.test("the conversation: stale bytes dropped, 1 and 2 in one write, 3 and 4 each after the answer before", async () => {
   for (const s of STATES) {
     // a byte left from before (an ERROR answer) is waiting when the device opens
-    const { link, asked } = scripted({ state: s, stale: [0x5a, 0x12 | 0x20] });
+    const { link, asked, writes } = scripted({ state: s, stale: [0x5a, 0x12 | 0x20] });
     const r = await askRealtimeStatus(link, { timeoutMs: 10, throwaway: true });
     assertEquals(r.status, EXPECTED_STATUS[s], s);
     assertEquals(asked, [1, 1, 2, 3, 4]);
+    // one round trip for 1 and 2; 3 and 4 each wait for the answer before
+    assertEquals(writes, [[1], [1, 2], [3], [4]]);
   }
   const silent = await askRealtimeStatus(scripted({ state: "ok", silentFor: [1, 2, 3, 4] }).link, {
     timeoutMs: 10,

@@ -35,6 +35,10 @@ Deno.test("what a server may not change is refused, each key of the class; the r
     { printers: [{ id: "a", roles: ["cashier"], transport: "tcp", path: "x" }] },
     { printers: [{ id: "a", roles: ["cashier"], transport: "file" }] },
     { $schema: "x" },
+    // which releases the terminal takes and how it watches them: the server's own lever, not
+    // to be moved by whoever can answer a heartbeat
+    { update: { channel: "beta" } },
+    { update: { watch_minutes: 0 } },
   ];
   for (const b of refused) assert(forbidden(b).length > 0, `refused: ${JSON.stringify(b)}`);
   const allowed: Record<string, unknown>[] = [

@@ -52,7 +52,16 @@ Deno.test({
     };
     const agent = await startAgent(config, {
       console: false,
-      remote: { report: () => cfgState, onReply: () => {} },
+      remote: {
+        report: () => cfgState,
+        onReply: () => {},
+        // self-update's state as the updater would give it (site/updater.ts)
+        updateReport: () => ({
+          state: "rolled_back" as const,
+          target: "0.3.0",
+          error: "crash loop: 2 starts of 0.3.0 ended before a heartbeat reached the server",
+        }),
+      },
     });
     const final = async (id: unknown) => {
       await waitFor(
@@ -92,6 +101,10 @@ Deno.test({
       assertMatch(
         page,
         /Config: revision 9 reverted \(role kitchen has no printer that prints \(kitchen OFFLINE\)\); running revision 7/,
+      );
+      assertMatch(
+        page,
+        /Update to 0\.3\.0 rolled back \(crash loop: 2 starts of 0\.3\.0 ended before a heartbeat/,
       );
       // the page and /health say the same thing: ERROR, because the kitchen printer failed
       const healthy = await (await fetch(new URL("/health", url))).json();

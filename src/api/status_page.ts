@@ -99,7 +99,17 @@ function health(st) {
   const age = st.oldest_report_age_seconds > 60 ? ' <b class="bad">(oldest ' + Math.round(st.oldest_report_age_seconds / 60) + " min)</b>" : "";
   return "Agent: " + h + " · Server: " + server + " <small>" + esc(st.server.base_url) + "</small> · Queue " + st.queue_depth +
     " · Reports waiting " + st.outbox_depth + age + refused + " · v" + esc(st.version) + " · up " + uptime(st.uptime_seconds) +
-    configLine(st.config);
+    configLine(st.config) + updateLine(st.update);
+}
+
+/** Self-update, where a technician looks: only when something is under way or went wrong. */
+function updateLine(u) {
+  if (!u || u.state === "idle" && !u.error || u.state === "done") return "";
+  if (u.state === "rolled_back" || u.state === "failed" || u.error) {
+    return ' · <b class="bad">Update to ' + esc(String(u.target)) + " " + esc(u.state.replaceAll("_", " ")) +
+      " (" + esc(u.error || "") + ")</b>";
+  }
+  return ' · <b class="warn">Update to ' + esc(String(u.target)) + ": " + esc(u.state) + "</b>";
 }
 
 /** What became of the configuration the POS server sent (docs/updates.md); nothing when none. */

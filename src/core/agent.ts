@@ -21,6 +21,7 @@ import type { Renderer } from "../render/render.ts";
 import { type PrintEnv, printJob, Station } from "./station.ts";
 import { type AgentSnapshot, type AgentStatus, heartbeatBody } from "../server/protocol.ts";
 import type { ConfigReport } from "../site/remote_config.ts";
+import type { UpdateReport } from "../site/updater.ts";
 import { ServerClock } from "../server/server_time.ts";
 import { type Counters, Ledger } from "./ledger.ts";
 import { type AcceptResult, Intake } from "./intake.ts";
@@ -51,7 +52,16 @@ export interface RemoteHooks {
   report(): ConfigReport;
   /** The body of a heartbeat's answer (an offer of a new configuration may be in it). */
   onReply(reply: unknown): void;
+  /** Self-update's state for the heartbeat (site/updater.ts). */
+  updateReport?(): UpdateReport;
+  /** Whether a heartbeat reached the server (a new version is watched by it). */
+  onHeartbeat?(ok: boolean): void;
+  /** A job ended: printed (null) or failed for good with a code. */
+  onJob?(code: string | null): void;
 }
+
+/** The heartbeat's `update` when nothing was ever offered. */
+const NO_UPDATE: UpdateReport = { state: "idle", target: null, error: null };
 
 /** Longest a station's print loop sleeps with nothing queued (it is rung for new work). */
 const IDLE_PRINT_WAKE_MS = 60_000;
@@ -131,6 +141,7 @@ export class Agent {
     this.startedAt = this.clock.now();
     this.health = new ServerHealth(this.clock);
     this.ledger = new Ledger(this.journal, this.clock, this.config);
+    if (this.#remote?.onJob) this.ledger.onOutcome = this.#remote.onJob.bind(this.#remote);
     this.intake = new Intake(this.config, this.stations, this.ledger, this.clock, this.#workBell);
     this.#foreignNextLog = new LogOnce(this.clock, 3_600_000);
     this.reports = new ReportPump({
@@ -405,6 +416,7 @@ export class Agent {
       uptime_seconds: Math.round((this.clock.now() - this.startedAt) / 1000),
       at: this.clock.now(),
       ...(this.#remote ? { config: this.#remote.report() } : {}),
+      update: this.#remote?.updateReport?.() ?? NO_UPDATE,
     };
   }
 
@@ -422,8 +434,10 @@ export class Agent {
       this.health.ok("heartbeat", sent);
       this.heartbeatOkAt = this.clock.now();
       this.#remote?.onReply(this.#server.lastHeartbeatReply);
+      this.#remote?.onHeartbeat?.(true);
     } catch (e) {
       this.health.failed(e, "heartbeat", sent);
+      this.#remote?.onHeartbeat?.(false);
     }
   }
 

@@ -67,6 +67,8 @@ export class Ledger {
   readonly reported: Bell = new Bell();
   /** Rings when the journal stops or starts taking writes. */
   readonly storeChanged: Bell = new Bell();
+  /** Told each job's end: printed (null) or failed for good with its code (self-update watches). */
+  onOutcome: ((code: ErrorCode | null) => void) | null = null;
   /** Counters since start. */
   readonly counters: Counters = {
     printed: 0,
@@ -253,6 +255,7 @@ export class Ledger {
       this.paperMm.set(key, (this.paperMm.get(key) ?? 0) + paper.paper_mm);
     }
     station.jobPrinted(String(job.id), on);
+    this.onOutcome?.(null);
     const where = {
       printedOn: on.id,
       failoverFrom: on === station ? undefined : station.id,
@@ -283,6 +286,7 @@ export class Ledger {
     }
     this.counters.failed++;
     station.jobFailed(String(job.id), isPrinterFault(code));
+    this.onOutcome?.(code);
   }
 
   /**

@@ -110,8 +110,8 @@ export interface AskOptions {
 }
 
 /**
- * Asks `DLE EOT 1`…`4`, one question at a time (each answer read before the next is asked), and
- * decodes them. A printer that answers 1 and 2 but not 3 (or 4) still gets a status; one that
+ * Asks `DLE EOT 1`…`4` and decodes the answers: 1 and 2 together, then 3 once both are read, then
+ * 4 once 3 is answered (a late answer to an unanswered question would be read as the next one's). A printer that answers 1 and 2 but not 3 (or 4) still gets a status; one that
  * answers nothing is UNKNOWN, never OK.
  */
 export async function askRealtimeStatus(
@@ -127,11 +127,14 @@ export async function askRealtimeStatus(
     // whatever else was waiting goes too
     while (await link.readByte(Math.min(50, o.timeoutMs)) !== null) { /* drained */ }
   }
-  const s1 = await ask(1);
+  // 1 and 2 go in one write and come back in order (one round trip, not two): every printer
+  // that answers status answers both; the conversation waits for each before asking 3
+  await link.write(new Uint8Array([0x10, 0x04, 1, 0x10, 0x04, 2]));
+  const s1 = await link.readByte(o.timeoutMs);
   if (s1 === null) {
     return { status: "UNKNOWN", detail: "the printer does not answer status requests (DLE EOT)" };
   }
-  const s2 = await ask(2);
+  const s2 = await link.readByte(o.timeoutMs);
   if (s2 === null) {
     return { status: "UNKNOWN", detail: "the printer answered DLE EOT 1 but not DLE EOT 2" };
   }

@@ -116,6 +116,19 @@ CREATE TABLE IF NOT EXISTS terminal_configs (
   body TEXT NOT NULL,
   published_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS releases (
+  version TEXT NOT NULL,
+  platform TEXT NOT NULL,
+  release TEXT NOT NULL,
+  file BLOB NOT NULL,
+  published_at TEXT NOT NULL,
+  PRIMARY KEY (version, platform)
+);
+CREATE TABLE IF NOT EXISTS update_targets (
+  scope TEXT PRIMARY KEY,
+  version TEXT NOT NULL,
+  percent INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS heartbeats (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   terminal_id TEXT NOT NULL,
@@ -386,9 +399,12 @@ export function createServerApp(
     // the configuration published for this terminal (remote configuration, docs/updates.md)
     const cfg = db.prepare("SELECT revision, body FROM terminal_configs WHERE terminal_id = ?")
       .get(b.terminal_id);
+    const said = b.update as { platform?: unknown } | undefined;
+    const update = await updateFor(b.terminal_id, String(said?.platform ?? b.platform ?? ""));
     return c.json({
       ok: true,
       server_time: now(),
+      ...(update ? { update } : {}),
       ...(cfg
         ? {
           config: {
@@ -431,6 +447,140 @@ export function createServerApp(
     return c.body(null, 204);
   });
 
+  // self-update (docs/updates.md): releases as `deno task build` writes them, and which version
+  // each terminal should run — per terminal, else a rollout to a share of the fleet (cohorts by
+  // a stable hash of the terminal id: the same terminals first, whatever the order of heartbeats)
+  const cohort = async (terminalId: string) => {
+    const d = new Uint8Array(
+      await crypto.subtle.digest("SHA-256", new TextEncoder().encode(terminalId)),
+    );
+    return ((d[0] << 8) | d[1]) % 100;
+  };
+  const updateFor = async (terminalId: string, platform: string) => {
+    const own = db.prepare("SELECT version, percent FROM update_targets WHERE scope = ?")
+      .get(`terminal:${terminalId}`);
+    const all = db.prepare("SELECT version, percent FROM update_targets WHERE scope = 'fleet'")
+      .get();
+    const t = own ?? (all && await cohort(terminalId) < Number(all.percent) ? all : null);
+    if (!t) return null;
+    const r = db.prepare("SELECT release FROM releases WHERE version = ? AND platform = ?")
+      .get(String(t.version), platform);
+    if (!r) return null;
+    return {
+      version: String(t.version),
+      url: `/api/releases/${encodeURIComponent(String(t.version))}/${
+        encodeURIComponent(platform)
+      }/file`,
+      release: JSON.parse(String(r.release)),
+    };
+  };
+  // publish: {release: {manifest, signature, cert}, file_base64}; the file must be the one the
+  // manifest names (the agents check the signature; the server cannot, it has no root keys)
+  api.post("/releases/", async (c) => {
+    let b: { release?: Record<string, unknown>; file_base64?: unknown };
+    try {
+      b = await c.req.json();
+    } catch {
+      return c.json({ detail: "JSON parse error" }, 400);
+    }
+    const m = b?.release?.manifest as Record<string, unknown> | undefined;
+    if (!m || typeof m.version !== "string" || typeof m.platform !== "string") {
+      return c.json(
+        { release: "{manifest: {version, platform, …}, signature, cert} is required." },
+        400,
+      );
+    }
+    if (typeof b.file_base64 !== "string") {
+      return c.json({ file_base64: "The release's file, base64, is required." }, 400);
+    }
+    let file: Uint8Array;
+    try {
+      file = Uint8Array.from(atob(b.file_base64), (ch) => ch.charCodeAt(0));
+    } catch {
+      return c.json({ file_base64: "Not base64." }, 400);
+    }
+    const sha = Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", file as BufferSource)),
+      (x) => x.toString(16).padStart(2, "0"),
+    ).join("");
+    if (sha !== m.sha256 || file.length !== m.size) {
+      return c.json(
+        { file_base64: "The file is not the one the manifest names (size, sha256)." },
+        400,
+      );
+    }
+    db.prepare(
+      `INSERT INTO releases (version, platform, release, file, published_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(version, platform) DO UPDATE SET release = excluded.release,
+       file = excluded.file, published_at = excluded.published_at`,
+    ).run(m.version, m.platform, JSON.stringify(b.release), file, now());
+    return c.json({ version: m.version, platform: m.platform, size: file.length }, 201);
+  });
+  api.get("/releases/", (c) => {
+    const rows = db.prepare("SELECT version, platform, release, published_at FROM releases").all();
+    return c.json(rows.map((r) => ({
+      version: r.version,
+      platform: r.platform,
+      manifest: JSON.parse(String(r.release)).manifest,
+      published_at: r.published_at,
+    })));
+  });
+  // the file, with byte ranges: an agent whose download was cut goes on from where it stopped
+  api.get("/releases/:version/:platform/file", (c) => {
+    const r = db.prepare("SELECT file FROM releases WHERE version = ? AND platform = ?")
+      .get(c.req.param("version"), c.req.param("platform"));
+    if (!r) return c.json({ detail: "Not found." }, 404);
+    const file = r.file as Uint8Array;
+    const range = c.req.header("range")?.match(/^bytes=(\d+)-$/);
+    const headers = { "content-type": "application/octet-stream", "accept-ranges": "bytes" };
+    if (range) {
+      const from = Number(range[1]);
+      if (from >= file.length) {
+        return c.body(null, 416, { ...headers, "content-range": `bytes */${file.length}` });
+      }
+      return c.body(file.slice(from), 206, {
+        ...headers,
+        "content-range": `bytes ${from}-${file.length - 1}/${file.length}`,
+      });
+    }
+    return c.body(file.slice(), 200, headers);
+  });
+  const setTarget = async (c: Context, scope: string) => {
+    let b: { version?: unknown; percent?: unknown };
+    try {
+      b = await c.req.json();
+    } catch {
+      return c.json({ detail: "JSON parse error" }, 400);
+    }
+    if (typeof b?.version !== "string") return c.json({ version: "A string is required." }, 400);
+    const percent = b.percent === undefined ? 100 : Number(b.percent);
+    if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
+      return c.json({ percent: "An integer 0–100 is required." }, 400);
+    }
+    db.prepare(
+      `INSERT INTO update_targets (scope, version, percent) VALUES (?, ?, ?)
+       ON CONFLICT(scope) DO UPDATE SET version = excluded.version, percent = excluded.percent`,
+    ).run(scope, b.version, percent);
+    return c.json({ scope, version: b.version, percent });
+  };
+  // one terminal's target: {version}
+  api.put(
+    "/print-agents/:terminal_id/update/",
+    (c) => setTarget(c, `terminal:${c.req.param("terminal_id")}`),
+  );
+  api.delete("/print-agents/:terminal_id/update/", (c) => {
+    db.prepare("DELETE FROM update_targets WHERE scope = ?").run(
+      `terminal:${c.req.param("terminal_id")}`,
+    );
+    return c.body(null, 204);
+  });
+  // the fleet's: {version, percent} — the terminals whose cohort (0–99) is below percent
+  api.put("/updates/rollout/", (c) => setTarget(c, "fleet"));
+  api.delete("/updates/rollout/", (c) => {
+    db.prepare("DELETE FROM update_targets WHERE scope = 'fleet'").run();
+    return c.body(null, 204);
+  });
+
   api.get("/print-agents/", (c) => {
     const rows = db.prepare(
       `SELECT h.* FROM heartbeats h JOIN (SELECT terminal_id, MAX(id) AS id FROM heartbeats
@@ -462,6 +612,10 @@ export function createServerApp(
         "POST /api/print-agents/heartbeat/",
         "GET  /api/print-agents/",
         "PUT  /api/print-agents/{terminal_id}/config/",
+        "POST /api/releases/",
+        "GET  /api/releases/{version}/{platform}/file",
+        "PUT  /api/print-agents/{terminal_id}/update/",
+        "PUT  /api/updates/rollout/",
       ],
     });
   });

@@ -5,6 +5,7 @@
  * @module
  */
 import type { ConfigReport } from "../site/remote_config.ts";
+import type { UpdateReport } from "../site/updater.ts";
 import type { Config } from "../config.ts";
 
 /** Status values reported to the server. */
@@ -138,6 +139,8 @@ export interface AgentSnapshot {
   at: number;
   /** Remote configuration's state (absent where the agent takes none, e.g. the selftest). */
   config?: ConfigReport;
+  /** Self-update's state (site/updater.ts). */
+  update?: UpdateReport;
 }
 
 /** The heartbeat body: the seed's fields for the first station, then every station. */
@@ -161,6 +164,7 @@ export function heartbeatBody(s: AgentSnapshot): Record<string, unknown> {
     version: s.version,
     uptime_seconds: s.uptime_seconds,
     ...(s.config ? { config: s.config } : {}),
+    ...(s.update ? { update: s.update } : {}),
     printers: s.printers,
     at: new Date(s.at).toISOString(),
   };

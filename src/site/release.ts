@@ -53,11 +53,16 @@ export interface SignedRelease {
 }
 
 /**
- * The root public keys built into this agent (raw Ed25519, base64). Empty in this build: no
+ * The root public keys built into this agent (raw Ed25519, base64). None in the sources: no
  * release is trusted until the project's root key is made offline (`deno task release-key root`)
- * and its public half is put here — an agent never trusts a key it is told about at run time.
+ * and its public half is put here or given to the build — an agent never trusts a key it is
+ * told about at run time.
  */
-export const ROOT_KEYS: readonly string[] = [];
+export const ROOT_KEYS: readonly string[] = [
+  // a build may add roots (`PA_ROOT_KEYS=… deno task build`): build.ts writes them into the
+  // bundle as a constant in place of this global, which nothing sets at run time
+  ...((globalThis as { PA_BUILD_ROOT_KEYS?: string[] }).PA_BUILD_ROOT_KEYS ?? []),
+];
 
 /** JSON with keys sorted at every level: the bytes a signature covers. */
 export function canonical(v: unknown): Uint8Array {

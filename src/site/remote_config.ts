@@ -46,6 +46,7 @@ const FORBIDDEN: RegExp[] = [
   /^server\.(base_url|token|token_env|ca_file)$/,
   /^render\.(templates_path|profiles_path|fonts)$/,
   /^jobs\.raw_allow$/,
+  /^update(\.|$)/,
   /^printers?(\.\d+)?\.path$/,
   /^\$schema$/,
 ];

@@ -169,6 +169,9 @@ export function scCommands(action: string, name: string, configPath: string): st
           "actions=",
           "restart/5000/restart/10000/restart/30000",
         ],
+        // the recovery actions also when the agent stops itself with an exit code (a
+        // self-update or rollback exits 3 for the SCM to start the program now in place)
+        ["failureflag", name, "1"],
       ];
     case "uninstall":
       return [["stop", name], ["delete", name]];

@@ -11,6 +11,7 @@ import { log } from "../log.ts";
 import { printable, type PrinterStatus } from "../printers/printer.ts";
 import { type RunningAgent, startAgent, type StartOptions, stopAgent } from "../run.ts";
 import { type ConfigOffer, RemoteConfig } from "./remote_config.ts";
+import type { Updater } from "./updater.ts";
 
 /** What the supervisor needs besides the configuration. */
 export interface SuperviseOptions extends StartOptions {
@@ -20,6 +21,8 @@ export interface SuperviseOptions extends StartOptions {
   onStarted?: () => void;
   /** How often a trial is looked at, ms (default 250). */
   pollMs?: number;
+  /** Self-update (site/updater.ts), loaded; none: offers are not taken. */
+  updater?: Updater;
 }
 
 /**
@@ -53,9 +56,10 @@ export function trialProblem(agent: RunningAgent, final: boolean): string | null
 
 /**
  * Runs `config` (the local file, with the server's last good revision over it) until `stopped`,
- * trying each configuration the server offers. Returns the agent running at the end (stopped).
+ * trying each configuration the server offers. Resolves to null when stopped, or to the exit code
+ * that has the service manager start the program again (an update swapped in, or rolled back).
  */
-export async function supervise(config: Config, o: SuperviseOptions): Promise<void> {
+export async function supervise(config: Config, o: SuperviseOptions): Promise<number | null> {
   const remote = new RemoteConfig(config.state.path);
   let local: Record<string, unknown> | null = null;
   try {
@@ -86,11 +90,22 @@ export async function supervise(config: Config, o: SuperviseOptions): Promise<vo
   let offered: { offer: ConfigOffer; config: Config } | null = null;
   let wake: () => void = () => {};
   let considering = false;
-  const hooks = local
+  const up = o.updater ?? null;
+  let restartFor: { why: string | null } | null = null;
+  up?.onReady(() => {
+    restartFor = { why: null };
+    wake();
+  });
+  up?.onRollback((why) => {
+    restartFor = { why };
+    wake();
+  });
+  const hooks = local || up
     ? {
       report: () => remote.report(),
       onReply: (reply: unknown) => {
-        if (considering || offered) return;
+        up?.onReply(reply);
+        if (!local || considering || offered) return;
         considering = true;
         remote.consider(reply, local!, config.base_dir, config.source).then((c) => {
           if (c) {
@@ -104,6 +119,17 @@ export async function supervise(config: Config, o: SuperviseOptions): Promise<vo
         }).catch((e) => log.error(`[CONFIG] ${(e as Error).message}`))
           .finally(() => considering = false);
       },
+      ...(up
+        ? {
+          updateReport: () => up.report(),
+          onHeartbeat: (ok: boolean) => {
+            up.heartbeat(ok).catch((e) => log.error(`[UPDATE] ${(e as Error).message}`));
+          },
+          onJob: (code: string | null) => {
+            up.job(code).catch((e) => log.error(`[UPDATE] ${(e as Error).message}`));
+          },
+        }
+        : {}),
     }
     : undefined;
   const start = (c: Config) => startAgent(c, { ...o, remote: hooks, keepLogging: o.keepLogging });
@@ -113,12 +139,28 @@ export async function supervise(config: Config, o: SuperviseOptions): Promise<vo
   let stopping = false;
   o.stopped.then(() => stopping = true);
   for (;;) {
-    if (!offered) {
+    if (!offered && !restartFor) {
       const change = new Promise<"change">((r) => wake = () => r("change"));
       const ev = await Promise.race([o.stopped.then(() => "stop" as const), change]);
       if (ev === "stop") break;
     }
     if (stopping) break;
+    if (restartFor && up) {
+      // drained: the job in hand finishes, reports flush; queued jobs wait in the journal
+      const { why } = restartFor as { why: string | null };
+      await stopAgent(agent);
+      try {
+        return why === null ? await up.swap() : await up.rollback(why);
+      } catch (e) {
+        log.error(`[UPDATE] ${(e as Error).message}; going on with this version`, {
+          code: "UPDATE_FAILED",
+        });
+        restartFor = null;
+        agent = await startAgent(running, { ...restartLogging, remote: hooks });
+        continue;
+      }
+    }
+    if (!offered) continue;
     const { offer, config: candidate } = offered!;
     offered = null;
     // an offer made stale by what happened meanwhile (it runs already, or was judged)
@@ -178,4 +220,5 @@ export async function supervise(config: Config, o: SuperviseOptions): Promise<vo
     agent.heartbeatSoon();
   }
   await stopAgent(agent);
+  return null;
 }
