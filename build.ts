@@ -146,6 +146,24 @@ export async function stampBundle(js: string, o: Stamp): Promise<string> {
   }
 }
 
+/**
+ * The agent's bundle as `deno bundle` makes it, before {@link stampBundle} (tests of self-update
+ * stamp it several ways: versions, a test root). Written to `output`; returns its text.
+ */
+export async function rawBundle(root: string, output: string): Promise<string> {
+  const args = bundleArgs(BUNDLES[0], root);
+  args[args.indexOf("--output") + 1] = output;
+  const r = await new Deno.Command(Deno.execPath(), {
+    args,
+    stdout: "null",
+    stderr: "piped",
+    cwd: root,
+    env: { NO_COLOR: "1" },
+  }).output();
+  if (!r.success) throw new Error(`deno bundle failed: ${new TextDecoder().decode(r.stderr)}`);
+  return await Deno.readTextFile(output);
+}
+
 /** Writes `dist/agent.js` and `dist/winspool_worker.js`; false (and why, said) on failure. */
 export async function bundle(root: string, stamp: Stamp = {}): Promise<boolean> {
   for (const b of BUNDLES) {
@@ -256,13 +274,18 @@ export function runtimeHelp(triple: string, output: string): string | null {
  * The channel is `PA_CHANNEL` (default stable); `PA_MIN_FROM` the oldest version that may update
  * to it directly (default 0.0.0).
  */
-export async function writeRelease(exe: string, platform: string, keyFile: string): Promise<void> {
+export async function writeRelease(
+  exe: string,
+  platform: string,
+  keyFile: string,
+  version: string = VERSION,
+): Promise<void> {
   const { signRelease } = await import("./src/site/release.ts");
   const key = JSON.parse(await Deno.readTextFile(keyFile));
   const release = await signRelease(
     await Deno.readFile(exe),
     {
-      version: VERSION,
+      version,
       platform,
       min_from: Deno.env.get("PA_MIN_FROM") ?? "0.0.0",
       channel: Deno.env.get("PA_CHANNEL") ?? "stable",
@@ -311,9 +334,14 @@ async function build(
   const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
   if (r.success) {
     const size = (await Deno.stat(join(root, "dist", t.output))).size;
-    console.log(`[build] dist/${t.output}: ${(size / 1048576).toFixed(1)} MB, version ${VERSION}`);
+    console.log(
+      `[build] dist/${t.output}: ${(size / 1048576).toFixed(1)} MB, version ${
+        Deno.env.get("PA_TEST_AS_VERSION") || VERSION
+      }`,
+    );
     const key = Deno.env.get("PA_SIGNING_KEY");
-    if (key) await writeRelease(join(root, "dist", t.output), t.triple, key);
+    const as = Deno.env.get("PA_TEST_AS_VERSION") || VERSION;
+    if (key) await writeRelease(join(root, "dist", t.output), t.triple, key, as);
     return true;
   }
   const help = runtime.path ? null : runtimeHelp(t.triple, out);
@@ -338,10 +366,23 @@ if (import.meta.main) {
   const roots = (Deno.env.get("PA_ROOT_KEYS") ?? "").split(",").map((k) => k.trim()).filter(
     Boolean,
   );
-  if (!await bundle(root, { roots })) Deno.exit(1);
+  // tests of self-update only (tests/windows/hosted.ts): build as another version, and put a
+  // script before the bundle (a build that breaks after it starts)
+  const asVersion = Deno.env.get("PA_TEST_AS_VERSION") || undefined;
+  if (!await bundle(root, { roots, version: asVersion })) Deno.exit(1);
+  const prepend = Deno.env.get("PA_TEST_PREPEND");
+  if (prepend) {
+    const out = join(root, "dist", "agent.js");
+    await Deno.writeTextFile(
+      out,
+      (await Deno.readTextFile(prepend)) + (await Deno.readTextFile(out)),
+    );
+  }
   // the bundle is a release too, for agents run as `deno run dist/agent.js` (platform "bundle")
   const signingKey = Deno.env.get("PA_SIGNING_KEY");
-  if (signingKey) await writeRelease(join(root, "dist", "agent.js"), "bundle", signingKey);
+  if (signingKey) {
+    await writeRelease(join(root, "dist", "agent.js"), "bundle", signingKey, asVersion);
+  }
   if (values["bundle-only"]) Deno.exit(0);
   const targets = values.target ? [values.target] : ["windows", "host"];
   let ok = true;

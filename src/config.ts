@@ -309,6 +309,12 @@ const Update = z.object({
   watch_minutes: z.number().min(0).max(1440).default(10),
   /** Jobs a new version must print before it is kept. */
   watch_jobs: z.number().int().min(0).max(10_000).default(20),
+  /**
+   * Ed25519 public keys (raw, base64) whose signature lets a server's configuration change what
+   * a server alone may not (docs/updates.md).
+   */
+  config_keys: z.array(z.string().regex(/^[A-Za-z0-9+/]{43}=$/, "a raw Ed25519 public key, base64"))
+    .max(8).default([]),
 }).strict();
 
 /** Size limits: a job over one fails at once with JOB_TOO_LARGE, never freezes the agent. */

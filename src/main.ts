@@ -27,7 +27,7 @@ import { StartupError } from "./run.ts";
 import type { Job } from "./core/job.ts";
 import { supervise } from "./site/supervisor.ts";
 import { VERSION } from "./version.ts";
-import { closeLogging, log } from "./log.ts";
+import { closeLogging, log, setupLogging } from "./log.ts";
 
 const HELP = `Print Agent ${VERSION} — takes print jobs from the POS server and prints them.
 
@@ -476,9 +476,21 @@ export async function runUntilStopped(
     if (program) {
       try {
         const early = await earlyStart(program, config.state.path, VERSION);
-        if (early.message) log.warn(`[UPDATE] ${early.message}`, { code: "UPDATE_ROLLBACK" });
-        if (early.exit !== null) {
+        if (early.message) {
+          // said in the log before anything else starts (the agent sets its logging up again)
+          await setupLogging({
+            level: config.logging.level,
+            file: config.logging.log_file,
+            maxBytes: config.logging.max_bytes,
+            backups: config.logging.backup_count,
+          }).catch(() => {});
+          log.warn(`[UPDATE] ${early.message}`, { code: "UPDATE_ROLLBACK" });
           await closeLogging();
+        }
+        if (early.exit !== null) {
+          // as after a swap: the service says it started, then ends with the code, and the
+          // service manager starts the program now in place
+          onStarted?.();
           return early.exit;
         }
       } catch { /* no state folder yet: nothing was updated */ }

@@ -281,3 +281,105 @@ Deno.test("end to end: a pushed printer change is tried and kept, a broken one r
     b.close();
   }
 });
+
+Deno.test("what a server alone may not change passes with a signature by a key the terminal pinned, and only then", async () => {
+  const { newKeyPair, signValue } = await import("../src/site/release.ts");
+  const fleet = await newKeyPair();
+  const stranger = await newKeyPair();
+  const base = { terminal_identity: { terminal_id: "P" }, printer: { transport: "tcp" } };
+  const pinned = { ...base, update: { config_keys: [fleet.public_key] } };
+  const body = { server: { base_url: "http://pos-new.example:8000/api" } };
+  const signed = async (key: string, revision: unknown, b: unknown) => ({
+    config: { revision, body: b, signature: await signValue(key, { revision, body: b }) },
+  });
+  const cases: [string, Record<string, unknown>, unknown, RegExp | null][] = [
+    [
+      "unsigned, nothing pinned",
+      base,
+      { config: { revision: 1, body } },
+      /no signing key is pinned/,
+    ],
+    ["unsigned, a key pinned", pinned, { config: { revision: 2, body } }, /not signed/],
+    [
+      "signed by a key not pinned",
+      pinned,
+      await signed(stranger.private_key, 3, body),
+      /not by a key/,
+    ],
+    ["signed, but for another body", pinned, {
+      config: {
+        ...(await signed(fleet.private_key, 4, body)).config,
+        body: { state: { path: "C:/x" } },
+      },
+    }, /not by a key/],
+    ["signed, but for another revision", pinned, {
+      config: { ...(await signed(fleet.private_key, 5, body)).config, revision: 6 },
+    }, /not by a key/],
+    ["a server pinning its own key", base, {
+      config: { revision: 7, body: { update: { config_keys: [stranger.public_key] } } },
+    }, /update\.config_keys/],
+    ["signed by the pinned key", pinned, await signed(fleet.private_key, 8, body), null],
+  ];
+  for (const [what, local, reply, refused] of cases) {
+    await using tmp = await withTmpDir();
+    const rc = new RemoteConfig(tmp.path);
+    const c = await rc.consider(reply, local, tmp.path, "f");
+    if (refused) {
+      assertEquals(c, null, what);
+      assertEquals(rc.report().state, "rejected", what);
+      assert(refused.test(rc.report().error!), `${what}: ${rc.report().error}`);
+    } else {
+      assert(c, `${what}: taken (${rc.report().error})`);
+      assertEquals(c.config.server.base_url, "http://pos-new.example:8000/api", what);
+    }
+  }
+  // a signed revision that pins a new key (rotation): the next one is judged by the new key
+  await using tmp = await withTmpDir();
+  const rc = new RemoteConfig(tmp.path);
+  const next = await newKeyPair();
+  const rotate = await rc.consider(
+    await signed(fleet.private_key, 9, { update: { config_keys: [next.public_key] } }),
+    pinned,
+    tmp.path,
+    "f",
+  );
+  assert(rotate, rc.report().error ?? "");
+  await rc.trial(rotate.offer);
+  await rc.applied(rotate.offer, Date.now());
+  assertEquals(
+    await rc.consider(await signed(fleet.private_key, 10, body), pinned, tmp.path, "f"),
+    null,
+    "the old key no longer signs",
+  );
+  assert(await rc.consider(await signed(next.private_key, 11, body), pinned, tmp.path, "f"));
+});
+
+Deno.test("release-key config-key and sign-config make what the agent takes", async () => {
+  const { releaseKey } = await import("../src/site/release_key.ts");
+  await using tmp = await withTmpDir();
+  const key = join(tmp.path, "fleet.json");
+  const offerFile = join(tmp.path, "offer.json");
+  const body = { local_api: { host: "0.0.0.0", token: "fleet-wide-token" } };
+  await Deno.writeTextFile(offerFile, JSON.stringify({ revision: "open-api-1", body }));
+  const log = console.log;
+  const out: string[] = [];
+  console.log = (...a: unknown[]) => out.push(a.join(" "));
+  try {
+    assertEquals(await releaseKey(["config-key", "--out", key]), 0);
+    out.length = 0;
+    assertEquals(await releaseKey(["sign-config", "--key", key, "--file", offerFile]), 0);
+  } finally {
+    console.log = log;
+  }
+  const signedOffer = JSON.parse(out.join("\n"));
+  const pub = JSON.parse(await Deno.readTextFile(key)).public_key;
+  const local = {
+    terminal_identity: { terminal_id: "P" },
+    printer: { transport: "tcp" },
+    update: { config_keys: [pub] },
+  };
+  const rc = new RemoteConfig(tmp.path);
+  const c = await rc.consider({ config: signedOffer }, local, tmp.path, "f");
+  assert(c, rc.report().error ?? "");
+  assertEquals(c.config.local_api.host, "0.0.0.0");
+});

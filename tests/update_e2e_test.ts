@@ -9,7 +9,7 @@
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { waitFor, withServer, withTmpDir } from "./helpers/env.ts";
 import { PrinterSim } from "./helpers/printer_sim.ts";
-import { stampBundle } from "../build.ts";
+import { rawBundle, stampBundle } from "../build.ts";
 import { certify, newKeyPair, signRelease } from "../src/site/release.ts";
 import { V8_FLAGS } from "../src/version.ts";
 import { dirname, join } from "node:path";
@@ -23,23 +23,7 @@ Deno.test("end to end: 0.1.0 updates itself to 0.2.0 while jobs flow; a broken 0
   using printer = PrinterSim.start();
 
   // the agent's own bundle, as `deno task build` makes it, stamped three ways
-  const raw = join(tmp.path, "raw.js");
-  const b = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--platform",
-      "deno",
-      "--minify",
-      "--config",
-      join(ROOT, "deno.json"),
-      "--output",
-      raw,
-      join(ROOT, "src", "main.ts"),
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert(b.success, new TextDecoder().decode(b.stderr));
+  const text = await rawBundle(ROOT, join(tmp.path, "raw.js"));
   const root = await newKeyPair();
   const signing = await newKeyPair();
   const cert = await certify(
@@ -48,7 +32,6 @@ Deno.test("end to end: 0.1.0 updates itself to 0.2.0 while jobs flow; a broken 0
     ["stable"],
     new Date(Date.now() + 86_400_000).toISOString(),
   );
-  const text = await Deno.readTextFile(raw);
   const build = (version: string) => stampBundle(text, { version, roots: [root.public_key] });
   // passes its quick check, then dies a moment after every start (the SCM starts it again)
   const broken = `if (!Deno.args.includes("--update-check")) setTimeout(() => { ` +

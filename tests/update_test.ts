@@ -120,6 +120,20 @@ async function setup(dir: string, k: Keys, base: string, more: Partial<UpdaterOp
   return { u, program, stateDir, gets, checks, events, ready };
 }
 
+/**
+ * Offers again each 50 ms until staged, as heartbeats do (an offer that comes while the last
+ * attempt is still writing its state is let go; the next heartbeat brings it again).
+ */
+async function offerUntilReady(t: { u: Updater; ready: Promise<void> }, offer: unknown) {
+  let ready = false;
+  t.ready.then(() => ready = true);
+  for (let i = 0; i < 400 && !ready; i++) {
+    t.u.onReply(offer);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await within(t.ready, 1000);
+}
+
 /** `p`, or a failure after 20 s (a hang fails the test, never holds the suite). */
 async function within<T>(p: Promise<T>, ms = 20_000): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -241,6 +255,14 @@ Deno.test("a refused release is never downloaded, and never offered again: every
   ) {
     assertEquals(typeof readUpdateOffer(bad), "string", JSON.stringify(bad));
   }
+  // http(s) or a path on the POS server: never a local file the agent would read
+  for (const url of ["file:///C:/Windows/win.ini", "data:,x", "C:\\agent.exe", "ftp://x/a"]) {
+    assertMatch(
+      String(readUpdateOffer({ update: { version: "0.2.0", url, release: r.release } })),
+      /neither http\(s\) nor a server path/,
+      url,
+    );
+  }
 });
 
 Deno.test("a cut download goes on from where it stopped; a corrupt or longer file is refused", async () => {
@@ -293,8 +315,7 @@ Deno.test("a cut download goes on from where it stopped; a corrupt or longer fil
     const have = Deno.statSync(join(part, parts[0])).size;
     assert(have > 0 && have < body.length, `${have} of ${body.length} kept`);
     mode = "whole";
-    t.u.onReply(offer);
-    await within(t.ready);
+    await offerUntilReady(t, offer);
     assertEquals(ranges.at(-1), `bytes=${have}-`, "the next GET asks for the rest only");
     assertEquals(t.gets.at(-1)!.offset, have);
     await t.u.swap();
@@ -309,8 +330,7 @@ Deno.test("a cut download goes on from where it stopped; a corrupt or longer fil
     await until(() => t.u.report().error !== null);
     assertMatch(t.u.report().error!, /nothing arrived for 2 s \(at \d+ of \d+ bytes\)/);
     mode = "whole";
-    t.u.onReply(offer);
-    await within(t.ready);
+    await offerUntilReady(t, offer);
     assert(t.gets.at(-1)!.offset > 0, "resumed");
   }
   for (const m of ["corrupt", "long"] as const) {
@@ -534,4 +554,29 @@ Deno.test("agent service install sets the recovery actions also for an exit with
   const cmds = scCommands("install", "PrintAgent", "C:\\PrintAgent\\print_agent_config.json");
   assert(cmds.some((c) => c[0] === "failure" && c.join(" ").includes("restart/")));
   assert(cmds.some((c) => c.join(" ") === "failureflag PrintAgent 1"));
+});
+
+Deno.test("state writes from jobs and heartbeats at once never trip over each other (found under Wine)", async () => {
+  await using dir = await withTmpDir();
+  const t = await swapped(dir.path);
+  await earlyStart(t.program, t.stateDir, "0.2.0");
+  const next = new Updater({
+    program: t.program,
+    stateDir: t.stateDir,
+    running: { version: "0.2.0", platform: PLATFORM, channel: "stable" },
+    roots: [t.k.root.public_key],
+    get: () => Promise.reject(new Error("no")),
+    quickCheck: () => Promise.resolve(null),
+    watchJobs: 1000,
+  });
+  await next.load();
+  await Promise.all([
+    ...Array.from({ length: 50 }, () => next.job(null)),
+    ...Array.from({ length: 10 }, () => next.heartbeat(true)),
+  ]);
+  const f = await readUpdateFile(updatePaths(t.program, t.stateDir).state);
+  assertEquals(f.jobs, 50, "the last write holds every job");
+  assertEquals(f.starts.at(-1)?.healthy, true);
+  const left = [...Deno.readDirSync(t.stateDir)].filter((e) => e.name.endsWith(".tmp"));
+  assertEquals(left, [], "no temporary file left behind");
 });

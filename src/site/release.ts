@@ -98,6 +98,21 @@ export async function newKeyPair(): Promise<{ public_key: string; private_key: s
   };
 }
 
+/** Signs a value's canonical JSON with a PKCS#8 Ed25519 key (base64); the signature, base64. */
+export async function signValue(privateKey: string, v: unknown): Promise<string> {
+  return await sign(privateKey, v);
+}
+
+/** Whether `signature` is any of `publicKeys`' over the value's canonical JSON. */
+export async function signedByAny(
+  publicKeys: readonly string[],
+  signature: string,
+  v: unknown,
+): Promise<boolean> {
+  for (const k of publicKeys) if (await verify(k, signature, v)) return true;
+  return false;
+}
+
 async function sign(privateKey: string, v: unknown): Promise<string> {
   const key = await crypto.subtle.importKey(
     "pkcs8",

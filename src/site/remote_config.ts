@@ -23,6 +23,11 @@ export interface ConfigOffer {
   revision: string | number;
   /** The keys to change, in the config file's shape. */
   body: Record<string, unknown>;
+  /**
+   * Ed25519 signature (base64) over the canonical JSON of `{revision, body}` by a key in the
+   * local file's `update.config_keys`: needed when the body sets what a server may not change.
+   */
+  signature?: string;
 }
 
 /** The state of remote configuration, as every heartbeat says it. */
@@ -117,7 +122,15 @@ export function readOffer(reply: unknown): ConfigOffer | { error: string } | nul
   if (!o.body || typeof o.body !== "object" || Array.isArray(o.body)) {
     return { error: `config.body of revision ${rev} must be an object` };
   }
-  return { revision: rev, body: o.body as Record<string, unknown> };
+  const sig = (o as { signature?: unknown }).signature;
+  if (sig !== undefined && sig !== null && typeof sig !== "string") {
+    return { error: `config.signature of revision ${rev} must be a string` };
+  }
+  return {
+    revision: rev,
+    body: o.body as Record<string, unknown>,
+    ...(typeof sig === "string" ? { signature: sig } : {}),
+  };
 }
 
 interface Saved {
@@ -132,6 +145,12 @@ const NONE: ConfigReport = {
   state: "none",
   error: null,
 };
+
+/** The config-signing keys pinned in a configuration (`update.config_keys`). */
+export function pinnedKeys(c: Record<string, unknown>): string[] {
+  const keys = (c.update as { config_keys?: unknown } | undefined)?.config_keys;
+  return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === "string") : [];
+}
 
 /** Remote configuration for one state folder: what runs, what was refused, the good history. */
 export class RemoteConfig {
@@ -228,9 +247,20 @@ export class RemoteConfig {
     };
     const bad = forbidden(o.body);
     if (bad.length) {
-      return await refuse(
-        `revision ${o.revision} sets what a server may not change: ${bad.join(", ")}`,
-      );
+      // only with a signature from a key the terminal pinned (its local file, or a revision
+      // that was itself signed to run) — whoever answers heartbeats cannot pin one
+      const pinned = pinnedKeys(merged(local, this.#saved.running?.body ?? {}));
+      const what = `revision ${o.revision} sets what a server may not change: ${bad.join(", ")}`;
+      if (!o.signature) {
+        return await refuse(
+          pinned.length
+            ? `${what}; it is not signed`
+            : `${what} (no signing key is pinned in update.config_keys)`,
+        );
+      }
+      const { signedByAny } = await import("./release.ts");
+      const ok = await signedByAny(pinned, o.signature, { revision: o.revision, body: o.body });
+      if (!ok) return await refuse(`${what}; its signature is not by a key in update.config_keys`);
     }
     try {
       const config = parseConfig(

@@ -21,6 +21,7 @@ import {
 import { utf16z } from "../../ffi/winspool.ts";
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
+import { RESTART_EXIT_CODE } from "./updater.ts";
 import { V8_FLAGS } from "../version.ts";
 
 /** The default service name. */
@@ -96,11 +97,42 @@ export async function runAsService(name: string, body: ServiceBody): Promise<num
       return 1;
     }).then((code) => {
       clearInterval(pinger);
+      if (code === RESTART_EXIT_CODE) {
+        // an update swapped in, or rolled back (drained already): the process ends without
+        // reporting STOPPED, so the SCM runs its recovery action (restart) whether or not the
+        // failure-actions flag could be set (Wine's sc.exe has no `failureflag`)
+        Deno.exit(code);
+      }
       report(SERVICE_STATE.STOPPED, 0, code);
       return code;
     });
   });
 
+  // An uncaught error ends the process at once (logged first): the SCM then runs its recovery
+  // action. Left to the runtime, the exit would wait for the dispatcher's thread and the service
+  // would hang RUNNING, never restarted.
+  const crash = (what: unknown) => {
+    const e = what as Error;
+    console.error(`service: uncaught ${e?.stack ?? e}`);
+    setTimeout(() => Deno.exit(1), 2000);
+    import("../log.ts").then(async ({ log, closeLogging }) => {
+      log.error(
+        `[CRASH] ${e?.name ?? "Error"}: ${e?.message ?? e}; exiting for the SCM to restart`,
+        {
+          code: "INTERNAL_ERROR",
+        },
+      );
+      await closeLogging();
+    }).finally(() => Deno.exit(1));
+  };
+  globalThis.addEventListener("error", (ev) => {
+    ev.preventDefault();
+    crash(ev.error);
+  });
+  globalThis.addEventListener("unhandledrejection", (ev) => {
+    ev.preventDefault();
+    crash(ev.reason);
+  });
   const table = serviceTable(nameBuf, serviceMain.pointer);
   // Returns when the service has reported STOPPED (or at once when not started by the SCM).
   const ok = await lib.symbols.StartServiceCtrlDispatcherW(table);
@@ -215,6 +247,15 @@ export async function serviceCommand(
     const out = (new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr)).trim();
     if (out) console.log(out);
     // `uninstall` stops first: a service that is not running is fine
+    if (!r.success && c[0] === "failureflag") {
+      // older sc.exe (and Wine's) lack it: restarts after an update do not need it (the agent
+      // ends without reporting STOPPED), but a clean stop with an error code is not restarted
+      console.error(
+        `agent service ${action}: sc.exe failureflag failed (exit ${r.code}); the service is ` +
+          "installed and restarts after a crash or an update",
+      );
+      continue;
+    }
     if (!r.success && !(action === "uninstall" && i === 0)) {
       console.error(`agent service ${action}: sc.exe ${c[0]} failed (exit ${r.code})`);
       code = 1;

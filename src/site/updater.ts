@@ -130,9 +130,11 @@ export async function readUpdateFile(path: string): Promise<UpdateFile> {
   return blank();
 }
 
+let tmpSeq = 0;
 async function writeUpdateFile(path: string, f: UpdateFile): Promise<void> {
-  // write-and-rename: a crash leaves the old state or the new, never half of one
-  const tmp = `${path}.tmp`;
+  // write-and-rename: a crash leaves the old state or the new, never half of one (a temporary
+  // name of its own: two writes at once must not move each other's file)
+  const tmp = `${path}.${Deno.pid}-${++tmpSeq}.tmp`;
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
     await file.write(new TextEncoder().encode(JSON.stringify(f, null, 2) + "\n"));
@@ -266,6 +268,8 @@ export function readUpdateOffer(reply: unknown): UpdateOffer | string | null {
   const o = u as Record<string, unknown>;
   if (typeof o.version !== "string" || !o.version) return "update.version is not a string";
   if (typeof o.url !== "string" || !o.url) return "update.url is not a string";
+  // http(s) or a path on the POS server: never a file: or data: URL the agent would read locally
+  if (!/^(https?:\/\/|\/)/i.test(o.url)) return "update.url is neither http(s) nor a server path";
   const r = o.release as Record<string, unknown> | undefined;
   if (
     !r || typeof r !== "object" || !r.manifest || typeof r.manifest !== "object" ||
@@ -338,8 +342,15 @@ export class Updater {
     this.#rollback = fn;
   }
 
-  async #save(): Promise<void> {
-    await writeUpdateFile(this.#paths.state, this.#f);
+  #saving: Promise<void> = Promise.resolve();
+  /** Writes the state; writes happen one after another, the last one holding the newest. */
+  #save(): Promise<void> {
+    const snapshot = structuredClone(this.#f);
+    const next = this.#saving.catch(() => {}).then(() =>
+      writeUpdateFile(this.#paths.state, snapshot)
+    );
+    this.#saving = next;
+    return next;
   }
 
   /** A heartbeat's reply: an offer may be in it. */

@@ -15,7 +15,8 @@ import { SerialSim } from "../helpers/serial_sim.ts";
 import type { PrinterState } from "../helpers/printer_states.ts";
 import { Renderer } from "../../src/render/render.ts";
 import { provisionBed } from "./provision.ts";
-import { bundle } from "../../build.ts";
+import { bundle, rawBundle, stampBundle } from "../../build.ts";
+import { certify, newKeyPair, signRelease } from "../../src/site/release.ts";
 import { V8_FLAGS } from "../../src/version.ts";
 
 const PROJECT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
@@ -111,6 +112,212 @@ function freePort(): number {
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   return port;
+}
+
+/**
+ * Self-update under Wine's service manager: the service runs a copy of the bundle (0.1.0, a test
+ * root built in) from a writable folder; the reference server offers 0.2.0 and then a 0.3.0 that
+ * dies 2 s after each start as the service. Jobs flow to a TCP printer throughout. The swap is the
+ * agent's own (the running program renamed aside, the staged one renamed in, exit code 3); what
+ * starts the program again is the SCM's recovery action where Wine runs it, else this test does
+ * the `sc start` the recovery action would (said in the output).
+ */
+async function updateTest(
+  wine: (args: string[]) => Promise<{ code: number; out: string }>,
+  scratch: string,
+): Promise<void> {
+  const server = startServer({ port: 0, db: ":memory:", quiet: true });
+  const sim = PrinterSim.start();
+  const name = "PrintAgentUpd";
+  const dir = join(scratch, "upd");
+  let flowing = false;
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    // the program's neighbours, as agent.exe carries them
+    await Deno.copyFile(
+      join(PROJECT, "dist", "winspool_worker.js"),
+      join(dir, "winspool_worker.js"),
+    );
+    const root = await newKeyPair();
+    const signing = await newKeyPair();
+    const cert = await certify(
+      root.private_key,
+      signing.public_key,
+      ["stable"],
+      new Date(Date.now() + 86_400_000).toISOString(),
+    );
+    // the bundle before build.ts stamps it (the shipped one has its roots fixed: none)
+    const text = await rawBundle(PROJECT, join(dir, "raw.js"));
+    const build = (version: string) => stampBundle(text, { version, roots: [root.public_key] });
+    const broken =
+      `if (!Deno.args.includes("--update-check") && Deno.args.includes("--service")) ` +
+      `setTimeout(() => { throw new Error("broken build 0.3.0"); }, 2000);\n` +
+      (await build("0.3.0"));
+    const publish = async (version: string, js: string) => {
+      const file = new TextEncoder().encode(js);
+      const release = await signRelease(
+        file,
+        { version, platform: "bundle", min_from: "0.1.0", channel: "stable" },
+        signing.private_key,
+        cert,
+      );
+      let bin = "";
+      for (let i = 0; i < file.length; i += 8192) {
+        bin += String.fromCharCode(...file.subarray(i, i + 8192));
+      }
+      const r = await fetch(`${server.url}/releases/`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ release, file_base64: btoa(bin) }),
+      });
+      expect(r.status === 201, `release ${version} published (${r.status})`);
+      await r.body?.cancel();
+    };
+    const target = async (version: string) => {
+      const r = await fetch(`${server.url}/print-agents/POS-UPD/update/`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ version }),
+      });
+      await r.body?.cancel();
+    };
+    await Deno.writeTextFile(join(dir, "agent.js"), await build("0.1.0"));
+    await Deno.writeTextFile(
+      join(dir, "print_agent_config.json"),
+      JSON.stringify({
+        terminal_identity: { terminal_id: "POS-UPD" },
+        server: { base_url: server.url, heartbeat_interval: 1, poll_interval: 0.5 },
+        printer: { transport: "tcp", port: sim.port, brand: "EPSON", status_interval: 0 },
+        logging: { level: "INFO", log_file: "agent.log" },
+        local_api: { enabled: false },
+        update: { watch_minutes: 0.25, watch_jobs: 3 },
+      }),
+    );
+    const program = [
+      "Z:\\opt\\deno\\deno.exe",
+      "run",
+      "-A",
+      `--v8-flags=${V8_FLAGS}`,
+      "Z:\\scratch\\upd\\agent.js",
+    ];
+    const cfg = "Z:\\scratch\\upd\\print_agent_config.json";
+    await wine(["sc", "stop", name]);
+    await wine(["sc", "delete", name]);
+    const inst = await wine([...program, "service", "install", "--name", name, "--config", cfg]);
+    expect(inst.code === 0, `update test: service install exited ${inst.code}: ${inst.out}`);
+    expect(/failureflag PrintAgentUpd 1/.test(inst.out), "the recovery actions' flag is set");
+    await wine(["sc", "start", name]);
+    const last = async () => {
+      const hb = await (await fetch(`${server.url}/print-agents/heartbeats/?terminal_id=POS-UPD`))
+        .json();
+      return hb.find((h: { agent_status: string }) => h.agent_status !== "STOPPED");
+    };
+    const query = async () =>
+      (await wine(["sc", "query", name])).out.match(/STATE\s*:\s*\d+\s+(\w+)/)?.[1] ?? "?";
+    let restartedByUs = 0;
+    const until = async (version: string, state: string, what: string) => {
+      const t = Date.now() + 90_000;
+      while (Date.now() < t) {
+        const h = await last();
+        if (h?.version === version && h?.update?.state === state) return h;
+        // a stopped service is started again, as the SCM's recovery action does on Windows
+        if (await query() === "STOPPED") {
+          await new Promise((r) => setTimeout(r, 1000));
+          if (await query() === "STOPPED") {
+            restartedByUs++;
+            await wine(["sc", "start", name]);
+          }
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const log = (await Deno.readTextFile(join(dir, "agent.log")).catch(() => "")).split("\n");
+      throw new Error(
+        `update test: ${what} (last heartbeat ${JSON.stringify((await last())?.update)}; ` +
+          `sc query: ${(await wine(["sc", "query", name])).out.replace(/\s+/g, " ")}; ` +
+          `restarted by this test ${restartedByUs} time(s)); the log's starts and updates:\n${
+            log.filter((l) => /starting|UPDATE|CRASH|stopped/.test(l)).slice(-30).join("\n")
+          }\nupdate.json: ${await Deno.readTextFile(join(dir, "state", "update.json")).catch(() =>
+            "(none)"
+          )}`,
+      );
+    };
+    await until("0.1.0", "idle", "0.1.0 running as the service");
+    const ids: { bill: string; id: number }[] = [];
+    flowing = true;
+    const flow = (async () => {
+      for (let n = 1; flowing; n++) {
+        const bill = `UPD-${String(n).padStart(4, "0")}`;
+        const j = await (await fetch(`${server.url}/print-jobs/`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            terminal_id: "POS-UPD",
+            job_type: "receipt",
+            receipt_data: { bill_number: bill, total: 1000 },
+          }),
+        })).json();
+        ids.push({ bill, id: j.id });
+        await new Promise((r) => setTimeout(r, 400));
+      }
+    })();
+    await publish("0.2.0", await build("0.2.0"));
+    await publish("0.3.0", broken);
+    const t0 = Date.now();
+    await target("0.2.0");
+    await until("0.2.0", "watching", "0.2.0 swapped in and watched");
+    const upS = (Date.now() - t0) / 1000;
+    await until("0.2.0", "done", "0.2.0 kept");
+    const byUsAfterUp = restartedByUs;
+    const t1 = Date.now();
+    await target("0.3.0");
+    const back = await until("0.2.0", "rolled_back", "0.3.0 rolled back to 0.2.0");
+    const backS = (Date.now() - t1) / 1000;
+    flowing = false;
+    await flow;
+    const final = async () => {
+      for (const { id } of ids) {
+        const s = (await (await fetch(`${server.url}/print-jobs/${id}/`)).json()).status;
+        if (s !== "COMPLETED" && s !== "FAILED") return false;
+      }
+      return true;
+    };
+    for (let i = 0; i < 120 && !(await final()); i++) await new Promise((r) => setTimeout(r, 500));
+    let interrupted = 0;
+    for (const { bill, id } of ids) {
+      const j = await (await fetch(`${server.url}/print-jobs/${id}/`)).json();
+      const copies = sim.jobs.filter((p) =>
+        new TextDecoder("latin1").decode(p.bytes).includes(bill)
+      )
+        .length;
+      expect(copies <= 1, `${bill} on paper ${copies} times`);
+      if (j.status === "COMPLETED") expect(copies === 1, `${bill} COMPLETED but not on paper`);
+      else {
+        expect(
+          j.error_code === "INTERRUPTED_MAY_HAVE_PRINTED",
+          `${bill} ${j.status} ${j.error_code}`,
+        );
+        interrupted++;
+      }
+    }
+    const kept = await Deno.readTextFile(join(dir, "agent.js"));
+    expect(kept === await build("0.2.0"), "0.2.0 is the program in place after the rollback");
+    say(
+      `update: 0.1.0 -> 0.2.0 running and watched in ${upS.toFixed(1)} s, kept; broken 0.3.0 ` +
+        `rolled back in ${backS.toFixed(1)} s (${back.update.error}); ${ids.length} jobs, ` +
+        `${interrupted} interrupted by a crash, none twice; the program started again by ` +
+        (restartedByUs === 0
+          ? "Wine's SCM recovery actions each time"
+          : `this test ${restartedByUs} time(s) (${byUsAfterUp} for the update): Wine's SCM ` +
+            "did not run the recovery actions, which Windows does"),
+    );
+    await wine(["sc", "stop", name]);
+    await wine([...program, "service", "uninstall", "--name", name, "--config", cfg]);
+  } finally {
+    flowing = false;
+    await new Promise((r) => setTimeout(r, 500)); // the job loop sees it before the server goes
+    sim.close();
+    await server.shutdown();
+  }
 }
 
 /** A failed expectation in the service test. */
@@ -609,6 +816,7 @@ async function main(): Promise<number> {
         await selftestTest(wine, scratch, port);
         await initTest(wine, scratch);
         await serviceTest(wine, scratch, port);
+        await updateTest(wine, scratch);
       } catch (e) {
         say(`FAILED: ${(e as Error).message}`);
         code = 1;
