@@ -142,8 +142,8 @@ Deno.test("pruning removes old, final, acknowledged rows only, in small batches,
 Deno.test("a full disk surfaces as STATE_STORE_UNWRITABLE and rolls back (nothing half-written)", async () => {
   await using dir = await withTmpDir();
   // max_page_count makes SQLite answer SQLITE_FULL exactly as a full disk does (the empty
-  // journal takes 13 pages: tables and indexes)
-  const j = Journal.open(join(dir.path, "j.db"), { pragmas: ["max_page_count = 14"] });
+  // journal takes 14 pages: tables and indexes)
+  const j = Journal.open(join(dir.path, "j.db"), { pragmas: ["max_page_count = 15"] });
   try {
     let err: unknown = null;
     let i = 0;
@@ -208,6 +208,26 @@ Deno.test("after a rollback the previous version reads a journal a newer one wro
     j.markPrinted("u2", 7);
     j.receive(job("u3"), 8);
     assertEquals(j.get("u3")?.state, "RECEIVED");
+  } finally {
+    j.close();
+  }
+});
+
+Deno.test("each change of remote configuration or self-update is a journal entry; the newest 200 are kept", async () => {
+  const { FLEET_EVENTS_KEPT } = await import("../src/store/journal.ts");
+  await using dir = await withTmpDir();
+  const j = Journal.open(join(dir.path, "j.db"));
+  try {
+    for (let i = 0; i < FLEET_EVENTS_KEPT + 50; i++) {
+      j.recordFleet(i, { update: { state: "watching", target: `0.${i}.0` } });
+    }
+    const all = j.fleetEvents(1000);
+    assertEquals(all.length, FLEET_EVENTS_KEPT);
+    assertEquals(all[0].at, FLEET_EVENTS_KEPT + 49, "newest first");
+    assertEquals(
+      (all[0].body.update as { target: string }).target,
+      `0.${FLEET_EVENTS_KEPT + 49}.0`,
+    );
   } finally {
     j.close();
   }

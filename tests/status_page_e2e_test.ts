@@ -106,6 +106,13 @@ Deno.test({
         page,
         /Update to 0\.3\.0 rolled back \(crash loop: 2 starts of 0\.3\.0 ended before a heartbeat/,
       );
+      // what the heartbeat said of them is a journal entry (one per change, not per beat)
+      const fleet = (agent.journal as unknown as {
+        fleetEvents(): { body: { update?: { state: string }; config?: { state: string } } }[];
+      }).fleetEvents();
+      assertEquals(fleet.length, 1, "one change, however many heartbeats");
+      assertEquals(fleet[0].body.update?.state, "rolled_back");
+      assertEquals(fleet[0].body.config?.state, "reverted");
       // the page and /health say the same thing: ERROR, because the kitchen printer failed
       const healthy = await (await fetch(new URL("/health", url))).json();
       assertEquals(healthy.agent_status, "ERROR");

@@ -426,10 +426,25 @@ export class Agent {
     } catch { /* the journal's fault is met (and reported) when the jobs are journalled */ }
   }
 
+  /** The fleet state last written to the journal (each change is one entry). */
+  #fleetKept = "";
+
+  #keepFleetChange(s: AgentSnapshot): void {
+    if (!this.#remote) return;
+    const now = JSON.stringify({ config: s.config, update: s.update });
+    if (now === this.#fleetKept) return;
+    try {
+      this.journal.recordFleet(this.clock.now(), { config: s.config, update: s.update });
+      this.#fleetKept = now;
+    } catch { /* the journal's fault is reported by the jobs' path; tried again next beat */ }
+  }
+
   async #sendHeartbeat(): Promise<void> {
     const sent = this.health.sent();
     try {
-      const date = await this.#server.heartbeat(heartbeatBody(this.snapshot()));
+      const snap = this.snapshot();
+      this.#keepFleetChange(snap);
+      const date = await this.#server.heartbeat(heartbeatBody(snap));
       this.serverClock.observe(date, sent, this.clock.now());
       this.health.ok("heartbeat", sent);
       this.heartbeatOkAt = this.clock.now();

@@ -143,7 +143,15 @@ CREATE TABLE IF NOT EXISTS papers (
 ) STRICT;
 CREATE TRIGGER IF NOT EXISTS papers_follow_jobs AFTER DELETE ON jobs
   BEGIN DELETE FROM papers WHERE uuid = old.uuid; END;
+CREATE TABLE IF NOT EXISTS fleet_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  body TEXT NOT NULL
+) STRICT;
 `;
+
+/** Changes of remote configuration and self-update kept in the journal (the newest). */
+export const FLEET_EVENTS_KEPT = 200;
 
 /** The printer bytes of a job kept for its picture (larger jobs keep the text preview only). */
 export const PAPER_KEEP_MAX = 256 * 1024;
@@ -287,6 +295,8 @@ export interface HistoryStore {
 export interface JobStore extends LedgerStore, OutboxStore, HistoryStore {
   /** Deletes history past the retention; returns rows deleted. */
   prune(now: number, maxAgeMs: number, maxRows: number, batch?: number): number;
+  /** Records a change of remote configuration or self-update. */
+  recordFleet(at: number, body: Record<string, unknown>): void;
   /** Closes the store. */
   close(): void;
 }
@@ -362,6 +372,11 @@ export class Journal implements JobStore {
       ),
       metaGet: p("SELECT value FROM meta WHERE key = ?"),
       metaSet: p("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"),
+      fleetAdd: p("INSERT INTO fleet_events (at, body) VALUES (?, ?)"),
+      fleetPrune: p(
+        `DELETE FROM fleet_events WHERE seq <= (SELECT MAX(seq) FROM fleet_events) - ${FLEET_EVENTS_KEPT}`,
+      ),
+      fleetList: p("SELECT at, body FROM fleet_events ORDER BY seq DESC LIMIT ?"),
     };
   }
 
@@ -721,6 +736,25 @@ export class Journal implements JobStore {
   /** Writes a meta value. */
   setMeta(key: string, value: string): void {
     this.#tx(() => this.#st.metaSet.run(key, value));
+  }
+
+  /**
+   * Records a change of remote configuration or self-update (what the heartbeat says of them),
+   * keeping the newest {@link FLEET_EVENTS_KEPT}.
+   */
+  recordFleet(at: number, body: Record<string, unknown>): void {
+    this.#tx(() => {
+      this.#st.fleetAdd.run(at, JSON.stringify(body));
+      this.#st.fleetPrune.run();
+    });
+  }
+
+  /** The newest fleet changes first. */
+  fleetEvents(limit = 50): { at: number; body: Record<string, unknown> }[] {
+    return (this.#st.fleetList.all(limit) as { at: number; body: string }[]).map((r) => ({
+      at: r.at,
+      body: JSON.parse(r.body),
+    }));
   }
 
   /** Imports UUIDs already printed by the seed agent, as PRINTED with no report to send. */
