@@ -401,19 +401,43 @@ Deno.test("a crash loop of the new version puts the previous one back at its own
   assertEquals(t.u.report().state, "rolled_back");
 });
 
-Deno.test("a new version that reached the server once, then restarts three times in 2 minutes, is rolled back", async () => {
+Deno.test("a new version that reaches the server, then dies twice within 2 minutes, is rolled back at its third start — as Windows' SCM restarts it (5 s, 10 s); clean stops are not crashes", async () => {
   await using dir = await withTmpDir();
   const t = await swapped(dir.path);
   const now = Date.now();
   const p = updatePaths(t.program, t.stateDir);
-  for (let i = 0; i < 3; i++) {
-    assertEquals((await earlyStart(t.program, t.stateDir, "0.2.0", now + i * 20_000)).exit, null);
+  const start = async (at: number, healthy: boolean, clean: boolean) => {
+    const d = await earlyStart(t.program, t.stateDir, "0.2.0", at);
+    if (d.exit !== null) return d;
     const f = await readUpdateFile(p.state);
-    f.starts.at(-1)!.healthy = true; // each start reached the server, then died
+    f.starts.at(-1)!.healthy = healthy;
+    f.starts.at(-1)!.clean = clean;
+    await Deno.writeTextFile(p.state, JSON.stringify(f));
+    return d;
+  };
+  // a technician stops and starts the service three times in a minute: no crash, no rollback
+  for (let i = 0; i < 3; i++) assertEquals((await start(now + i * 10_000, true, true)).exit, null);
+  // then it dies after reaching the server, twice: the SCM's 5 s and 10 s
+  assertEquals((await start(now + 40_000, true, false)).exit, null);
+  assertEquals((await start(now + 46_000, true, false)).exit, null);
+  const third = await earlyStart(t.program, t.stateDir, "0.2.0", now + 57_000);
+  assertEquals(third.exit, RESTART_EXIT_CODE, "rolled back 17 s after the first crash");
+  assertMatch(third.message!, /2 starts of 0\.2\.0 ended without a stop within 2 minutes/);
+  assertEquals(await Deno.readTextFile(t.program), OLD);
+});
+
+Deno.test("two crashes far apart (days) are not a loop", async () => {
+  await using dir = await withTmpDir();
+  const t = await swapped(dir.path);
+  const p = updatePaths(t.program, t.stateDir);
+  const now = Date.now();
+  for (const at of [now, now + 3 * 3_600_000, now + 26 * 3_600_000]) {
+    assertEquals((await earlyStart(t.program, t.stateDir, "0.2.0", at)).exit, null);
+    const f = await readUpdateFile(p.state);
+    f.starts.at(-1)!.healthy = true;
     await Deno.writeTextFile(p.state, JSON.stringify(f));
   }
-  assertEquals((await earlyStart(t.program, t.stateDir, "0.2.0", now + 70_000)).exit, 3);
-  assertEquals(await Deno.readTextFile(t.program), OLD);
+  assertEquals(await Deno.readTextFile(t.program), NEW);
 });
 
 Deno.test("the watched version is rolled back after 3 failed heartbeats in a row, or a job the agent failed", async () => {
@@ -579,4 +603,35 @@ Deno.test("state writes from jobs and heartbeats at once never trip over each ot
   assertEquals(f.starts.at(-1)?.healthy, true);
   const left = [...Deno.readDirSync(t.stateDir)].filter((e) => e.name.endsWith(".tmp"));
   assertEquals(left, [], "no temporary file left behind");
+});
+
+Deno.test("a clean stop of the watched version marks its start clean (the next start counts no crash)", async () => {
+  await using dir = await withTmpDir();
+  const t = await swapped(dir.path);
+  const now = Date.now();
+  await earlyStart(t.program, t.stateDir, "0.2.0", now);
+  const next = new Updater({
+    program: t.program,
+    stateDir: t.stateDir,
+    running: { version: "0.2.0", platform: PLATFORM, channel: "stable" },
+    roots: [t.k.root.public_key],
+    get: () => Promise.reject(new Error("no")),
+    quickCheck: () => Promise.resolve(null),
+  });
+  await next.load();
+  await next.stopped();
+  for (const at of [now + 5_000, now + 10_000]) {
+    assertEquals((await earlyStart(t.program, t.stateDir, "0.2.0", at)).exit, null);
+    const n = new Updater({
+      ...{ program: t.program, stateDir: t.stateDir },
+      running: { version: "0.2.0", platform: PLATFORM, channel: "stable" },
+      get: () => Promise.reject(new Error("no")),
+      quickCheck: () => Promise.resolve(null),
+    });
+    await n.load();
+    await n.stopped();
+  }
+  const f = await readUpdateFile(updatePaths(t.program, t.stateDir).state);
+  assertEquals(f.starts.map((s) => s.clean), [true, true, true]);
+  assertEquals(await Deno.readTextFile(t.program), NEW, "three clean stops in 10 s: no rollback");
 });

@@ -197,9 +197,11 @@ export function scCommands(action: string, name: string, configPath: string): st
           "failure",
           name,
           "reset=",
-          "86400",
+          "3600",
           "actions=",
-          "restart/5000/restart/10000/restart/30000",
+          // back printing 1 s after a crash or an update; a loop settles at one start each 10 s;
+          // an hour without a failure starts the count again
+          "restart/1000/restart/5000/restart/10000",
         ],
         // the recovery actions also when the agent stops itself with an exit code (a
         // self-update or rollback exits 3 for the SCM to start the program now in place)

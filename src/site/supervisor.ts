@@ -220,5 +220,6 @@ export async function supervise(config: Config, o: SuperviseOptions): Promise<nu
     agent.heartbeatSoon();
   }
   await stopAgent(agent);
+  await up?.stopped().catch(() => {});
   return null;
 }

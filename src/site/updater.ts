@@ -58,6 +58,8 @@ export interface StartRecord {
   at: number;
   /** Whether it became healthy (a heartbeat reached the server). */
   healthy: boolean;
+  /** Whether it ended by a clean stop (the service stopped, Ctrl+C): not a crash. */
+  clean?: boolean;
 }
 
 /** What `update.json` holds. */
@@ -180,8 +182,11 @@ export interface EarlyDecision {
 
 /**
  * Run first thing at start, before the configuration or journal load: records this start of a
- * watched new version and rolls it back when it is in a crash loop (two earlier starts since the
- * swap that never reached the server, or three starts within two minutes).
+ * watched new version and rolls it back when it is in a crash loop: two earlier starts since the
+ * swap that ended without a clean stop, either both before a heartbeat reached the server or both
+ * within the last two minutes (with `agent service install`'s recovery actions the SCM restarts
+ * after 1 s, 5 s, then 10 s: the third start of a crashing version comes about 16 s after the
+ * swap).
  */
 export async function earlyStart(
   program: string,
@@ -205,12 +210,14 @@ export async function earlyStart(
     await writeUpdateFile(p.state, f);
     return { exit: null, message: `update to ${f.target} is not running: ${f.error}` };
   }
-  const unhealthy = f.starts.filter((s) => !s.healthy).length;
-  const recent = f.starts.filter((s) => now - s.at < 120_000).length;
-  if (unhealthy >= 2 || recent >= 3) {
+  // a start that ended without a clean stop is a crash (this start is the proof it ended)
+  const crashed = f.starts.filter((s) => !s.clean);
+  const unhealthy = crashed.filter((s) => !s.healthy).length;
+  const recent = crashed.filter((s) => now - s.at < 120_000).length;
+  if (unhealthy >= 2 || recent >= 2) {
     const why = unhealthy >= 2
       ? `crash loop: ${unhealthy} starts of ${version} ended before a heartbeat reached the server`
-      : `crash loop: ${recent + 1} starts of ${version} within 2 minutes`;
+      : `crash loop: ${recent} starts of ${version} ended without a stop within 2 minutes`;
     try {
       await swapBack(program, stateDir);
     } catch (e) {
@@ -544,6 +551,14 @@ export class Updater {
     if (f.heartbeat_failures >= 3) {
       this.#rollbackNow(`${f.heartbeat_failures} heartbeats in a row did not reach the server`);
     }
+  }
+
+  /** The agent stops cleanly (not for a restart): this start of a watched version did not crash. */
+  async stopped(): Promise<void> {
+    if (!this.watching) return;
+    const last = this.#f.starts.at(-1);
+    if (last) last.clean = true;
+    await this.#save();
   }
 
   /** A job ended: printed (null) or failed with a code. */
