@@ -190,7 +190,7 @@ async function updateTest(
         printer: { transport: "tcp", port: sim.port, brand: "EPSON", status_interval: 0 },
         logging: { level: "INFO", log_file: "agent.log" },
         local_api: { enabled: false },
-        update: { watch_minutes: 0.25, watch_jobs: 3 },
+        update: { watch_minutes: 0.5, watch_jobs: 3 },
       }),
     );
     const program = [
@@ -215,18 +215,23 @@ async function updateTest(
     const query = async () =>
       (await wine(["sc", "query", name])).out.match(/STATE\s*:\s*\d+\s+(\w+)/)?.[1] ?? "?";
     let restartedByUs = 0;
+    let scmRestarts = 0; // started again by Wine's own service manager
     const until = async (version: string, state: string, what: string) => {
       const t = Date.now() + 90_000;
       while (Date.now() < t) {
         const h = await last();
         if (h?.version === version && h?.update?.state === state) return h;
-        // a stopped service is started again, as the SCM's recovery action does on Windows
+        // a service still stopped 6 s after it ended (the recovery actions wait 1 s, then 5 s:
+        // time enough for an SCM that runs them) is started as Windows' SCM would
         if (await query() === "STOPPED") {
-          await new Promise((r) => setTimeout(r, 1000));
+          const seen = Date.now();
+          while (Date.now() - seen < 6_000 && await query() === "STOPPED") {
+            await new Promise((r) => setTimeout(r, 500));
+          }
           if (await query() === "STOPPED") {
             restartedByUs++;
             await wine(["sc", "start", name]);
-          }
+          } else scmRestarts++;
         }
         await new Promise((r) => setTimeout(r, 500));
       }
@@ -306,9 +311,10 @@ async function updateTest(
         `rolled back in ${backS.toFixed(1)} s (${back.update.error}); ${ids.length} jobs, ` +
         `${interrupted} interrupted by a crash, none twice; the program started again by ` +
         (restartedByUs === 0
-          ? "Wine's SCM recovery actions each time"
-          : `this test ${restartedByUs} time(s) (${byUsAfterUp} for the update): Wine's SCM ` +
-            "did not run the recovery actions, which Windows does"),
+          ? `Wine's SCM recovery actions each time (${scmRestarts})`
+          : `this test ${restartedByUs} time(s) (${byUsAfterUp} for the update), each after ` +
+            `6 s STOPPED: Wine's SCM did not run the recovery actions (${scmRestarts} times it ` +
+            "did), which Windows does"),
     );
     await wine(["sc", "stop", name]);
     await wine([...program, "service", "uninstall", "--name", name, "--config", cfg]);
