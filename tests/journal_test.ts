@@ -211,6 +211,22 @@ Deno.test("after a rollback the previous version reads a journal a newer one wro
   } finally {
     j.close();
   }
+  // the version says the newest schema that wrote it: not lowered by the older agent
+  const after = new DatabaseSync(path);
+  assertEquals(
+    (after.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
+    99,
+  );
+  after.close();
+  const fresh = Journal.open(join(dir.path, "fresh.db"));
+  fresh.close();
+  const f = new DatabaseSync(join(dir.path, "fresh.db"));
+  const { JOURNAL_SCHEMA } = await import("../src/store/journal.ts");
+  assertEquals(
+    (f.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
+    JOURNAL_SCHEMA,
+  );
+  f.close();
 });
 
 Deno.test("each change of remote configuration or self-update is a journal entry; the newest 200 are kept", async () => {

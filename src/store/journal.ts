@@ -169,6 +169,13 @@ export interface KeptPaper {
   reader: PaperOptions;
 }
 
+/**
+ * The journal schema's version (`PRAGMA user_version`). A schema change only adds columns with
+ * defaults, tables and indexes, and raises this number: an older agent (after a rollback) reads a
+ * newer journal as it is.
+ */
+export const JOURNAL_SCHEMA = 7;
+
 /** Brings a journal written by an older version up to this schema. */
 function migrate(db: DatabaseSync): void {
   const cols = db.prepare("PRAGMA table_info(jobs)").all() as { name: string }[];
@@ -404,6 +411,12 @@ export class Journal implements JobStore {
       for (const p of options.pragmas ?? []) db.exec(`PRAGMA ${p}`);
       db.exec(SCHEMA);
       migrate(db);
+      // the schema's version: raised to this agent's, never lowered (a newer agent's journal,
+      // after a rollback, keeps saying what wrote it; its additions are columns and tables this
+      // version does not use)
+      const was = (db.prepare("PRAGMA user_version").get() as { user_version: number })
+        .user_version;
+      if (was < JOURNAL_SCHEMA) db.exec(`PRAGMA user_version = ${JOURNAL_SCHEMA}`);
       const check = db.prepare("PRAGMA quick_check").get() as Record<string, string>;
       if (Object.values(check)[0] !== "ok") {
         throw new JournalCorruptError(path, `quick_check: ${Object.values(check)[0]}`);
