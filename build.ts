@@ -94,6 +94,14 @@ export function bundleArgs(b: (typeof BUNDLES)[number], root: string): string[] 
  * code point under the `u` and `v` flags, two code units without them, as written).
  */
 export async function asciiOnly(js: string): Promise<string> {
+  return (await transform(js)).replace(
+    /[\u0080-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** esbuild's transform as the bundle needs it: ASCII, minified whitespace, `define`s applied. */
+async function transform(js: string, define: Record<string, string> = {}): Promise<string> {
   const esbuild = await import("esbuild");
   try {
     const r = await esbuild.transform(js, {
@@ -102,11 +110,9 @@ export async function asciiOnly(js: string): Promise<string> {
       target: "esnext",
       minifyWhitespace: true,
       legalComments: "none",
+      define,
     });
-    return r.code.replace(
-      /[\u0080-\uffff]/g,
-      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-    );
+    return r.code;
   } finally {
     await esbuild.stop();
   }
@@ -130,20 +136,7 @@ export async function stampBundle(js: string, o: Stamp): Promise<string> {
     "globalThis.PA_BUILD_ROOT_KEYS": JSON.stringify(o.roots ?? []),
   };
   if (o.version) define["globalThis.PA_BUILD_VERSION"] = JSON.stringify(o.version);
-  const esbuild = await import("esbuild");
-  try {
-    const r = await esbuild.transform(js, {
-      charset: "ascii",
-      format: "esm",
-      target: "esnext",
-      minifyWhitespace: true,
-      legalComments: "none",
-      define,
-    });
-    return r.code;
-  } finally {
-    await esbuild.stop();
-  }
+  return await transform(js, define);
 }
 
 /**

@@ -16,19 +16,13 @@ import {
   signRelease,
 } from "../src/site/release.ts";
 import { join } from "node:path";
+import { testKeys } from "./helpers/release_keys.ts";
 
 const PLATFORM = "x86_64-pc-windows-msvc";
 const running = { version: "0.1.0", platform: PLATFORM, channel: "stable", now: Date.now() };
 
 async function fixture() {
-  const root = await newKeyPair();
-  const signing = await newKeyPair();
-  const cert = await certify(
-    root.private_key,
-    signing.public_key,
-    ["stable"],
-    new Date(Date.now() + 86_400_000).toISOString(),
-  );
+  const { root, signing, cert } = await testKeys();
   const file = crypto.getRandomValues(new Uint8Array(4096));
   const release = await signRelease(
     file,

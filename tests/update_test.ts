@@ -6,7 +6,8 @@
  */
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { withServer, withTmpDir } from "./helpers/env.ts";
-import { certify, newKeyPair, signRelease } from "../src/site/release.ts";
+import { signRelease } from "../src/site/release.ts";
+import { base64, type TestKeys, testKeys } from "./helpers/release_keys.ts";
 import {
   earlyStart,
   readUpdateFile,
@@ -27,19 +28,9 @@ const PLATFORM = "bundle";
 const OLD = "console.log('old program');\n";
 const NEW = "console.log('new program, 0.2.0');\n" + "x".repeat(50_000);
 
-async function keys() {
-  const root = await newKeyPair();
-  const signing = await newKeyPair();
-  const cert = await certify(
-    root.private_key,
-    signing.public_key,
-    ["stable"],
-    new Date(Date.now() + 86_400_000).toISOString(),
-  );
-  return { root, signing, cert };
-}
+const keys = testKeys;
 
-type Keys = Awaited<ReturnType<typeof keys>>;
+type Keys = TestKeys;
 
 async function release(k: Keys, body = NEW, version = "0.2.0", platform = PLATFORM) {
   const file = new TextEncoder().encode(body);
@@ -61,7 +52,7 @@ async function publish(url: string, r: Awaited<ReturnType<typeof release>>, file
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
       release: r.release,
-      file_base64: btoa(String.fromCharCode(...file)),
+      file_base64: base64(file),
     }),
   });
   assertEquals(res.status, 201, await res.clone().text());
@@ -189,16 +180,7 @@ Deno.test("an offer goes downloading → staged → swapped → watching → don
   // the new version starts: counted before anything else, then watched
   let now = Date.now();
   assertEquals((await earlyStart(t.program, t.stateDir, "0.2.0", now)).exit, null);
-  const next = new Updater({
-    program: t.program,
-    stateDir: t.stateDir,
-    running: { version: "0.2.0", platform: PLATFORM, channel: "stable" },
-    roots: [k.root.public_key],
-    get: () => Promise.reject(new Error("not asked")),
-    quickCheck: () => Promise.resolve(null),
-    now: () => now,
-  });
-  await next.load();
+  const next = await watcher({ ...t, k }, { now: () => now });
   assertEquals(next.report().state, "watching");
   await next.heartbeat(true);
   for (let i = 0; i < WATCH_JOBS; i++) await next.job(null);
@@ -367,6 +349,24 @@ Deno.test("a staged program whose quick check fails is thrown away and never tri
   assertEquals(staged.length, 0, "nothing left staged");
 });
 
+/** An updater of the program as version 0.2.0 runs it (after the swap), watched. */
+async function watcher(
+  t: { program: string; stateDir: string; k: Keys },
+  more: Partial<UpdaterOptions> = {},
+) {
+  const u = new Updater({
+    program: t.program,
+    stateDir: t.stateDir,
+    running: { version: "0.2.0", platform: PLATFORM, channel: "stable" },
+    roots: [t.k.root.public_key],
+    get: () => Promise.reject(new Error("not asked")),
+    quickCheck: () => Promise.resolve(null),
+    ...more,
+  });
+  await u.load();
+  return u;
+}
+
 async function swapped(dir: string) {
   const k = await keys();
   const r = await release(k);
@@ -446,15 +446,7 @@ Deno.test("the watched version is rolled back after 3 failed heartbeats in a row
     const t = await swapped(dir.path);
     await earlyStart(t.program, t.stateDir, "0.2.0");
     const events: string[] = [];
-    const next = new Updater({
-      program: t.program,
-      stateDir: t.stateDir,
-      running: { version: "0.2.0", platform: PLATFORM, channel: "stable" },
-      roots: [t.k.root.public_key],
-      get: () => Promise.reject(new Error("no")),
-      quickCheck: () => Promise.resolve(null),
-    });
-    await next.load();
+    const next = await watcher(t);
     next.onRollback((why) => events.push(why));
     if (cause === "heartbeats") {
       await next.heartbeat(false);
@@ -584,16 +576,7 @@ Deno.test("state writes from jobs and heartbeats at once never trip over each ot
   await using dir = await withTmpDir();
   const t = await swapped(dir.path);
   await earlyStart(t.program, t.stateDir, "0.2.0");
-  const next = new Updater({
-    program: t.program,
-    stateDir: t.stateDir,
-    running: { version: "0.2.0", platform: PLATFORM, channel: "stable" },
-    roots: [t.k.root.public_key],
-    get: () => Promise.reject(new Error("no")),
-    quickCheck: () => Promise.resolve(null),
-    watchJobs: 1000,
-  });
-  await next.load();
+  const next = await watcher(t, { watchJobs: 1000 });
   await Promise.all([
     ...Array.from({ length: 50 }, () => next.job(null)),
     ...Array.from({ length: 10 }, () => next.heartbeat(true)),
@@ -610,25 +593,11 @@ Deno.test("a clean stop of the watched version marks its start clean (the next s
   const t = await swapped(dir.path);
   const now = Date.now();
   await earlyStart(t.program, t.stateDir, "0.2.0", now);
-  const next = new Updater({
-    program: t.program,
-    stateDir: t.stateDir,
-    running: { version: "0.2.0", platform: PLATFORM, channel: "stable" },
-    roots: [t.k.root.public_key],
-    get: () => Promise.reject(new Error("no")),
-    quickCheck: () => Promise.resolve(null),
-  });
-  await next.load();
+  const next = await watcher(t);
   await next.stopped();
   for (const at of [now + 5_000, now + 10_000]) {
     assertEquals((await earlyStart(t.program, t.stateDir, "0.2.0", at)).exit, null);
-    const n = new Updater({
-      ...{ program: t.program, stateDir: t.stateDir },
-      running: { version: "0.2.0", platform: PLATFORM, channel: "stable" },
-      get: () => Promise.reject(new Error("no")),
-      quickCheck: () => Promise.resolve(null),
-    });
-    await n.load();
+    const n = await watcher(t);
     await n.stopped();
   }
   const f = await readUpdateFile(updatePaths(t.program, t.stateDir).state);

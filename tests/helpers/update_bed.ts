@@ -7,10 +7,10 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { rawBundle, stampBundle } from "../../build.ts";
-import { certify, newKeyPair, signRelease } from "../../src/site/release.ts";
 import { V8_FLAGS } from "../../src/version.ts";
 import { waitFor, withServer } from "./env.ts";
 import { PrinterSim } from "./printer_sim.ts";
+import { publishBundle, testKeys } from "./release_keys.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
 
@@ -31,15 +31,8 @@ export async function updateBed(o: UpdateBedOptions) {
   const srv = withServer();
   const printer = PrinterSim.start();
   const text = await rawBundle(ROOT, join(o.dir, "raw.js"));
-  const root = await newKeyPair();
-  const signing = await newKeyPair();
-  const cert = await certify(
-    root.private_key,
-    signing.public_key,
-    ["stable"],
-    new Date(Date.now() + 86_400_000).toISOString(),
-  );
-  const build = (version: string) => stampBundle(text, { version, roots: [root.public_key] });
+  const keys = await testKeys();
+  const build = (version: string) => stampBundle(text, { version, roots: [keys.root.public_key] });
   /** A build that passes its quick check, then dies `afterMs` after every start. */
   const broken = async (version: string, afterMs: number) =>
     `if (!Deno.args.includes("--update-check")) setTimeout(() => { ` +
@@ -53,20 +46,7 @@ export async function updateBed(o: UpdateBedOptions) {
     if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
     await r.body?.cancel();
   };
-  const publish = async (version: string, js: string) => {
-    const file = new TextEncoder().encode(js);
-    const release = await signRelease(
-      file,
-      { version, platform: "bundle", min_from: "0.1.0", channel: "stable" },
-      signing.private_key,
-      cert,
-    );
-    let bin = "";
-    for (let i = 0; i < file.length; i += 8192) {
-      bin += String.fromCharCode(...file.subarray(i, i + 8192));
-    }
-    await api("POST", "/releases/", { release, file_base64: btoa(bin) });
-  };
+  const publish = (version: string, js: string) => publishBundle(srv.url, keys, version, js);
   const target = (version: string) => api("PUT", "/print-agents/POS-UP/update/", { version });
 
   const program = join(o.dir, "agent.js");

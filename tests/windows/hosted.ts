@@ -13,7 +13,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServer } from "../../src/reference_server/main.ts";
-import { certify, newKeyPair } from "../../src/site/release.ts";
+import { base64, testKeys } from "../helpers/release_keys.ts";
 import { PrinterSim } from "../helpers/printer_sim.ts";
 
 const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
@@ -85,14 +85,7 @@ async function main(): Promise<void> {
   };
 
   step("keys and three builds");
-  const root = await newKeyPair();
-  const signing = await newKeyPair();
-  const cert = await certify(
-    root.private_key,
-    signing.public_key,
-    ["stable"],
-    new Date(Date.now() + 86_400_000).toISOString(),
-  );
+  const { root, signing, cert } = await testKeys();
   const keyFile = join(DIR, "signing.json");
   await Deno.writeTextFile(keyFile, JSON.stringify({ ...signing, cert }));
   const breaker = join(DIR, "break.js");
@@ -164,13 +157,8 @@ async function main(): Promise<void> {
   check(true, "0.1.0 runs as the service");
 
   step("update to 0.2.0: downloaded, checked, swapped, restarted by the SCM, watched, kept");
-  const b64 = (u: Uint8Array) => {
-    let s = "";
-    for (let i = 0; i < u.length; i += 8192) s += String.fromCharCode(...u.subarray(i, i + 8192));
-    return btoa(s);
-  };
-  await post("/releases/", { release: v2.release, file_base64: b64(v2.file) });
-  await post("/releases/", { release: v3.release, file_base64: b64(v3.file) });
+  await post("/releases/", { release: v2.release, file_base64: base64(v2.file) });
+  await post("/releases/", { release: v3.release, file_base64: base64(v3.file) });
   const t0 = Date.now();
   await post("/print-agents/POS-WIN/update/", { version: "0.2.0" }, "PUT");
   await updateIs("0.2.0", "watching");

@@ -16,7 +16,7 @@ import type { PrinterState } from "../helpers/printer_states.ts";
 import { Renderer } from "../../src/render/render.ts";
 import { provisionBed } from "./provision.ts";
 import { bundle, rawBundle, stampBundle } from "../../build.ts";
-import { certify, newKeyPair, signRelease } from "../../src/site/release.ts";
+import { publishBundle, testKeys } from "../helpers/release_keys.ts";
 import { V8_FLAGS } from "../../src/version.ts";
 
 const PROJECT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
@@ -128,6 +128,7 @@ async function updateTest(
 ): Promise<void> {
   const server = startServer({ port: 0, db: ":memory:", quiet: true });
   const sim = PrinterSim.start();
+  const kitchen = PrinterSim.start(); // two stations, as a terminal with a kitchen printer
   const name = "PrintAgentUpd";
   const dir = join(scratch, "upd");
   let flowing = false;
@@ -138,41 +139,16 @@ async function updateTest(
       join(PROJECT, "dist", "winspool_worker.js"),
       join(dir, "winspool_worker.js"),
     );
-    const root = await newKeyPair();
-    const signing = await newKeyPair();
-    const cert = await certify(
-      root.private_key,
-      signing.public_key,
-      ["stable"],
-      new Date(Date.now() + 86_400_000).toISOString(),
-    );
+    const keys = await testKeys();
     // the bundle before build.ts stamps it (the shipped one has its roots fixed: none)
     const text = await rawBundle(PROJECT, join(dir, "raw.js"));
-    const build = (version: string) => stampBundle(text, { version, roots: [root.public_key] });
+    const build = (version: string) =>
+      stampBundle(text, { version, roots: [keys.root.public_key] });
     const broken =
       `if (!Deno.args.includes("--update-check") && Deno.args.includes("--service")) ` +
       `setTimeout(() => { throw new Error("broken build 0.3.0"); }, 2000);\n` +
       (await build("0.3.0"));
-    const publish = async (version: string, js: string) => {
-      const file = new TextEncoder().encode(js);
-      const release = await signRelease(
-        file,
-        { version, platform: "bundle", min_from: "0.1.0", channel: "stable" },
-        signing.private_key,
-        cert,
-      );
-      let bin = "";
-      for (let i = 0; i < file.length; i += 8192) {
-        bin += String.fromCharCode(...file.subarray(i, i + 8192));
-      }
-      const r = await fetch(`${server.url}/releases/`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ release, file_base64: btoa(bin) }),
-      });
-      expect(r.status === 201, `release ${version} published (${r.status})`);
-      await r.body?.cancel();
-    };
+    const publish = (version: string, js: string) => publishBundle(server.url, keys, version, js);
     const target = async (version: string) => {
       const r = await fetch(`${server.url}/print-agents/POS-UPD/update/`, {
         method: "PUT",
@@ -187,7 +163,16 @@ async function updateTest(
       JSON.stringify({
         terminal_identity: { terminal_id: "POS-UPD" },
         server: { base_url: server.url, heartbeat_interval: 1, poll_interval: 0.5 },
-        printer: { transport: "tcp", port: sim.port, brand: "EPSON", status_interval: 0 },
+        printers: [
+          { id: "cashier", roles: ["cashier"], transport: "tcp", port: sim.port, brand: "EPSON" },
+          {
+            id: "kitchen",
+            roles: ["kitchen"],
+            transport: "tcp",
+            port: kitchen.port,
+            brand: "EPSON",
+          },
+        ],
         logging: { level: "INFO", log_file: "agent.log" },
         local_api: { enabled: false },
         update: { watch_minutes: 0.5, watch_jobs: 3 },
@@ -255,11 +240,21 @@ async function updateTest(
         const j = await (await fetch(`${server.url}/print-jobs/`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({
-            terminal_id: "POS-UPD",
-            job_type: "receipt",
-            receipt_data: { bill_number: bill, total: 1000 },
-          }),
+          // every third job a kitchen ticket, for the second station
+          body: JSON.stringify(
+            n % 3
+              ? {
+                terminal_id: "POS-UPD",
+                job_type: "receipt",
+                receipt_data: { bill_number: bill, total: 1000 },
+              }
+              : {
+                terminal_id: "POS-UPD",
+                job_type: "kitchen",
+                printer_role: "kitchen",
+                receipt_data: { bill_number: bill, items: [{ name: "Nasi", qty: 1 }] },
+              },
+          ),
         })).json();
         ids.push({ bill, id: j.id });
         await new Promise((r) => setTimeout(r, 400));
@@ -290,13 +285,13 @@ async function updateTest(
     let interrupted = 0;
     for (const { bill, id } of ids) {
       const j = await (await fetch(`${server.url}/print-jobs/${id}/`)).json();
-      const copies = sim.jobs.filter((p) =>
+      const copies = [...sim.jobs, ...kitchen.jobs].filter((p) =>
         new TextDecoder("latin1").decode(p.bytes).includes(bill)
-      )
-        .length;
+      ).length;
       expect(copies <= 1, `${bill} on paper ${copies} times`);
-      if (j.status === "COMPLETED") expect(copies === 1, `${bill} COMPLETED but not on paper`);
-      else {
+      if (j.status === "COMPLETED") {
+        expect(copies === 1, `${bill} COMPLETED but not on paper`);
+      } else {
         expect(
           j.error_code === "INTERRUPTED_MAY_HAVE_PRINTED",
           `${bill} ${j.status} ${j.error_code}`,
@@ -308,7 +303,8 @@ async function updateTest(
     expect(kept === await build("0.2.0"), "0.2.0 is the program in place after the rollback");
     say(
       `update: 0.1.0 -> 0.2.0 running and watched in ${upS.toFixed(1)} s, kept; broken 0.3.0 ` +
-        `rolled back in ${backS.toFixed(1)} s (${back.update.error}); ${ids.length} jobs, ` +
+        `rolled back in ${backS.toFixed(1)} s (${back.update.error}); ${ids.length} jobs on two ` +
+        `stations (${kitchen.jobs.length} kitchen tickets), ` +
         `${interrupted} interrupted by a crash, none twice; the program started again by ` +
         (restartedByUs === 0
           ? `Wine's SCM recovery actions each time (${scmRestarts})`
@@ -322,6 +318,7 @@ async function updateTest(
     flowing = false;
     await new Promise((r) => setTimeout(r, 500)); // the job loop sees it before the server goes
     sim.close();
+    kitchen.close();
     await server.shutdown();
   }
 }

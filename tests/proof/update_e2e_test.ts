@@ -6,9 +6,9 @@
  * starts it again whenever it exits with a code (as the SCM's recovery actions do). Jobs flow the
  * whole time; none is lost or printed twice.
  */
-import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
-import { withTmpDir } from "./helpers/env.ts";
-import { updateBed } from "./helpers/update_bed.ts";
+import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { withTmpDir } from "../helpers/env.ts";
+import { updateBed } from "../helpers/update_bed.ts";
 
 Deno.test("end to end: 0.1.0 updates itself to 0.2.0 while jobs flow; a broken 0.3.0 is rolled back to 0.2.0; no job lost or printed twice", async () => {
   await using tmp = await withTmpDir();
