@@ -408,3 +408,45 @@ Deno.test("printers --status asks each configured printer now and names its stat
   assertMatch(text.stdout, /front \[cashier\]: OK[\s\S]*status channel: DLE EOT over TCP/);
   assertMatch(text.stdout, /lpt \[bar\]: UNKNOWN/);
 });
+
+Deno.test("agent update status says the last attempt and what is kept; rollback from source is refused, saying why", async () => {
+  await using dir = await withTmpDir();
+  const cfg = join(dir.path, "print_agent_config.json");
+  await Deno.writeTextFile(
+    cfg,
+    JSON.stringify({
+      terminal_identity: { terminal_id: "T-UP" },
+      printer: { transport: "tcp", host: "127.0.0.1", port: 9 },
+    }),
+  );
+  await Deno.mkdir(join(dir.path, "state"));
+  await Deno.writeTextFile(
+    join(dir.path, "state", "update.json"),
+    JSON.stringify({
+      state: "rolled_back",
+      target: "0.3.0",
+      error: "crash loop: 2 starts of 0.3.0 ended without a stop within 2 minutes",
+      from: "0.2.0",
+      refused: { "0.3.0": "crash loop" },
+    }),
+  );
+  const plain = await agent(["update", "status", "--config", cfg]);
+  assertEquals(plain.code, 0, plain.stderr);
+  assertMatch(plain.stdout, new RegExp(`Running version: ${VERSION} \\(from source\\)`));
+  assertMatch(plain.stdout, /Last update: rolled_back to 0\.3\.0 from 0\.2\.0/);
+  assertMatch(plain.stdout, /why: crash loop: 2 starts/);
+  assertMatch(plain.stdout, /Never tried again:\n  0\.3\.0: crash loop/);
+  const json = JSON.parse((await agent(["update", "status", "--json", "--config", cfg])).stdout);
+  assertEquals([json.version, json.state, json.target, json.previous_kept], [
+    VERSION,
+    "rolled_back",
+    "0.3.0",
+    false,
+  ]);
+  const back = await agent(["update", "rollback", "--config", cfg]);
+  assertEquals(back.code, 2);
+  assertMatch(back.stderr, /runs from source; nothing to roll back/);
+  const bad = await agent(["update", "sideways", "--config", cfg]);
+  assertEquals(bad.code, 2);
+  assertMatch(bad.stderr, /use status or rollback/);
+});
