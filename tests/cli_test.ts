@@ -435,7 +435,7 @@ Deno.test("agent update status says the last attempt and what is kept; rollback 
   assertMatch(plain.stdout, new RegExp(`Running version: ${VERSION} \\(from source\\)`));
   assertMatch(plain.stdout, /Last update: rolled_back to 0\.3\.0 from 0\.2\.0/);
   assertMatch(plain.stdout, /why: crash loop: 2 starts/);
-  assertMatch(plain.stdout, /Never tried again:\n  0\.3\.0: crash loop/);
+  assertMatch(plain.stdout, /Never tried again:\n {2}0\.3\.0: crash loop/);
   const json = JSON.parse((await agent(["update", "status", "--json", "--config", cfg])).stdout);
   assertEquals([json.version, json.state, json.target, json.previous_kept], [
     VERSION,
