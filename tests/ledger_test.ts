@@ -224,3 +224,30 @@ Deno.test("a printer's failures in a row count only the printer's: a malformed j
   p.ledger.failed(job("r2"), p.station, "PRINTER_OFFLINE", "down");
   assertEquals(p.station.failoverActive, false);
 });
+
+Deno.test("a listener of job outcomes that throws changes nothing: the journal has the outcome first", async () => {
+  const { Journal } = await import("../src/store/journal.ts");
+  const j = Journal.open(":memory:");
+  try {
+    const config = testConfig("/tmp");
+    const ledger = new Ledger(j, new FakeClock(), config);
+    const heard: (string | null)[] = [];
+    ledger.onOutcome = (code) => {
+      heard.push(code);
+      throw new Error("a watcher's bug");
+    };
+    const station = new Station(config.stations[0], new FakePrinter(), {} as Renderer, 60_000);
+    const job: Job = { id: 7, uuid: "u-7", job_type: "receipt", priority: 0, receipt_data: {} };
+    j.receive(job, 1);
+    j.markPrinting("u-7", 1, 2);
+    ledger.printed(job, station, station, 5);
+    assertEquals(j.get("u-7")?.state, "PRINTED");
+    const job2: Job = { ...job, id: 8, uuid: "u-8" };
+    j.receive(job2, 3);
+    ledger.failed(job2, station, "BAD_PAYLOAD", "bad");
+    assertEquals(j.get("u-8")?.state, "FAILED");
+    assertEquals(heard, [null, "BAD_PAYLOAD"]);
+  } finally {
+    j.close();
+  }
+});

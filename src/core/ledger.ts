@@ -255,7 +255,6 @@ export class Ledger {
       this.paperMm.set(key, (this.paperMm.get(key) ?? 0) + paper.paper_mm);
     }
     station.jobPrinted(String(job.id), on);
-    this.onOutcome?.(null);
     const where = {
       printedOn: on.id,
       failoverFrom: on === station ? undefined : station.id,
@@ -271,6 +270,14 @@ export class Ledger {
       this.#unsaved.push({ uuid: job.uuid, at: this.#clock.now(), where });
       this.storeFailed(toAgentError(e, "STATE_STORE_UNWRITABLE"));
     }
+    this.#tell(null);
+  }
+
+  /** Tells `onOutcome` (after the journal has the outcome: a listener's fault changes nothing). */
+  #tell(code: ErrorCode | null): void {
+    try {
+      this.onOutcome?.(code);
+    } catch { /* a watcher's problem, not the job's */ }
   }
 
   /** The job's final failure (kept in memory if the journal cannot take it). */
@@ -286,7 +293,7 @@ export class Ledger {
     }
     this.counters.failed++;
     station.jobFailed(String(job.id), isPrinterFault(code));
-    this.onOutcome?.(code);
+    this.#tell(code);
   }
 
   /**
