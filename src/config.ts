@@ -6,7 +6,7 @@
  * The seed agent's keys load unchanged; everything added has a default.
  * @module
  */
-import { z } from "zod";
+import * as z from "zod";
 import { parse as parseJsonc, type ParseError, printParseErrorCode } from "jsonc-parser";
 
 /** Escapes JSON turns a Windows path into: `"C:\temp"` is C:<TAB>emp. */

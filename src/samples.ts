@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { SAMPLE_JOBS } from "./demo.ts";
 import { builtinProfiles, type Profile, ProfileSchema } from "./render/profile.ts";
-import { z } from "zod";
+import * as z from "zod";
 import { Renderer, type RendererOptions } from "./render/render.ts";
 import { readPaper } from "./render/paper.ts";
 import { paperSvg } from "./render/preview_svg.ts";

@@ -105,3 +105,41 @@ Deno.test("the shipped bundle is ASCII and prints the same bytes as the source, 
     for (const s of Object.values(sims)) s.close();
   }
 });
+
+/**
+ * The runtime modules the shipped bundle loads at start. Each `node:` module Deno sets up costs
+ * resident memory whether or not it is used (imported alone into a bare runtime: node:fs +6 MB,
+ * node:crypto, node:module and node:stream +3.5-4.5 MB each, sharing much between them;
+ * docs/benchmarks.md), so none of a library's Node-only paths may be imported at the top: LiquidJS
+ * comes as its browser build (no Node file loader: node:fs, node:stream, HMAC). And the bundle
+ * carries none of zod's 40 translated error catalogues (`import * as z`, not the `z` namespace).
+ */
+Deno.test("the shipped bundle imports only the runtime modules the agent's start needs, and no zod locales", async () => {
+  assert(await bundle(ROOT), "bundle failed");
+  const text = await Deno.readTextFile(join(ROOT, "dist", "agent.js"));
+  const loaded = new Set([...text.matchAll(/\bfrom\s*"(node:[a-z_/]+)"/g)].map((m) => m[1]));
+  // node:module is fflate's `createRequire` shim: its module is set up only with a logo, but a
+  // one-file bundle hoists the import (~0.7 MB, measured); the others are the agent's own
+  const allowed = [
+    "node:crypto",
+    "node:module",
+    "node:path",
+    "node:sqlite",
+    "node:url",
+    "node:util",
+  ];
+  assertEquals(
+    [...loaded].filter((m) => !allowed.includes(m)),
+    [],
+    "top-level imports beyond those",
+  );
+  assert(loaded.has("node:sqlite"), "the journal's SQLite is found (the pattern reads the bundle)");
+  // a sentence from zod's English catalogue (kept) and one from its German one (must not be)
+  assert(text.includes("Too big: expected"), "zod's English messages are in the bundle");
+  assertEquals(
+    text.includes("Zu klein: erwartet"),
+    false,
+    "zod's German catalogue is in the bundle",
+  );
+  assert(text.length < 850_000, `the bundle is ${text.length} characters (zod's locales: 1.07 MB)`);
+});

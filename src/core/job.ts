@@ -2,7 +2,7 @@
  * A print job as the server sends it, validated before anything else happens to it.
  * @module
  */
-import { z } from "zod";
+import * as z from "zod";
 import { AgentError } from "../errors.ts";
 import { DEFAULT_LIMITS, type Limits } from "../config.ts";
 import { NOT_A_NUMBER, UnreadableJob } from "../server/job_page.ts";

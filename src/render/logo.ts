@@ -3,7 +3,7 @@
  * paper, and turned into the plain RGBA object the encoder prints as a raster image.
  * @module
  */
-import { decode } from "fast-png";
+import type { decode as Decode } from "fast-png";
 import { join } from "node:path";
 
 /** An RGBA image ready for the encoder (width and height multiples of 8). */
@@ -21,8 +21,11 @@ export function dotsFor(columns: number): number {
   return columns * 12;
 }
 
-/** Decodes PNG bytes and fits them into `maxWidth` dots (never wider, never upscaled). */
-export function prepareLogo(png: Uint8Array, maxWidth: number): Logo {
+/**
+ * Decodes PNG bytes (with `decode`, fast-png's: loaded only when a store has a logo, see
+ * {@link loadLogo}) and fits them into `maxWidth` dots (never wider, never upscaled).
+ */
+function prepareLogo(png: Uint8Array, maxWidth: number, decode: typeof Decode): Logo {
   const img = decode(png);
   const ch = img.channels;
   const src = img.data;
@@ -75,7 +78,10 @@ export async function loadLogo(folder: string | null, maxWidth: number): Promise
     throw e;
   }
   try {
-    return prepareLogo(bytes, maxWidth);
+    // fast-png (and fflate's Node build under it) is loaded only here: its module set-up alone
+    // costs ~10 MB of resident memory a store without a logo never needs (docs/benchmarks.md)
+    const { decode } = await import("fast-png");
+    return prepareLogo(bytes, maxWidth, decode);
   } catch (e) {
     throw new Error(
       `${join(folder, "logo.png")} is not a PNG the agent can read: ${(e as Error).message}`,

@@ -4,7 +4,7 @@
  * a rebuild. A profile with an unknown key or a bad value is rejected with the file and key named.
  * @module
  */
-import { z } from "zod";
+import * as z from "zod";
 import { join } from "node:path";
 import CodepageEncoder from "@point-of-sale/codepage-encoder";
 import { printableBytes } from "./codepage.ts";

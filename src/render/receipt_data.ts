@@ -4,7 +4,7 @@
  * A wrong type is a BAD_PAYLOAD with the field named, never a half-printed receipt.
  * @module
  */
-import { z } from "zod";
+import * as z from "zod";
 
 const text = z.union([z.string(), z.number()]).transform(String);
 const optText = text.nullish().transform((v) => v ?? "");

@@ -6,7 +6,11 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { type Context, Liquid, type TagToken } from "liquidjs";
+// LiquidJS's browser build: the same engine without its Node file loader, whose node:fs,
+// node:stream and node:crypto imports cost ~15 MB of resident memory at start (templates here are
+// always given as text; docs/benchmarks.md)
+// @ts-types="liquidjs"
+import { type Context, Liquid, type TagToken } from "liquidjs/dist/liquid.browser.mjs";
 import { join } from "node:path";
 import { AgentError } from "../errors.ts";
 import { toSafeText } from "./text.ts";

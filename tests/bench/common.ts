@@ -177,12 +177,18 @@ export async function stopAgent(p: Deno.ChildProcess) {
   await p.status;
 }
 
-export function procStat(pid: number): { cpuTicks: number; rssMB: number } {
+/**
+ * CPU ticks and resident memory of a process. `anonMB` is the anonymous part of the resident set
+ * (heaps, stacks, allocators): what is this process's alone, the nearest Linux figure to the
+ * private working set Windows' Task Manager shows; the rest of `rssMB` is pages of the program and
+ * its libraries, shared with every other process that maps them and dropped first under pressure.
+ */
+export function procStat(pid: number): { cpuTicks: number; rssMB: number; anonMB: number } {
   const stat = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
   const cpuTicks = Number(stat[11]) + Number(stat[12]); // utime + stime
-  const rss = Number(Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmRSS:\s+(\d+)/)![1]) /
-    1024;
-  return { cpuTicks, rssMB: rss };
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const kb = (field: string) => Number(status.match(new RegExp(`${field}:\\s+(\\d+)`))![1]);
+  return { cpuTicks, rssMB: kb("VmRSS") / 1024, anonMB: kb("RssAnon") / 1024 };
 }
 
 export async function waitUntil(f: () => boolean, ms: number, what: string) {

@@ -2,7 +2,7 @@
  * `deno task bench:cost`: what the agent costs a store's PC, side by side with a baseline built the
  * way the original Python agent is described (tests/bench/baseline_agent.py: requests polling
  * every 2 s, printed_jobs.json, the printer closed after each job) and a bare-Deno floor (the
- * runtime with the agent's V8 flags and one 2 s timer, nothing else). The agent runs twice: as
+ * runtime with the agent's V8 flags running a file of one 2 s timer, nothing else). The agent runs twice: as
  * shipped (`dist/agent.js`, the minified ASCII bundle agent.exe holds, made by build.ts's
  * `bundle()` first) and from source (`deno run src/main.ts`, as a developer runs it). Same reference
  * server, same TCP printer simulator, one run after the other on this machine.
@@ -46,15 +46,19 @@ interface Figures {
   idleCpuPct: number;
   wakeupsPerS: number;
   rssFreshMB: number;
+  anonFreshMB: number;
   burstCpuMsPerJob: number;
   steadyCpuMsPerJob: number;
   rssAfterMB: number;
+  anonAfterMB: number;
 }
 
 const srv = benchServer();
 const sim = PrinterSim.start();
 const dir = await Deno.makeTempDir({ prefix: "print-agent-cost-" });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const FLOOR_JS = join(dir, "floor.js");
+await Deno.writeTextFile(FLOOR_JS, "setInterval(() => {}, 2000);\n");
 
 function spawn(who: Subject, terminal: string, cfg: string): Deno.ChildProcess {
   if (who === "source") return spawnAgent(cfg);
@@ -72,8 +76,9 @@ function spawn(who: Subject, terminal: string, cfg: string): Deno.ChildProcess {
       stderr: "null",
     }).spawn();
   }
+  // `deno run` of a one-line file, as the agent is run (`deno eval` would load more of the runtime)
   return new Deno.Command(Deno.execPath(), {
-    args: ["eval", `--v8-flags=${V8_FLAGS}`, "setInterval(() => {}, 2000)"],
+    args: ["run", `--v8-flags=${V8_FLAGS}`, FLOOR_JS],
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -145,16 +150,18 @@ async function measure(who: Subject): Promise<Figures> {
     const idle = await idleCost(p.pid, IDLE_S);
     const idleCpuPct = idle.cpuMs / 1000 / IDLE_S * 100;
     const wakeupsPerS = idle.switches / IDLE_S;
-    const rssFreshMB = procStat(p.pid).rssMB;
+    const { rssMB: rssFreshMB, anonMB: anonFreshMB } = procStat(p.pid);
     if (who === "floor") {
       return {
         startMs: NaN,
         idleCpuPct,
         wakeupsPerS,
         rssFreshMB,
+        anonFreshMB,
         burstCpuMsPerJob: NaN,
         steadyCpuMsPerJob: NaN,
         rssAfterMB: rssFreshMB,
+        anonAfterMB: anonFreshMB,
       };
     }
     // a burst: BURST jobs waiting at once
@@ -176,14 +183,17 @@ async function measure(who: Subject): Promise<Figures> {
       await waitUntil(() => made.every((id) => srv.completed.has(id)), 60_000, `${who}: steady`);
     });
     await sleep(2000);
+    const after = procStat(p.pid);
     return {
       startMs: starts.sort((a, b) => a - b)[1],
       idleCpuPct,
       wakeupsPerS,
       rssFreshMB,
+      anonFreshMB,
       burstCpuMsPerJob: burst / BURST,
       steadyCpuMsPerJob: steady / steadyJobs,
-      rssAfterMB: procStat(p.pid).rssMB,
+      rssAfterMB: after.rssMB,
+      anonAfterMB: after.anonMB,
     };
   } finally {
     await stopAgent(p);
@@ -213,6 +223,8 @@ const rows: [string, (x: Figures) => number, number][] = [
   [`CPU per job, burst of ${BURST}, ms`, (x) => x.burstCpuMsPerJob, 2],
   [`CPU per job, steady 4 jobs/s for ${STEADY_S} s, ms`, (x) => x.steadyCpuMsPerJob, 2],
   ["RSS after the jobs, MB", (x) => x.rssAfterMB, 1],
+  ["anonymous resident (the private part of RSS), fresh, MB", (x) => x.anonFreshMB, 1],
+  ["anonymous resident after the jobs, MB", (x) => x.anonAfterMB, 1],
 ];
 console.log(
   `| measure | baseline (Python) | ours, shipped | shipped ÷ baseline | ours, from source | bare Deno floor | shipped − floor |`,
@@ -228,7 +240,9 @@ for (const [what, get, d] of rows) {
 console.log(
   `COST: idle_cpu_ratio=${fmt(o.idleCpuPct / b.idleCpuPct, 2)} rss_fresh_mb=${
     fmt(o.rssFreshMB)
-  } rss_after_mb=${fmt(o.rssAfterMB)} start_ms=${fmt(o.startMs, 0)} burst_cpu_ratio=${
+  } rss_after_mb=${fmt(o.rssAfterMB)} anon_fresh_mb=${fmt(o.anonFreshMB)} anon_after_mb=${
+    fmt(o.anonAfterMB)
+  } start_ms=${fmt(o.startMs, 0)} burst_cpu_ratio=${
     fmt(o.burstCpuMsPerJob / b.burstCpuMsPerJob, 2)
   } steady_cpu_ratio=${fmt(o.steadyCpuMsPerJob / b.steadyCpuMsPerJob, 2)} source_rss_fresh_mb=${
     fmt(src.rssFreshMB)
