@@ -2,6 +2,7 @@ import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
 import { withTmpDir } from "./helpers/env.ts";
 import {
   Journal,
+  JOURNAL_CACHE_KB,
   PAPER_KEEP_JOBS,
   PAPER_KEEP_MAX,
   StateLockedError,
@@ -36,6 +37,27 @@ Deno.test("a job moves RECEIVED → PRINTING → PRINTED with one report per ste
     assertEquals(j.outboxPeek().map((o) => o.status), ["FETCHED", "PRINTING", "COMPLETED"]);
   } finally {
     j.close();
+  }
+});
+
+Deno.test("the journal runs in WAL with every state change flushed (FULL), back to FULL after a relaxed write, and a 512 KB cache", async () => {
+  await using dir = await withTmpDir();
+  const path = join(dir.path, "j.db");
+  for (const round of ["new", "reopened"]) {
+    const j = Journal.open(path);
+    try {
+      const want = { journalMode: "wal", synchronous: 2, cacheSize: JOURNAL_CACHE_KB };
+      assertEquals(j.settings(), want, `${round}: as opened`);
+      assertEquals(JOURNAL_CACHE_KB, -512);
+      const uuid = `s-${round}`;
+      j.receive(job(uuid), 1000);
+      j.setPreview(uuid, "a preview is written relaxed"); // synchronous=NORMAL for that write only
+      assertEquals(j.settings(), want, `${round}: after a relaxed write`);
+      j.markPrinting(uuid, 1, 2000);
+      assertEquals(j.settings().synchronous, 2, `${round}: after a state change`);
+    } finally {
+      j.close();
+    }
   }
 });
 

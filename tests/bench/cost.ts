@@ -36,6 +36,9 @@ const { values: flags } = parseArgs({
 const IDLE_S = Number(flags.idle ?? (flags.quick ? 20 : 60));
 const BURST = Number(flags.jobs ?? (flags.quick ? 200 : 500));
 const STEADY_S = flags.quick ? 10 : 30;
+/** Sparse traffic: one job every 5 s, the agent idle between them (as a quiet shop's till). */
+const SPARSE_JOBS = flags.quick ? 4 : 8;
+const SPARSE_GAP_MS = 5000;
 const TICK_MS = 10; // /proc/<pid>/stat counts CPU in 1/100 s
 
 type Subject = "shipped" | "source" | "baseline" | "floor";
@@ -49,6 +52,7 @@ interface Figures {
   anonFreshMB: number;
   burstCpuMsPerJob: number;
   steadyCpuMsPerJob: number;
+  sparseCpuMsPerJob: number;
   rssAfterMB: number;
   anonAfterMB: number;
 }
@@ -160,6 +164,7 @@ async function measure(who: Subject): Promise<Figures> {
         anonFreshMB,
         burstCpuMsPerJob: NaN,
         steadyCpuMsPerJob: NaN,
+        sparseCpuMsPerJob: NaN,
         rssAfterMB: rssFreshMB,
         anonAfterMB: anonFreshMB,
       };
@@ -182,6 +187,16 @@ async function measure(who: Subject): Promise<Figures> {
       steadyJobs = made.length;
       await waitUntil(() => made.every((id) => srv.completed.has(id)), 60_000, `${who}: steady`);
     });
+    // sparse: one job every 5 s; each job's CPU is counted from its creation until its report
+    // landed (300 ms after), so the idle time between jobs is not charged to them
+    let sparseMs = 0;
+    for (let i = 0; i < SPARSE_JOBS; i++) {
+      await sleep(SPARSE_GAP_MS);
+      sparseMs += await cpuDuring(p.pid, async () => {
+        const { id } = await srv.create(terminal, `${who}-sparse-${i}`);
+        await waitUntil(() => srv.completed.has(id), 60_000, `${who}: sparse`);
+      });
+    }
     await sleep(2000);
     const after = procStat(p.pid);
     return {
@@ -192,6 +207,7 @@ async function measure(who: Subject): Promise<Figures> {
       anonFreshMB,
       burstCpuMsPerJob: burst / BURST,
       steadyCpuMsPerJob: steady / steadyJobs,
+      sparseCpuMsPerJob: sparseMs / SPARSE_JOBS,
       rssAfterMB: after.rssMB,
       anonAfterMB: after.anonMB,
     };
@@ -222,6 +238,7 @@ const rows: [string, (x: Figures) => number, number][] = [
   ["idle RSS, fresh, MB", (x) => x.rssFreshMB, 1],
   [`CPU per job, burst of ${BURST}, ms`, (x) => x.burstCpuMsPerJob, 2],
   [`CPU per job, steady 4 jobs/s for ${STEADY_S} s, ms`, (x) => x.steadyCpuMsPerJob, 2],
+  [`CPU per job, sparse (${SPARSE_JOBS} jobs 5 s apart), ms`, (x) => x.sparseCpuMsPerJob, 2],
   ["RSS after the jobs, MB", (x) => x.rssAfterMB, 1],
   ["anonymous resident (the private part of RSS), fresh, MB", (x) => x.anonFreshMB, 1],
   ["anonymous resident after the jobs, MB", (x) => x.anonAfterMB, 1],
@@ -244,7 +261,7 @@ console.log(
     fmt(o.anonAfterMB)
   } start_ms=${fmt(o.startMs, 0)} burst_cpu_ratio=${
     fmt(o.burstCpuMsPerJob / b.burstCpuMsPerJob, 2)
-  } steady_cpu_ratio=${fmt(o.steadyCpuMsPerJob / b.steadyCpuMsPerJob, 2)} source_rss_fresh_mb=${
-    fmt(src.rssFreshMB)
-  }`,
+  } steady_cpu_ratio=${fmt(o.steadyCpuMsPerJob / b.steadyCpuMsPerJob, 2)} sparse_cpu_ratio=${
+    fmt(o.sparseCpuMsPerJob / b.sparseCpuMsPerJob, 2)
+  } source_rss_fresh_mb=${fmt(src.rssFreshMB)}`,
 );
