@@ -237,6 +237,29 @@ Deno.test("a refused release is never downloaded, and never offered again: every
   ) {
     assertEquals(typeof readUpdateOffer(bad), "string", JSON.stringify(bad));
   }
+  // a malformed offer repeated at every heartbeat is said once, again when it changes or returns
+  const said: string[] = [];
+  const quiet = await setup(join(dir.path, "quiet"), k, "http://127.0.0.1:9", {
+    log: (_l, message, code) => said.push(`${code} ${message}`),
+  });
+  const replies = [
+    { update: 7 },
+    { update: 7 },
+    { update: 7 },
+    { update: { version: "0.2.0" } },
+    {
+      update: { version: "0.2.0" },
+    },
+    {},
+    { update: 7 },
+  ];
+  for (const reply of replies) quiet.u.onReply(reply);
+  assertEquals(said, [
+    "UPDATE_REFUSED [UPDATE] The server's offer is malformed: update is not an object",
+    "UPDATE_REFUSED [UPDATE] The server's offer is malformed: update.url is not a string",
+    "UPDATE_REFUSED [UPDATE] The server's offer is malformed: update is not an object",
+  ]);
+  assertEquals(quiet.gets.length, 0, "nothing fetched for a malformed offer");
   // http(s) or a path on the POS server: never a local file the agent would read
   for (const url of ["file:///C:/Windows/win.ini", "data:,x", "C:\\agent.exe", "ftp://x/a"]) {
     assertMatch(

@@ -300,6 +300,8 @@ export class Updater {
   #rollback: ((why: string) => void) | null = null;
   #paths: ReturnType<typeof updatePaths>;
   #staged: string | null = null;
+  /** What was wrong with the last offer, if it was malformed (said once until it changes). */
+  #malformed: string | null = null;
 
   /** An updater for `o.program`. */
   constructor(o: UpdaterOptions) {
@@ -363,11 +365,14 @@ export class Updater {
   /** A heartbeat's reply: an offer may be in it. */
   onReply(reply: unknown): void {
     const offer = readUpdateOffer(reply);
-    if (offer === null) return;
-    if (typeof offer === "string") {
-      this.#log("warn", `[UPDATE] The server's offer is malformed: ${offer}`, "UPDATE_REFUSED");
-      return;
+    // said once until it changes: a server repeating the same malformed offer every heartbeat
+    // would otherwise write 2,880 lines a day
+    const malformed = typeof offer === "string" ? offer : null;
+    if (malformed !== null && malformed !== this.#malformed) {
+      this.#log("warn", `[UPDATE] The server's offer is malformed: ${malformed}`, "UPDATE_REFUSED");
     }
+    this.#malformed = malformed;
+    if (offer === null || typeof offer === "string") return;
     if (this.#busy) return;
     const f = this.#f;
     if (offer.version === this.#o.running.version) return; // running it
