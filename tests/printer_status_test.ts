@@ -9,6 +9,7 @@ import {
   askRealtimeStatus,
   decodeRealtimeStatus,
   isStatusByte,
+  RealtimeStatusAsker,
   type StatusLink,
 } from "../src/printers/realtime_status.ts";
 import { printable, PRINTER_STATUSES, statusError } from "../src/printers/printer.ts";
@@ -177,6 +178,116 @@ Deno.test("the conversation: stale bytes dropped, 1 and 2 in one write, 3 and 4 
   const r = await askRealtimeStatus(link, { timeoutMs: 10 });
   assertEquals(r.status, "PAPER_OUT");
   assertEquals(asked, [1, 2, 3]);
+});
+
+Deno.test("a printer that answered all four is asked them in one write; one that stops answering 3 or 4 is never misread", async () => {
+  const faults = [
+    { silentFor: [3] },
+    { silentFor: [4] },
+    { silentFor: [3, 4] },
+    { lateFor: [3] },
+    { lateFor: [4] },
+    { lateFor: [3, 4] },
+  ];
+  const learned = async (s: PrinterState) => {
+    const asker = new RealtimeStatusAsker();
+    const first = scripted({ state: s });
+    assertEquals((await asker.ask(first.link, { timeoutMs: 10 })).status, EXPECTED_STATUS[s], s);
+    assertEquals(first.writes, [[1, 2], [3], [4]], "the first time, one question at a time");
+    assert(asker.together, `${s}: learned`);
+    return asker;
+  };
+  for (const s of STATES) {
+    const asker = await learned(s);
+    for (let i = 0; i < 3; i++) {
+      const again = scripted({ state: s });
+      assertEquals((await asker.ask(again.link, { timeoutMs: 10 })).status, EXPECTED_STATUS[s], s);
+      assertEquals(again.writes, [[1, 2, 3, 4]], `${s}: one round trip`);
+    }
+    // the printer swapped for one without 3 or 4, or answering late: the third byte could be
+    // 3's or 4's, so only 1 and 2 are read (a near-end sensor byte read as an error byte would
+    // fail a printer that prints)
+    const only12 = decodeRealtimeStatus({ s1: statusAnswer(s, 1), s2: statusAnswer(s, 2) }).status;
+    for (const fault of faults) {
+      const a = await learned(s);
+      const r = await a.ask(scripted({ state: s, ...fault }).link, { timeoutMs: 10 });
+      assertEquals(r.status, only12, `${s} ${JSON.stringify(fault)}`);
+      assert(!a.together, "asked one at a time again");
+      const next = scripted({ state: s, ...fault });
+      await a.ask(next.link, { timeoutMs: 10 });
+      assertEquals(next.writes[0], [1, 2], `${s} ${JSON.stringify(fault)}: one at a time`);
+    }
+  }
+  // the conversation over a device link (stale byte at open) learns the same way
+  const a = new RealtimeStatusAsker();
+  for (let i = 0; i < 3; i++) {
+    const { link, writes } = scripted({ state: "paper_near_end", stale: [0x5a] });
+    const r = await a.ask(link, { timeoutMs: 10, throwaway: true });
+    assertEquals(r.status, "PAPER_NEAR_END");
+    assertEquals(writes, i === 0 ? [[1], [1, 2], [3], [4]] : [[1], [1, 2, 3, 4]]);
+  }
+});
+
+Deno.test("tcp: an idle probe's question sets no timer; it ends when the printer answers or `until` aborts", async () => {
+  using sim = PrinterSim.start();
+  const p = new TcpPrinter({ host: "127.0.0.1", port: sim.port, timeoutMs: 50 });
+  const realSetTimeout = globalThis.setTimeout;
+  let timers = 0;
+  globalThis.setTimeout = ((...a: Parameters<typeof setTimeout>) => {
+    timers++;
+    return realSetTimeout(...a);
+  }) as typeof setTimeout;
+  try {
+    for (const s of STATES) {
+      sim.mode = s;
+      const r = await p.status({ until: new AbortController().signal });
+      assertEquals(r.status, EXPECTED_STATUS[s], s);
+    }
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+  }
+  assertEquals(timers, 0, "a timer wakes the process even when cleared");
+  // the timed question sets its own
+  sim.mode = "ok";
+  assertEquals((await p.status()).status, "OK");
+  // a printer that never answers: open past the transport's own timeout, until aborted
+  sim.mode = "silent";
+  const ac = new AbortController();
+  let done = false;
+  const q = p.status({ until: ac.signal }).finally(() => done = true);
+  await new Promise((r) => setTimeout(r, 300));
+  assert(!done, "still waiting for the printer");
+  ac.abort();
+  const r = await q;
+  assertEquals(r.status, "UNKNOWN");
+  // already given up: no conversation at all
+  sim.mode = "ok";
+  const gone = await p.status({ until: AbortSignal.abort() });
+  assert(gone.status === "OFFLINE" || gone.status === "UNKNOWN", gone.status);
+});
+
+Deno.test("a printer that stops answering the idle probe: UNKNOWN within two rounds, the heartbeat never held", async () => {
+  await using dir = await withTmpDir();
+  await using server = withServer();
+  await new LogCapture().install();
+  using sim = PrinterSim.start();
+  const c = stationsConfig(dir.path, [
+    { id: "front", roles: ["cashier"], transport: "tcp", port: sim.port, status_interval: 0.5 },
+  ], { server: { base_url: server.url, heartbeat_interval: 1 } });
+  await using _agent = await startAgent(c, { keepLogging: true });
+  const front = async () =>
+    ((await server.heartbeats())[0]?.printers as { status: string }[] | undefined)?.[0];
+  await waitFor(async () => (await front())?.status === "OK", "first beat OK");
+  const t0 = Date.now();
+  sim.mode = "silent";
+  await waitFor(async () => (await front())?.status === "UNKNOWN", "UNKNOWN in the heartbeat");
+  assert(Date.now() - t0 < 2500, `UNKNOWN after ${Date.now() - t0} ms`);
+  const before = (await server.heartbeats()).length;
+  await new Promise((r) => setTimeout(r, 3000));
+  const beats = (await server.heartbeats()).length - before;
+  assert(beats >= 2, `${beats} heartbeats in 3 s at a 1 s interval while the printer is silent`);
+  sim.mode = "ok";
+  await waitFor(async () => (await front())?.status === "OK", "OK again");
 });
 
 Deno.test("each state reaches the heartbeat within 2 s while idle, with the time it began", async () => {

@@ -477,7 +477,12 @@ export class Agent {
     let scheduled = true;
     while (!this.#stopping) {
       // a beat for a status change carries what the probe just found: no second round of probes
-      if (scheduled) await Promise.all(this.stations.map((st) => st.check()));
+      // printers the probe loop asks are not asked again once they have answered: its answer is
+      // at most an interval old (and a silent one would hold the beat for its timeout)
+      if (scheduled) {
+        const ask = this.stations.filter((st) => !probed(st) || !st.asked);
+        await Promise.all(ask.map((st) => st.check()));
+      }
       this.#statusChanged = false;
       const sentAt = this.clock.now();
       await this.#sendHeartbeat();
@@ -505,26 +510,63 @@ export class Agent {
    * `status_interval` seconds while nothing is queued for them or in hand, so a paper-out or an
    * open cover reaches the heartbeat within that time. Printers that cannot answer are asked only
    * with the heartbeat.
+   *
+   * The loop does not wait for the answers: each question runs until the printer answers or the
+   * next round, when one still open is given up (`until`). So the loop's own sleep is the only
+   * timer an idle probe sets: a timer wakes the process at its time even when cleared (#21).
    */
   async #probeLoop(): Promise<void> {
-    const signal = this.#ac.signal;
     const candidates = this.stations.filter((st) => st.config.status_interval > 0);
     if (!candidates.length) return;
+    const open = new Map<Station, AbortController>();
+    const asked = new Set<Promise<unknown>>();
+    const giveUp = (st: Station) => {
+      open.get(st)?.abort();
+      open.delete(st);
+    };
+    try {
+      await this.#probeRounds(candidates, open, asked, giveUp);
+    } finally {
+      // stopping: the questions still open end now, and are waited for
+      [...open.keys()].forEach(giveUp);
+      await Promise.allSettled(asked);
+    }
+  }
+
+  async #probeRounds(
+    candidates: Station[],
+    open: Map<Station, AbortController>,
+    asked: Set<Promise<unknown>>,
+    giveUp: (st: Station) => void,
+  ): Promise<void> {
+    const signal = this.#ac.signal;
     const next = new Map(candidates.map((st) => [st, 0]));
     while (!this.#stopping) {
       // looked at each round: a winspool printer's USB channel is found by its first check, and
       // a device that stopped answering is asked with the heartbeat only
-      const answering = candidates.filter((st) => st.printer.answersStatus);
+      const answering = candidates.filter(probed);
       if (!answering.length) {
         await this.clock.sleep(this.config.server.heartbeat_interval * 1000, signal);
         continue;
       }
       const now = this.clock.now();
       for (const st of answering) {
-        if (now < next.get(st)! || !st.idle) continue;
+        if (now < next.get(st)!) continue;
+        // the last round's question, if the printer never answered it (also while a job is in
+        // hand: a retry's recheck shares it)
+        giveUp(st);
+        if (!st.idle) continue;
         next.set(st, now + st.config.status_interval * 1000);
-        await st.check();
-        if (this.#stopping) return;
+        if (st.asking) continue; // the heartbeat's question, still open: it answers for both
+        // a long interval would leave a question unanswered that long (and the heartbeat and a
+        // retry share it): those keep the transport's own timeouts
+        const ac = st.config.status_interval <= UNTIL_NEXT_ROUND_S ? new AbortController() : null;
+        if (ac) open.set(st, ac);
+        const q = st.check(ac ? { until: ac.signal } : {}).finally(() => {
+          if (ac && open.get(st) === ac) open.delete(st);
+          asked.delete(q);
+        });
+        asked.add(q);
       }
       // the next one due among the idle; while every one is busy, look again in half a second
       const idle = answering.filter((st) => st.idle);
@@ -575,6 +617,17 @@ export class Agent {
     return total;
   }
 }
+
+/** Whether the probe loop asks this station's printer (every `status_interval` while idle). */
+function probed(st: Station): boolean {
+  return st.config.status_interval > 0 && !!st.printer.answersStatus;
+}
+
+/**
+ * Status intervals (s) up to which an idle probe's question runs until the next round rather than
+ * on timers of its own (see `#probeLoop`).
+ */
+const UNTIL_NEXT_ROUND_S = 3;
 
 /** Recent journal rows read at start for the orders of balanced roles. */
 const ORDERS_RECALLED = 2_000;

@@ -21,6 +21,7 @@ import {
   type PrinterStatusReport,
   statusError,
   statusOf,
+  type StatusOptions,
 } from "../printers/printer.ts";
 import type { Rendered, Renderer } from "../render/render.ts";
 import type { PrintedWith } from "../server/protocol.ts";
@@ -244,15 +245,33 @@ export class Station {
   /** The status question in flight: the heartbeat and the probe loop share it, never ask twice. */
   #asking: Promise<PrinterStatusReport> | null = null;
 
-  #ask(): Promise<PrinterStatusReport> {
-    this.#asking ??= this.printer.status().finally(() => this.#asking = null);
+  #ask(o?: StatusOptions): Promise<PrinterStatusReport> {
+    this.#asking ??= this.printer.status(o).finally(() => {
+      this.#asking = null;
+      this.#answered = true;
+    });
     return this.#asking;
   }
 
-  /** Asks the printer how it is (skipped while a job is in hand: the job says). */
-  async check(): Promise<PrinterStatusReport> {
+  #answered = false;
+
+  /** Whether a status question is in flight. */
+  get asking(): boolean {
+    return this.#asking !== null;
+  }
+
+  /** Whether the printer has been asked how it is at least once. */
+  get asked(): boolean {
+    return this.#answered;
+  }
+
+  /**
+   * Asks the printer how it is (skipped while a job is in hand: the job says). `o` goes to the
+   * printer when this starts the question (one already in flight is shared).
+   */
+  async check(o?: StatusOptions): Promise<PrinterStatusReport> {
     if (!this.#printing) {
-      const r = await this.#ask();
+      const r = await this.#ask(o);
       if (!this.#printing) this.#setStatus(r); // a job taken meanwhile says better
     }
     return this.#printerStatus;

@@ -15,7 +15,7 @@ import {
   writeAll,
 } from "./printer.ts";
 import { type DeviceKind, deviceKind, type DeviceOpener, openDevice } from "./device.ts";
-import { askRealtimeStatus } from "./realtime_status.ts";
+import { RealtimeStatusAsker } from "./realtime_status.ts";
 
 /** Silent status conversations in a row after which a device is not asked again (this run). */
 const SILENT_GIVE_UP = 2;
@@ -52,6 +52,7 @@ export class FilePrinter implements Printer {
   #timeoutMs: number;
   #open: DeviceOpener;
   #silent = 0;
+  #asker = new RealtimeStatusAsker();
   /** One conversation with a two-way device at a time: a status question never cuts into a job. */
   #lock: Promise<unknown> = Promise.resolve();
   /** Creates a FilePrinter. */
@@ -104,7 +105,7 @@ export class FilePrinter implements Printer {
         source: "dle-eot",
       };
     }
-    const r = await askRealtimeStatus(link, {
+    const r = await this.#asker.ask(link, {
       timeoutMs: Math.min(this.#timeoutMs, 1000),
       throwaway: true,
     });

@@ -107,6 +107,18 @@ export interface PrintDocument {
   paper?: PaperOptions;
 }
 
+/** Options of {@link Printer.status}. */
+export interface StatusOptions {
+  /**
+   * Ends the question instead of the transport's own timeouts: the printer's answer is waited for
+   * until this aborts, and no timer is set. The idle probe gives each question until its next
+   * round: a timer wakes the process at its time even when cleared, and a probe every 2 s with
+   * two timeouts of its own cost the agent three wake-ups a second more when idle (#21).
+   * Transports that cannot end a question this way (a device, the spooler) keep their timeouts.
+   */
+  until?: AbortSignal;
+}
+
 /** A printer transport. */
 export interface Printer {
   /** e.g. `tcp 192.168.1.50:9100`. */
@@ -114,7 +126,7 @@ export interface Printer {
   /** Sends the whole job and closes the connection/handle. Throws {@link AgentError}. */
   print(data: Uint8Array, doc: PrintDocument): Promise<void>;
   /** Checks the printer now. Never throws. */
-  status(): Promise<PrinterStatusReport>;
+  status(o?: StatusOptions): Promise<PrinterStatusReport>;
   /**
    * Whether {@link status} asks the printer itself (`DLE EOT` over TCP, serial or USB), so it is
    * worth asking every few seconds; otherwise it is asked with each heartbeat only.

@@ -111,13 +111,46 @@ export interface AskOptions {
 
 /**
  * Asks `DLE EOT 1`…`4` and decodes the answers: 1 and 2 together, then 3 once both are read, then
- * 4 once 3 is answered (a late answer to an unanswered question would be read as the next one's). A printer that answers 1 and 2 but not 3 (or 4) still gets a status; one that
- * answers nothing is UNKNOWN, never OK.
+ * 4 once 3 is answered (a late answer to an unanswered question would be read as the next one's).
+ * A printer that answers 1 and 2 but not 3 (or 4) still gets a status; one that answers nothing
+ * is UNKNOWN, never OK. {@link RealtimeStatusAsker} remembers what a printer answers and asks it
+ * all four at once.
  */
 export async function askRealtimeStatus(
   link: StatusLink,
   o: AskOptions,
 ): Promise<PrinterStatusReport> {
+  return (await converse(link, o, false)).report;
+}
+
+/**
+ * The status conversation with one printer, kept across questions: once the printer has answered
+ * all four questions one after the other, the four go in one write and come back in one round
+ * trip (answers come in the order asked). Four answers decode as four; fewer (a printer swapped
+ * for one without `DLE EOT 3` or 4, or a slow one) cannot be told apart, so only 1 and 2 (always
+ * the first two) are used, and the next conversation goes one question at a time again.
+ */
+export class RealtimeStatusAsker {
+  #allFour = false;
+
+  /** Whether the next conversation asks all four questions in one write. */
+  get together(): boolean {
+    return this.#allFour;
+  }
+
+  /** Asks the printer at the other end of `link` how it is. */
+  async ask(link: StatusLink, o: AskOptions): Promise<PrinterStatusReport> {
+    const { report, answered } = await converse(link, o, this.#allFour);
+    this.#allFour = answered === 4;
+    return report;
+  }
+}
+
+async function converse(
+  link: StatusLink,
+  o: AskOptions,
+  together: boolean,
+): Promise<{ report: PrinterStatusReport; answered: number }> {
   const ask = async (n: number, timeoutMs = o.timeoutMs) => {
     await link.write(new Uint8Array([0x10, 0x04, n]));
     return await link.readByte(timeoutMs);
@@ -129,18 +162,48 @@ export async function askRealtimeStatus(
   }
   // 1 and 2 go in one write and come back in order (one round trip, not two): every printer
   // that answers status answers both; the conversation waits for each before asking 3
-  await link.write(new Uint8Array([0x10, 0x04, 1, 0x10, 0x04, 2]));
+  await link.write(
+    new Uint8Array(
+      together ? [...dleEot(1), ...dleEot(2), ...dleEot(3), ...dleEot(4)] : [
+        ...dleEot(1),
+        ...dleEot(2),
+      ],
+    ),
+  );
   const s1 = await link.readByte(o.timeoutMs);
   if (s1 === null) {
-    return { status: "UNKNOWN", detail: "the printer does not answer status requests (DLE EOT)" };
+    return {
+      report: {
+        status: "UNKNOWN",
+        detail: "the printer does not answer status requests (DLE EOT)",
+      },
+      answered: 0,
+    };
   }
   const s2 = await link.readByte(o.timeoutMs);
   if (s2 === null) {
-    return { status: "UNKNOWN", detail: "the printer answered DLE EOT 1 but not DLE EOT 2" };
+    return {
+      report: { status: "UNKNOWN", detail: "the printer answered DLE EOT 1 but not DLE EOT 2" },
+      answered: 1,
+    };
+  }
+  if (together) {
+    const s3 = await link.readByte(o.timeoutMs);
+    const s4 = s3 === null ? null : await link.readByte(o.timeoutMs);
+    // three answers to four questions: which one went unanswered cannot be told
+    if (s4 === null) return { report: decodeRealtimeStatus({ s1, s2 }), answered: 2 };
+    return { report: decodeRealtimeStatus({ s1, s2, s3, s4 }), answered: 4 };
   }
   // after a question goes unanswered the conversation ends: a late answer would be read as the
   // next question's
   const s3 = await ask(3);
   const s4 = s3 === null ? null : await ask(4);
-  return decodeRealtimeStatus({ s1, s2, s3, s4 });
+  return {
+    report: decodeRealtimeStatus({ s1, s2, s3, s4 }),
+    answered: s4 !== null ? 4 : s3 !== null ? 3 : 2,
+  };
+}
+
+function dleEot(n: number): number[] {
+  return [0x10, 0x04, n];
 }

@@ -8,10 +8,11 @@ import {
   type Printer,
   type PrinterStatusReport,
   refuseIfDown,
+  type StatusOptions,
   withTimeout,
   writeAll,
 } from "./printer.ts";
-import { askRealtimeStatus, type StatusLink } from "./realtime_status.ts";
+import { RealtimeStatusAsker, type StatusLink } from "./realtime_status.ts";
 
 export { decodeRealtimeStatus } from "./realtime_status.ts";
 
@@ -21,7 +22,13 @@ export { decodeRealtimeStatus } from "./realtime_status.ts";
  */
 export function streamLink(
   conn: { write(p: Uint8Array): Promise<number>; read(p: Uint8Array): Promise<number | null> },
+  until?: AbortSignal,
 ): StatusLink {
+  // with `until`, a read waits for it instead of a timer of its own
+  const ended = until && new Promise<"timeout">((r) => {
+    if (until.aborted) r("timeout");
+    else until.addEventListener("abort", () => r("timeout"), { once: true });
+  });
   const queue: number[] = [];
   let pending: Promise<number | null> | null = null;
   let closed = false;
@@ -45,7 +52,7 @@ export function streamLink(
       let t: ReturnType<typeof setTimeout> | undefined;
       const n = await Promise.race([
         pending,
-        new Promise<"timeout">((r) => t = setTimeout(() => r("timeout"), timeoutMs)),
+        ended ?? new Promise<"timeout">((r) => t = setTimeout(() => r("timeout"), timeoutMs)),
       ]).finally(() => clearTimeout(t));
       if (n === "timeout") return null; // the read stays pending for the next question
       pending = null;
@@ -78,6 +85,8 @@ export class TcpPrinter implements Printer {
    * until it has been asked once (the first job asks).
    */
   #answers: boolean | null = null;
+  /** Learns whether the printer answers all four questions (then asks them in one write). */
+  #asker = new RealtimeStatusAsker();
   #o: TcpPrinterOptions;
   /** Creates a TcpPrinter. */
   constructor(o: TcpPrinterOptions) {
@@ -85,19 +94,28 @@ export class TcpPrinter implements Printer {
     this.description = `tcp ${o.host}:${o.port}`;
   }
 
-  async #connect(): Promise<Deno.TcpConn> {
+  async #connect(until?: AbortSignal): Promise<Deno.TcpConn> {
     const { host, port, timeoutMs } = this.#o;
     try {
-      const conn = await withTimeout(
-        Deno.connect({ hostname: host, port }),
-        timeoutMs,
-        () =>
-          new AgentError("PRINTER_TIMEOUT", `no answer from ${host}:${port} in ${timeoutMs} ms`),
-      );
+      const conn = until
+        ? await Deno.connect({ hostname: host, port, signal: until })
+        : await withTimeout(
+          Deno.connect({ hostname: host, port }),
+          timeoutMs,
+          () =>
+            new AgentError("PRINTER_TIMEOUT", `no answer from ${host}:${port} in ${timeoutMs} ms`),
+        );
       conn.setNoDelay(true);
       return conn;
     } catch (e) {
       if (e instanceof AgentError) throw e;
+      if (until?.aborted) {
+        throw new AgentError(
+          "PRINTER_TIMEOUT",
+          `no answer from ${host}:${port} before the next status question`,
+          { cause: e },
+        );
+      }
       throw new AgentError("PRINTER_OFFLINE", `cannot connect to ${host}:${port}: ${e}`, {
         cause: e,
       });
@@ -110,7 +128,7 @@ export class TcpPrinter implements Printer {
       // a printer that answers status is asked first, on the same connection: one out of paper
       // or with its cover open gets nothing (the retry or the backup takes the job)
       if (this.#answers !== false) {
-        const before = await askRealtimeStatus(streamLink(conn), { timeoutMs: 500 });
+        const before = await this.#asker.ask(streamLink(conn), { timeoutMs: 500 });
         this.#answers = before.status !== "UNKNOWN";
         refuseIfDown(before, this.description);
       }
@@ -135,15 +153,15 @@ export class TcpPrinter implements Printer {
     }
   }
 
-  async status(): Promise<PrinterStatusReport> {
+  async status(o: StatusOptions = {}): Promise<PrinterStatusReport> {
     let conn: Deno.TcpConn;
     try {
-      conn = await this.#connect();
+      conn = await this.#connect(o.until);
     } catch (e) {
       return { status: "OFFLINE", detail: (e as Error).message };
     }
     try {
-      const r = await askRealtimeStatus(streamLink(conn), {
+      const r = await this.#asker.ask(streamLink(conn, o.until), {
         timeoutMs: Math.min(this.#o.timeoutMs, 1500),
       });
       this.#answers = r.status !== "UNKNOWN";

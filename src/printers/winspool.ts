@@ -11,7 +11,7 @@ import { JOB_STATUS, PRINTER_ATTRIBUTE_WORK_OFFLINE, PRINTER_STATUS } from "../.
 import type { PrintDocument, Printer, PrinterStatusReport } from "./printer.ts";
 import type { WorkerError } from "./winspool_worker.ts";
 import { combineStatus, findForPort, isUsbPort, type UsbPrinter } from "./usbprint.ts";
-import { askRealtimeStatus } from "./realtime_status.ts";
+import { RealtimeStatusAsker } from "./realtime_status.ts";
 import { statusError } from "./printer.ts";
 
 /** One printer as the spooler lists it. */
@@ -227,6 +227,7 @@ export class WinspoolPrinter implements Printer {
   /** The USB printer behind the queue's port: undefined until looked for, null when none. */
   #usb: UsbPrinter | null | undefined = undefined;
   #usbLookedAt = 0;
+  #asker = new RealtimeStatusAsker();
   /** The queue's port, from the last look at the queue. */
   #port = "";
   /** Creates a WinspoolPrinter. */
@@ -336,7 +337,7 @@ export class WinspoolPrinter implements Printer {
         return { status: "OFFLINE", detail: `the USB printer is gone (${(e as Error).message})` };
       }
       try {
-        return await askRealtimeStatus(link, { timeoutMs: 1000, throwaway: true });
+        return await this.#asker.ask(link, { timeoutMs: 1000, throwaway: true });
       } finally {
         await link.close();
       }
