@@ -192,7 +192,11 @@ Deno.test("a printer that answered all four is asked them in one write; one that
   const learned = async (s: PrinterState) => {
     const asker = new RealtimeStatusAsker();
     const first = scripted({ state: s });
-    assertEquals((await asker.ask(first.link, { timeoutMs: 10 })).status, EXPECTED_STATUS[s], s);
+    assertEquals(
+      (await asker.ask(first.link, { timeoutMs: 10, oneWrite: true })).status,
+      EXPECTED_STATUS[s],
+      s,
+    );
     assertEquals(first.writes, [[1, 2], [3], [4]], "the first time, one question at a time");
     assert(asker.together, `${s}: learned`);
     return asker;
@@ -201,20 +205,32 @@ Deno.test("a printer that answered all four is asked them in one write; one that
     const asker = await learned(s);
     for (let i = 0; i < 3; i++) {
       const again = scripted({ state: s });
-      assertEquals((await asker.ask(again.link, { timeoutMs: 10 })).status, EXPECTED_STATUS[s], s);
+      assertEquals(
+        (await asker.ask(again.link, { timeoutMs: 10, oneWrite: true })).status,
+        EXPECTED_STATUS[s],
+        s,
+      );
       assertEquals(again.writes, [[1, 2, 3, 4]], `${s}: one round trip`);
     }
+    // a question that must not wait for an answer held back (before a job) goes one at a time
+    const before = scripted({ state: s });
+    assertEquals((await asker.ask(before.link, { timeoutMs: 10 })).status, EXPECTED_STATUS[s], s);
+    assertEquals(before.writes, [[1, 2], [3], [4]], `${s}: without oneWrite`);
+    assert(asker.together, "still known to answer all four");
     // the printer swapped for one without 3 or 4, or answering late: the third byte could be
     // 3's or 4's, so only 1 and 2 are read (a near-end sensor byte read as an error byte would
     // fail a printer that prints)
     const only12 = decodeRealtimeStatus({ s1: statusAnswer(s, 1), s2: statusAnswer(s, 2) }).status;
     for (const fault of faults) {
       const a = await learned(s);
-      const r = await a.ask(scripted({ state: s, ...fault }).link, { timeoutMs: 10 });
+      const r = await a.ask(scripted({ state: s, ...fault }).link, {
+        timeoutMs: 10,
+        oneWrite: true,
+      });
       assertEquals(r.status, only12, `${s} ${JSON.stringify(fault)}`);
       assert(!a.together, "asked one at a time again");
       const next = scripted({ state: s, ...fault });
-      await a.ask(next.link, { timeoutMs: 10 });
+      await a.ask(next.link, { timeoutMs: 10, oneWrite: true });
       assertEquals(next.writes[0], [1, 2], `${s} ${JSON.stringify(fault)}: one at a time`);
     }
   }
@@ -222,7 +238,7 @@ Deno.test("a printer that answered all four is asked them in one write; one that
   const a = new RealtimeStatusAsker();
   for (let i = 0; i < 3; i++) {
     const { link, writes } = scripted({ state: "paper_near_end", stale: [0x5a] });
-    const r = await a.ask(link, { timeoutMs: 10, throwaway: true });
+    const r = await a.ask(link, { timeoutMs: 10, throwaway: true, oneWrite: true });
     assertEquals(r.status, "PAPER_NEAR_END");
     assertEquals(writes, i === 0 ? [[1], [1, 2], [3], [4]] : [[1], [1, 2, 3, 4]]);
   }
@@ -266,17 +282,39 @@ Deno.test("tcp: an idle probe's question sets no timer; it ends when the printer
   assert(gone.status === "OFFLINE" || gone.status === "UNKNOWN", gone.status);
 });
 
-Deno.test("a printer that stops answering the idle probe: UNKNOWN within two rounds, the heartbeat never held", async () => {
-  await using dir = await withTmpDir();
-  await using server = withServer();
+/**
+ * A real agent, server and TCP printer asked every 0.5 s; `front()` is the printer as the latest
+ * heartbeat shows it.
+ */
+async function probedPrinter(heartbeat_interval: number) {
+  const dir = await withTmpDir();
+  const server = withServer();
   await new LogCapture().install();
-  using sim = PrinterSim.start();
+  const sim = PrinterSim.start();
   const c = stationsConfig(dir.path, [
     { id: "front", roles: ["cashier"], transport: "tcp", port: sim.port, status_interval: 0.5 },
-  ], { server: { base_url: server.url, heartbeat_interval: 1 } });
-  await using _agent = await startAgent(c, { keepLogging: true });
+  ], { server: { base_url: server.url, heartbeat_interval } });
+  const agent = await startAgent(c, { keepLogging: true });
   const front = async () =>
-    ((await server.heartbeats())[0]?.printers as { status: string }[] | undefined)?.[0];
+    ((await server.heartbeats())[0]?.printers as
+      | { status: string; detail: string; status_since: string }[]
+      | undefined)?.[0];
+  return {
+    server,
+    sim,
+    front,
+    async [Symbol.asyncDispose]() {
+      await agent[Symbol.asyncDispose]();
+      sim[Symbol.dispose]();
+      await server[Symbol.asyncDispose]();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
+
+Deno.test("a printer that stops answering the idle probe: UNKNOWN within two rounds, the heartbeat never held", async () => {
+  await using probed = await probedPrinter(1);
+  const { server, sim, front } = probed;
   await waitFor(async () => (await front())?.status === "OK", "first beat OK");
   const t0 = Date.now();
   sim.mode = "silent";
@@ -291,18 +329,8 @@ Deno.test("a printer that stops answering the idle probe: UNKNOWN within two rou
 });
 
 Deno.test("each state reaches the heartbeat within 2 s while idle, with the time it began", async () => {
-  await using dir = await withTmpDir();
-  await using server = withServer();
-  await new LogCapture().install();
-  using sim = PrinterSim.start();
-  const c = stationsConfig(dir.path, [
-    { id: "front", roles: ["cashier"], transport: "tcp", port: sim.port, status_interval: 0.5 },
-  ], { server: { base_url: server.url, heartbeat_interval: 30 } });
-  await using _agent = await startAgent(c, { keepLogging: true });
-  const front = async () =>
-    ((await server.heartbeats())[0]?.printers as
-      | { status: string; detail: string; status_since: string }[]
-      | undefined)?.[0];
+  await using probed = await probedPrinter(30);
+  const { sim, front } = probed;
   await waitFor(async () => (await front())?.status === "OK", "first beat OK");
   for (const s of [...STATES.filter((s) => s !== "ok"), "ok"] as PrinterState[]) {
     const t0 = Date.now();

@@ -108,6 +108,7 @@ export class FilePrinter implements Printer {
     const r = await this.#asker.ask(link, {
       timeoutMs: Math.min(this.#timeoutMs, 1000),
       throwaway: true,
+      oneWrite: true, // a device link has no acknowledgements to wait for
     });
     if (r.status === "UNKNOWN") this.#silent++;
     else this.#silent = 0;

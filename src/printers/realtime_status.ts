@@ -107,6 +107,15 @@ export interface AskOptions {
    * is often left over from before (escpos-rs #18: "always the status of the previous request").
    */
   throwaway?: boolean;
+  /**
+   * With {@link RealtimeStatusAsker}: ask all four in one write once the printer is known to
+   * answer all four. For questions whose answer may come late (the idle probe): a printer whose
+   * network stack holds small answers back until the first is acknowledged (Nagle) sends the
+   * last three only after the agent's delayed acknowledgement (up to 40 ms on Linux, 200 ms on
+   * Windows), which a question before each job must not wait for. One question at a time, each
+   * acknowledges the answer before.
+   */
+  oneWrite?: boolean;
 }
 
 /**
@@ -125,22 +134,22 @@ export async function askRealtimeStatus(
 
 /**
  * The status conversation with one printer, kept across questions: once the printer has answered
- * all four questions one after the other, the four go in one write and come back in one round
- * trip (answers come in the order asked). Four answers decode as four; fewer (a printer swapped
+ * all four questions one after the other, the four go in one write where the question allows it
+ * (`oneWrite`) and come back in one round trip (answers come in the order asked). Four answers decode as four; fewer (a printer swapped
  * for one without `DLE EOT 3` or 4, or a slow one) cannot be told apart, so only 1 and 2 (always
  * the first two) are used, and the next conversation goes one question at a time again.
  */
 export class RealtimeStatusAsker {
   #allFour = false;
 
-  /** Whether the next conversation asks all four questions in one write. */
+  /** Whether the next conversation that allows it asks all four questions in one write. */
   get together(): boolean {
     return this.#allFour;
   }
 
   /** Asks the printer at the other end of `link` how it is. */
   async ask(link: StatusLink, o: AskOptions): Promise<PrinterStatusReport> {
-    const { report, answered } = await converse(link, o, this.#allFour);
+    const { report, answered } = await converse(link, o, this.#allFour && !!o.oneWrite);
     this.#allFour = answered === 4;
     return report;
   }

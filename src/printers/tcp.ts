@@ -163,6 +163,7 @@ export class TcpPrinter implements Printer {
     try {
       const r = await this.#asker.ask(streamLink(conn, o.until), {
         timeoutMs: Math.min(this.#o.timeoutMs, 1500),
+        oneWrite: !!o.until, // the idle probe: an answer held back a while costs nothing
       });
       this.#answers = r.status !== "UNKNOWN";
       return r;

@@ -337,7 +337,8 @@ export class WinspoolPrinter implements Printer {
         return { status: "OFFLINE", detail: `the USB printer is gone (${(e as Error).message})` };
       }
       try {
-        return await this.#asker.ask(link, { timeoutMs: 1000, throwaway: true });
+        // a device link has no acknowledgements to wait for: the four in one write
+        return await this.#asker.ask(link, { timeoutMs: 1000, throwaway: true, oneWrite: true });
       } finally {
         await link.close();
       }
