@@ -47,6 +47,10 @@ const SHIPPED = join(ROOT, "dist", "agent.js");
 interface Figures {
   startMs: number;
   idleCpuPct: number;
+  /** Idle CPU in the second half of the window only (start-up's aftermath left out). */
+  settledCpuPct: number;
+  /** Idle wake-ups per second in the second half of the window. */
+  settledWakeupsPerS: number;
   wakeupsPerS: number;
   rssFreshMB: number;
   anonFreshMB: number;
@@ -151,15 +155,22 @@ async function measure(who: Subject): Promise<Figures> {
   const p = spawn(who, terminal, cfg);
   try {
     await sleep(3000);
-    const idle = await idleCost(p.pid, IDLE_S);
-    const idleCpuPct = idle.cpuMs / 1000 / IDLE_S * 100;
-    const wakeupsPerS = idle.switches / IDLE_S;
+    // two halves: the first holds what follows start-up (V8 compiling and collecting what the
+    // start left), the second is what a till costs the rest of the day
+    const first = await idleCost(p.pid, IDLE_S / 2);
+    const settled = await idleCost(p.pid, IDLE_S / 2);
+    const idleCpuPct = (first.cpuMs + settled.cpuMs) / 1000 / IDLE_S * 100;
+    const wakeupsPerS = (first.switches + settled.switches) / IDLE_S;
+    const settledCpuPct = settled.cpuMs / 1000 / (IDLE_S / 2) * 100;
+    const settledWakeupsPerS = settled.switches / (IDLE_S / 2);
     const { rssMB: rssFreshMB, anonMB: anonFreshMB } = procStat(p.pid);
     if (who === "floor") {
       return {
         startMs: NaN,
         idleCpuPct,
         wakeupsPerS,
+        settledCpuPct,
+        settledWakeupsPerS,
         rssFreshMB,
         anonFreshMB,
         burstCpuMsPerJob: NaN,
@@ -203,6 +214,8 @@ async function measure(who: Subject): Promise<Figures> {
       startMs: starts.sort((a, b) => a - b)[1],
       idleCpuPct,
       wakeupsPerS,
+      settledCpuPct,
+      settledWakeupsPerS,
       rssFreshMB,
       anonFreshMB,
       burstCpuMsPerJob: burst / BURST,
@@ -235,6 +248,12 @@ const rows: [string, (x: Figures) => number, number][] = [
   ["start-up to the first request, ms (median of 3)", (x) => x.startMs, 0],
   [`idle CPU over ${IDLE_S} s, % of one core`, (x) => x.idleCpuPct, 2],
   ["idle wake-ups per second (context switches, all threads)", (x) => x.wakeupsPerS, 1],
+  [
+    `idle CPU, its second ${IDLE_S / 2} s only (${3 + IDLE_S / 2} s after start on), %`,
+    (x) => x.settledCpuPct,
+    2,
+  ],
+  [`idle wake-ups per second, its second ${IDLE_S / 2} s only`, (x) => x.settledWakeupsPerS, 1],
   ["idle RSS, fresh, MB", (x) => x.rssFreshMB, 1],
   [`CPU per job, burst of ${BURST}, ms`, (x) => x.burstCpuMsPerJob, 2],
   [`CPU per job, steady 4 jobs/s for ${STEADY_S} s, ms`, (x) => x.steadyCpuMsPerJob, 2],
@@ -255,13 +274,15 @@ for (const [what, get, d] of rows) {
   );
 }
 console.log(
-  `COST: idle_cpu_ratio=${fmt(o.idleCpuPct / b.idleCpuPct, 2)} rss_fresh_mb=${
-    fmt(o.rssFreshMB)
-  } rss_after_mb=${fmt(o.rssAfterMB)} anon_fresh_mb=${fmt(o.anonFreshMB)} anon_after_mb=${
-    fmt(o.anonAfterMB)
-  } start_ms=${fmt(o.startMs, 0)} burst_cpu_ratio=${
-    fmt(o.burstCpuMsPerJob / b.burstCpuMsPerJob, 2)
-  } steady_cpu_ratio=${fmt(o.steadyCpuMsPerJob / b.steadyCpuMsPerJob, 2)} sparse_cpu_ratio=${
-    fmt(o.sparseCpuMsPerJob / b.sparseCpuMsPerJob, 2)
-  } source_rss_fresh_mb=${fmt(src.rssFreshMB)}`,
+  `COST: idle_cpu_ratio=${fmt(o.idleCpuPct / b.idleCpuPct, 2)} settled_idle_cpu_ratio=${
+    fmt(o.settledCpuPct / b.settledCpuPct, 2)
+  } settled_wakeups=${fmt(o.settledWakeupsPerS)} rss_fresh_mb=${fmt(o.rssFreshMB)} rss_after_mb=${
+    fmt(o.rssAfterMB)
+  } anon_fresh_mb=${fmt(o.anonFreshMB)} anon_after_mb=${fmt(o.anonAfterMB)} start_ms=${
+    fmt(o.startMs, 0)
+  } burst_cpu_ratio=${fmt(o.burstCpuMsPerJob / b.burstCpuMsPerJob, 2)} steady_cpu_ratio=${
+    fmt(o.steadyCpuMsPerJob / b.steadyCpuMsPerJob, 2)
+  } sparse_cpu_ratio=${fmt(o.sparseCpuMsPerJob / b.sparseCpuMsPerJob, 2)} source_rss_fresh_mb=${
+    fmt(src.rssFreshMB)
+  }`,
 );
