@@ -248,12 +248,12 @@ export class Station {
   #ask(o?: StatusOptions): Promise<PrinterStatusReport> {
     this.#asking ??= this.printer.status(o).finally(() => {
       this.#asking = null;
-      this.#answered = true;
+      this.#asked = true;
     });
     return this.#asking;
   }
 
-  #answered = false;
+  #asked = false;
 
   /** Whether a status question is in flight. */
   get asking(): boolean {
@@ -262,7 +262,7 @@ export class Station {
 
   /** Whether the printer has been asked how it is at least once. */
   get asked(): boolean {
-    return this.#answered;
+    return this.#asked;
   }
 
   /**

@@ -135,9 +135,10 @@ export async function askRealtimeStatus(
 /**
  * The status conversation with one printer, kept across questions: once the printer has answered
  * all four questions one after the other, the four go in one write where the question allows it
- * (`oneWrite`) and come back in one round trip (answers come in the order asked). Four answers decode as four; fewer (a printer swapped
- * for one without `DLE EOT 3` or 4, or a slow one) cannot be told apart, so only 1 and 2 (always
- * the first two) are used, and the next conversation goes one question at a time again.
+ * (`oneWrite`) and come back in one round trip (answers come in the order asked). Four answers
+ * decode as four; fewer (a printer swapped for one without `DLE EOT 3` or 4, or a slow one) cannot
+ * be told apart, so only 1 and 2 (always the first two) are used, and the next conversation goes
+ * one question at a time again.
  */
 export class RealtimeStatusAsker {
   #allFour = false;
