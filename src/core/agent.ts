@@ -267,7 +267,7 @@ export class Agent {
   async #printLoop(station: Station): Promise<void> {
     const signal = this.#ac.signal;
     while (!this.#stopping) {
-      const job = this.ledger.broken ? undefined : station.take(this.clock.now());
+      const job = this.ledger.broken ? undefined : this.intake.take(station, this.clock.now());
       if (!job) {
         // woken when a job is queued or the journal works again; the timeout is a safety net
         // only (an idle store PC should sleep, not poll its own queues)

@@ -82,6 +82,21 @@ const FOLLOW_UP_SHARE = 0.3;
 /** How long an order counts as open (its follow-ups still expected). */
 const ORDER_OPEN_MS = 600_000;
 
+/** A balanced role's order: its station, when it last had a ticket, whether one has started. */
+interface Order {
+  station: Station;
+  at: number;
+  started: boolean;
+  /** It names an order (follow-ups may come), not just a job. */
+  order: boolean;
+}
+
+/** A balanced order's map key: its role and order, or the job's own uuid where it names no order. */
+function orderSlot(job: Pick<Job, "printer_role" | "job_type" | "receipt_data" | "uuid">): string {
+  const order = orderKey(job);
+  return `${job.printer_role || job.job_type}\u0000${order ?? `uuid:${job.uuid}`}`;
+}
+
 /** Takes jobs in: see the module comment. */
 export class Intake {
   readonly #config: Config;
@@ -98,8 +113,11 @@ export class Intake {
   /** Listed jobs that cannot be reported (no id): each logged once an hour. */
   #unreportable: LogOnce;
   #newestFirstLog: LogOnce;
-  /** Balanced roles: the station each recent order went to (oldest first). */
-  #orders = new Map<string, { station: Station; at: number }>();
+  /**
+   * Balanced roles: the station each recent order went to (oldest first), and whether any of its
+   * tickets has been taken into hand there (a started order stays where it is).
+   */
+  #orders = new Map<string, Order>();
 
   /** Creates a Intake. */
   constructor(config: Config, stations: Station[], ledger: Ledger, clock: Clock, work: Bell) {
@@ -118,24 +136,31 @@ export class Intake {
    * Where stations balance the role, an order's follow-ups and reprints go where the order went
    * while that station is healthy; a new order to the healthy station with the least work.
    */
-  route(job: Pick<Job, "printer_role" | "job_type" | "receipt_data">): Station | null {
+  route(
+    job: Pick<Job, "printer_role" | "job_type" | "receipt_data"> & { uuid?: string },
+  ): Station | null {
     const group = this.stationsFor(job);
     if (group.length < 2) return group[0] ?? null;
-    const role = job.printer_role || job.job_type;
-    const order = orderKey(job);
-    const before = order === null ? undefined : this.#orders.get(`${role}\u0000${order}`)?.station;
-    if (before?.healthy && group.includes(before)) {
-      this.#remember(`${role}\u0000${order}`, before); // still open: its follow-ups come
+    const order = orderKey(job) !== null;
+    // a job naming no order is its own: remembered by uuid, so only it may move while it waits
+    const key = order || job.uuid ? orderSlot(job as Parameters<typeof orderSlot>[0]) : null;
+    const known = key === null ? undefined : this.#orders.get(key);
+    const before = known?.station;
+    if (order && before?.healthy && group.includes(before)) {
+      this.#remember(key!, before, known!.started, true); // still open: its follow-ups come
       return before;
     }
     const now = this.#clock.now();
     const open = (s: Station) => {
       let n = 0;
-      for (const o of this.#orders.values()) if (o.station === s && now - o.at < ORDER_OPEN_MS) n++;
+      for (const o of this.#orders.values()) {
+        if (o.station === s && o.order && now - o.at < ORDER_OPEN_MS) n++;
+      }
       return n;
     };
     const pick = leastLoaded(group, open);
-    if (order !== null) this.#remember(`${role}\u0000${order}`, pick);
+    // an order moved off a failing printer after it started there stays started: not moved again
+    if (key !== null) this.#remember(key, pick, known?.started ?? false, order);
     return pick;
   }
 
@@ -191,14 +216,15 @@ export class Intake {
       if (order === null) continue;
       const key = `${job.printer_role || job.job_type}\u0000${order}`;
       this.#orders.delete(key);
-      this.#orders.set(key, { station, at: e.finished_at ?? e.received_at });
+      const at = e.finished_at ?? e.received_at;
+      this.#orders.set(key, { station, at, started: true, order: true });
       if (this.#orders.size > ORDERS_KEPT) this.#orders.delete(this.#orders.keys().next().value!);
     }
   }
 
-  #remember(key: string, station: Station): void {
+  #remember(key: string, station: Station, started: boolean, order: boolean): void {
     this.#orders.delete(key);
-    this.#orders.set(key, { station, at: this.#clock.now() });
+    this.#orders.set(key, { station, at: this.#clock.now(), started, order });
     // the oldest orders are forgotten: a day's orders, not a year's
     if (this.#orders.size > ORDERS_KEPT) this.#orders.delete(this.#orders.keys().next().value!);
   }
@@ -210,6 +236,64 @@ export class Intake {
     // a balanced station found failing since: its waiting jobs go to its siblings now, not after
     // the retries of the job in hand
     for (const st of this.#stations) if (st.config.balance && !st.healthy) this.handOff(st);
+    // a follow-up kept with its order may have tipped the balance: waiting orders even it out
+    if (station.config.balance) this.#even(station);
+  }
+
+  /**
+   * The next job a station prints, taken into hand. A balanced station first evens out its
+   * role's queues (an idle printer claims an order waiting behind another's); the order of the
+   * job taken is started there, and none of its tickets moves after that.
+   */
+  take(station: Station, now: number): Job | undefined {
+    if (station.config.balance) this.#even(station);
+    const job = station.take(now);
+    if (job && station.config.balance) {
+      const o = this.#orders.get(orderSlot(job));
+      if (o) o.started = true;
+    }
+    return job;
+  }
+
+  /**
+   * Evens out the queues of the healthy stations balancing a role with `station`: while the most
+   * loaded one (per weight, the ticket in hand counted) has a waiting order none of whose tickets
+   * has started, and moving all of that order's waiting tickets to the least loaded one leaves
+   * both below the most loaded's load now, the order moves (the one leaving the two closest;
+   * among equals the oldest, which would have printed next), and its follow-ups go where it went.
+   * An order is never split: one that started stays, and so does a cash-drawer kick.
+   */
+  #even(station: Station): void {
+    const group = [station, ...station.siblings(this.#stations)].filter((s) => s.healthy);
+    for (let moves = 0; group.length > 1 && moves < 64; moves++) {
+      const from = group.reduce((a, s) => s.load > a.load ? s : a);
+      const to = group.reduce((a, s) => s.load < a.load ? s : a);
+      if (from === to || from.load - to.load <= 1 / to.config.weight) return;
+      const tickets = new Map<string, number>();
+      for (const job of from.queue.waiting()) {
+        const slot = orderSlot(job);
+        tickets.set(slot, (tickets.get(slot) ?? 0) + (job.job_type === "drawer" ? Infinity : 1));
+      }
+      let best: { slot: string; after: number } | null = null;
+      for (const [slot, n] of tickets) {
+        // only what routing put here and has not started (not a job sent to this station by name)
+        const o = this.#orders.get(slot);
+        if (!o || o.started || o.station !== from) continue;
+        if (!to.roles.some((r) => slot.startsWith(`${r}\u0000`))) continue;
+        const after = Math.max(from.load - n / from.config.weight, to.load + n / to.config.weight);
+        if (after < from.load && (!best || after < best.after)) best = { slot, after };
+      }
+      if (!best) return;
+      const moved = from.queue.takeOut((job) => orderSlot(job) !== best.slot);
+      for (const { job, at } of moved) to.queue.push(job, at);
+      this.#remember(best.slot, to, false, this.#orders.get(best.slot)!.order);
+      log.info(
+        `${jobLabel(moved[0].job)} [BALANCE] ${moved.length} waiting ticket(s) of its order ` +
+          `moved from ${from.id} to ${to.id}, which has less to print`,
+        { code: "ORDER_MOVED" },
+      );
+      this.#work.ring();
+    }
   }
 
   /** Takes one job item (unvalidated) from the server or the local API. */

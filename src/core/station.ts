@@ -82,6 +82,11 @@ export class JobQueue {
     return out.map(({ job, at }) => ({ job, at }));
   }
 
+  /** The jobs waiting, in the order they arrived. */
+  waiting(): Job[] {
+    return this.#items.map((w) => w.job);
+  }
+
   /** Whether a job with this uuid is waiting. */
   has(uuid: string): boolean {
     return this.#items.some((w) => w.job.uuid === uuid);

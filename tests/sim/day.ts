@@ -35,8 +35,16 @@ export interface DayResult {
   steps: number;
 }
 
+/** A station of a simulated store; `balance` marks the kitchen shared by two printers. */
+interface Layout {
+  id: string;
+  roles: string[];
+  backup?: string;
+  balance?: boolean;
+}
+
 /** The station layouts a seed may draw. */
-const LAYOUTS: { id: string; roles: string[]; backup?: string }[][] = [
+const LAYOUTS: Layout[][] = [
   [{ id: "cashier", roles: ["cashier"] }],
   [{ id: "cashier", roles: ["cashier"] }, { id: "kitchen", roles: ["kitchen"] }],
   [
@@ -49,7 +57,7 @@ const LAYOUTS: { id: string; roles: string[]; backup?: string }[][] = [
 let loggingFor: ((line: string) => void) | null = null;
 let loggingReady = false;
 
-/** Runs the day of `seed`. `plant` names a bug to plant (the simulator's own proof). */
+/** Runs the day of `seed` (`dir`: where its temporary files go). */
 export async function runDay(seed: number, o: { dir?: string } = {}): Promise<DayResult> {
   const rng = new Rng(seed * 2654435761);
   const trace: string[] = [];
@@ -78,7 +86,18 @@ export async function runDay(seed: number, o: { dir?: string } = {}): Promise<Da
   };
 
   // ---- the store --------------------------------------------------------------------------
-  const layout = rng.pick(LAYOUTS);
+  // what the first layouts did not have draws from a second source, so a seed's world (its
+  // jobs, faults, crashes) stays what it was: a busy kitchen run by two balanced printers, with
+  // follow-ups of recent orders
+  const more = new Rng(seed * 2654435761 + 0x5bd1e995);
+  let layout = rng.pick(LAYOUTS);
+  const balanced = layout.some((s) => s.id === "kitchen") && more.chance(0.35);
+  if (balanced) {
+    layout = [
+      ...layout.map((s) => s.id === "kitchen" ? { ...s, balance: true } : s),
+      { id: "kitchen2", roles: ["kitchen"], balance: true },
+    ];
+  }
   // how rough the day is: many stores never send a bad payload, some PCs never lose power
   const hostile = rng.pick([0, 0, 1, 2]);
   const crashy = rng.pick([0, 1, 1, 2]);
@@ -95,15 +114,15 @@ export async function runDay(seed: number, o: { dir?: string } = {}): Promise<Da
   }, t);
   const paper: PaperMark[] = [];
   const printers = new Map(layout.map((s) => [s.id, new SimPrinter(s.id, tl, paper, t)]));
-  const config = buildConfig(dir, layout, server, rng);
+  const config = buildConfig(dir, layout, server, rng, more);
   const renderers: Renderer[] = [];
   // templates print "now" from the simulated clock
   const worldClock = tl.clock(-1);
   for (const st of config.stations) renderers.push(await rendererFor(config, st, worldClock));
   t(
-    `day seed=${seed} stations=${layout.map((s) => s.id).join(",")} ${
-      JSON.stringify(server.shape)
-    }`,
+    `day seed=${seed} stations=${
+      layout.map((s) => s.id + (s.balance ? "(balanced)" : "")).join(",")
+    } ${JSON.stringify(server.shape)}`,
   );
 
   // faults, in windows during trading hours
@@ -126,13 +145,14 @@ export async function runDay(seed: number, o: { dir?: string } = {}): Promise<Da
   }
   const pfKinds: PrinterFault[] = ["offline", "paper_out", "slow", "partial", "stuck"];
   for (const p of printers.values()) {
-    for (let n = rng.int(0, 4); n > 0; n--) {
-      const from = START + rng.int(0, TRADING_MS - MIN);
-      const long = rng.chance(0.3);
+    const r = p.id === "kitchen2" ? more : rng;
+    for (let n = r.int(0, 4); n > 0; n--) {
+      const from = START + r.int(0, TRADING_MS - MIN);
+      const long = r.chance(0.3);
       p.faults.push({
         from,
-        to: from + (long ? rng.int(MIN, 5 * MIN) : rng.int(500, 20_000)),
-        kind: rng.pick(pfKinds),
+        to: from + (long ? r.int(MIN, 5 * MIN) : r.int(500, 20_000)),
+        kind: r.pick(pfKinds),
       });
     }
   }
@@ -140,9 +160,11 @@ export async function runDay(seed: number, o: { dir?: string } = {}): Promise<Da
   // ---- the POS ----------------------------------------------------------------------------
   const me = config.terminal_identity.terminal_id;
   let n = 0;
-  const makeJob = () => {
+  /** The kitchen's recent orders (balanced kitchens): a follow-up names one of them. */
+  const kitchenOrders: string[] = [];
+  const makeJob = (r = rng, kitchen = false) => {
     n++;
-    const roll = rng.next();
+    const roll = kitchen ? 0.5 : r.next();
     const type = roll < 0.45
       ? "receipt"
       : roll < 0.65
@@ -160,25 +182,25 @@ export async function runDay(seed: number, o: { dir?: string } = {}): Promise<Da
       : "expo"; // a role nobody here serves
     const role = type === "receipt" || type === "drawer" || type === "reprint" || type === "raw" ||
         type === "test"
-      ? (rng.chance(0.3) ? null : "cashier")
+      ? (r.chance(0.3) ? null : "cashier")
       : type;
-    const terminal = rng.chance(0.08) ? "POS-OTHER" : me;
+    const terminal = r.chance(0.08) ? "POS-OTHER" : me;
     let kind: SimJob["kind"] = "good";
-    const k = rng.next() / hostile;
+    const k = r.next() / hostile;
     if (k < 0.02) kind = "nan";
     else if (k < 0.03) kind = "huge";
     else if (k < 0.04) kind = "no_payload";
     else if (k < 0.05 && type === "drawer") kind = "future_drawer";
     // ids a URL path cannot carry unchanged (each at most once a day: the server keys by id)
-    const hostileId = rng.chance(0.02 * hostile) ? rng.pick([".", ".."]) : null;
+    const hostileId = r.chance(0.02 * hostile) ? r.pick([".", ".."]) : null;
     const id: number | string = hostileId && !server.jobs.has(hostileId) ? hostileId : n;
     if (typeof id === "string") kind = "bad_id";
     const created = server.now();
     const createdAt = kind === "future_drawer"
       ? "2099-01-01T00:00:00Z"
-      : rng.chance(0.015 * hostile)
+      : r.chance(0.015 * hostile)
       ? "yesterday"
-      : rng.chance(0.1)
+      : r.chance(0.1)
       ? naiveLocal(created)
       : new Date(created).toISOString();
     const jobType = type === "expo" ? "kitchen" : type;
@@ -195,9 +217,14 @@ export async function runDay(seed: number, o: { dir?: string } = {}): Promise<Da
     };
     if (jobType === "raw") body.raw_base64 = btoa(`RAW JOB ${n}\n\n\n\x1dV\x00`);
     else if (jobType !== "drawer" && jobType !== "test" && kind !== "no_payload") {
+      // a balanced kitchen gets additions and voids for its recent orders
+      const follow = balanced && jobType === "kitchen" && kitchenOrders.length > 0 &&
+        more.chance(0.3);
+      const order = follow ? more.pick(kitchenOrders.slice(-6)) : `B-${n}`;
+      if (balanced && jobType === "kitchen" && !follow) kitchenOrders.push(order);
       body.receipt_data = {
-        bill_number: `B-${n}`,
-        items: Array.from({ length: rng.int(1, 6) }, (_, i) => ({
+        bill_number: order,
+        items: Array.from({ length: r.int(1, 6) }, (_, i) => ({
           name: `Item ${i}`,
           qty: 1,
           price: 1000 * (i + 1),
@@ -228,13 +255,22 @@ export async function runDay(seed: number, o: { dir?: string } = {}): Promise<Da
       kind,
       refused: false,
       undated: createdAt === "yesterday",
+      order: (body.receipt_data as { bill_number?: string } | undefined)?.bill_number,
     });
   };
   // bursts: a rush at lunch, a trickle otherwise
   for (let b = rng.int(3, 10); b > 0; b--) {
     const at = rng.int(0, TRADING_MS - 2 * MIN);
     const size = rng.chance(0.2) ? rng.int(20, 60) : rng.int(1, 8);
-    for (let i = 0; i < size; i++) tl.at(at + i * rng.int(100, 4000), makeJob);
+    for (let i = 0; i < size; i++) tl.at(at + i * rng.int(100, 4000), () => makeJob());
+  }
+  // a balanced kitchen's rushes: tickets faster than one printer prints them
+  if (balanced) {
+    for (let b = more.int(2, 5); b > 0; b--) {
+      const at = more.int(0, TRADING_MS - 2 * MIN);
+      const size = more.int(10, 40);
+      for (let i = 0; i < size; i++) tl.at(at + i * more.int(100, 3000), () => makeJob(more, true));
+    }
   }
   // the backend refuses one job's reports for ever, now and then
   if (rng.chance(0.2)) {
@@ -350,7 +386,7 @@ interface Checked {
   crashes: { at: number; epoch: number }[];
   resets: number[];
   violate: (s: string) => void;
-  layout: { id: string; roles: string[]; backup?: string }[];
+  layout: Layout[];
 }
 
 /**
@@ -370,10 +406,10 @@ function checkInvariants(c: Checked): void {
   const { server, paper, violate, config } = c;
   const onPaper = new Map<string, number>();
   for (const p of paper) if (p.complete) onPaper.set(p.jobId, (onPaper.get(p.jobId) ?? 0) + 1);
-  const stationOf = (j: SimJob) => {
+  const stationsOf = (j: SimJob) => {
     const role = j.printer_role ??
       (c.layout.some((s) => s.roles.includes(j.job_type)) ? j.job_type : "cashier");
-    return c.layout.find((s) => s.roles.includes(role));
+    return c.layout.filter((s) => s.roles.includes(role));
   };
   for (const j of server.order) {
     const id = String(j.id);
@@ -440,8 +476,7 @@ function checkInvariants(c: Checked): void {
     if (code === "POISON_JOB") {
       violate(`healthy job ${id} (${j.job_type}) quarantined as POISON_JOB`);
     } else if (PRINTER_CODES.test(code)) {
-      const st = stationOf(j);
-      const mine = st ? [st.id, ...(st.backup ? [st.backup] : [])] : [];
+      const mine = stationsOf(j).flatMap((st) => [st.id, ...(st.backup ? [st.backup] : [])]);
       const from = j.createdAt;
       const failedAt = last?.at ?? Infinity;
       if (!mine.some((p) => c.printers.get(p)?.faultyDuring(from, failedAt))) {
@@ -457,6 +492,28 @@ function checkInvariants(c: Checked): void {
       if (!c.resets.some((r) => r >= j.createdAt - RESET_UNCERTAINTY_MS || j.undated)) {
         violate(`job ${id} refused as JOURNAL_RESET with no reset after it arrived`);
       }
+    }
+  }
+  // a balanced kitchen reads each order at one printer: its tickets on one, unless a printer of
+  // the kitchen failed or the journal was reset while the order was open (a failing printer
+  // hands its waiting tickets and the order's next ones to its sibling)
+  const byId = new Map(server.order.map((j) => [String(j.id), j]));
+  const orders = new Map<string, { printers: Set<string>; from: number; to: number }>();
+  for (const p of paper) {
+    const j = byId.get(p.jobId);
+    if (!p.complete || !j?.order || stationsOf(j).filter((s) => s.balance).length < 2) continue;
+    const o = orders.get(j.order) ?? { printers: new Set(), from: j.createdAt, to: p.at };
+    o.printers.add(p.printer);
+    o.from = Math.min(o.from, j.createdAt);
+    o.to = Math.max(o.to, p.at);
+    orders.set(j.order, o);
+  }
+  for (const [order, o] of orders) {
+    if (o.printers.size < 2) continue;
+    const failing = [...c.printers.values()].some((p) => p.faultyDuring(o.from, o.to));
+    const reset = c.resets.some((r) => r >= o.from && r <= o.to);
+    if (!failing && !reset) {
+      violate(`order ${order} printed on ${[...o.printers].join(" and ")} with no printer failing`);
     }
   }
   // the poll rate: without new work, never above the configured one
@@ -493,9 +550,10 @@ function checkInvariants(c: Checked): void {
 
 function buildConfig(
   dir: string,
-  layout: { id: string; roles: string[]; backup?: string }[],
+  layout: Layout[],
   server: SimServer,
   rng: Rng,
+  more: Rng,
 ): Config {
   return parseConfig(
     {
@@ -507,15 +565,19 @@ function buildConfig(
         long_poll_wait: rng.chance(0.7) ? 25 : 0,
         request_timeout: 10,
       },
-      printers: layout.map((s) => ({
-        id: s.id,
-        roles: s.roles,
-        backup: s.backup ?? null,
-        failover_receipts: false,
-        brand: rng.pick(["EPSON", "GENERIC", "HRPT", "XPRINTER"]),
-        paper_width: rng.pick([58, 80]),
-        transport: "virtual",
-      })),
+      printers: layout.map((s) => {
+        const r = s.id === "kitchen2" ? more : rng;
+        return {
+          id: s.id,
+          roles: s.roles,
+          backup: s.backup ?? null,
+          failover_receipts: false,
+          brand: r.pick(["EPSON", "GENERIC", "HRPT", "XPRINTER"]),
+          paper_width: r.pick([58, 80]),
+          transport: "virtual",
+          balance: s.balance ? "least_queue" : null,
+        };
+      }),
       error_handling: { max_retry: 3, backoff_seconds: [5, 10, 30] },
       state: { path: join(dir, "state") },
       logging: { level: "INFO", log_file: "agent.log" },

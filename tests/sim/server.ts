@@ -39,6 +39,8 @@ export interface SimJob {
   refused: boolean;
   /** Its created_at cannot be read ("yesterday"). */
   undated: boolean;
+  /** The bill its receipt_data names (a kitchen order and its follow-ups share one). */
+  order?: string;
 }
 
 /** How the backend behaves on this seed. */
