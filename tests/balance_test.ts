@@ -229,3 +229,65 @@ Deno.test("balanced kitchen printers over real TCP: every ticket once, each orde
     for (const s of sims) s.close();
   }
 });
+
+Deno.test("over real TCP a fast printer claims the orders waiting behind a slow one; every ticket once, each order on one printer", async () => {
+  await using dir = await withTmpDir();
+  await using server = withServer();
+  const [slow, fast] = [PrinterSim.start(), PrinterSim.start()];
+  slow.answerDelayMs = 300; // its status questions before each ticket: about a second a ticket
+  try {
+    const c = stationsConfig(
+      dir.path,
+      [slow, fast].map((sim, i) => ({
+        id: `k${i + 1}`,
+        roles: ["kitchen"],
+        transport: "tcp",
+        host: "127.0.0.1",
+        port: sim.port,
+        brand: "EPSON",
+        paper_width: 48,
+        balance: "least_queue",
+      })),
+      { server: { base_url: server.url } },
+    );
+    // ten orders waiting before the agent starts: one list, split five and five by routing
+    const made: unknown[] = [];
+    for (let i = 0; i < 10; i++) {
+      const j = await server.createJob({
+        job_type: "kitchen",
+        printer_role: "kitchen",
+        receipt_data: { bill_number: `RUSH-${i}`, items: [{ name: `Menu ${i}`, qty: 1 }] },
+      });
+      made.push(j.id);
+    }
+    await using _agent = await startAgent(c, { keepLogging: true });
+    await waitFor(async () => {
+      for (const id of made) if ((await server.getJob(id)).status !== "COMPLETED") return false;
+      return true;
+    }, "all COMPLETED");
+    const onPaper = [slow, fast].map((s) =>
+      s.jobs.map((j) => readEscPos(j.bytes).lines.join("\n"))
+    );
+    assertEquals(onPaper[0].length + onPaper[1].length, 10, "every ticket once, none twice");
+    for (let o = 0; o < 10; o++) {
+      const holders = onPaper.map((p) => p.filter((t) => t.includes(`RUSH-${o}`)).length);
+      assertEquals(holders.sort(), [0, 1], `RUSH-${o}`);
+    }
+    assert(
+      onPaper[1].length >= 7,
+      `the fast printer claimed the slow one's orders: ${onPaper.map((p) => p.length)}`,
+    );
+    for (const id of made) {
+      const done = (await server.reports(id)).find((r) => r.status === "COMPLETED")!;
+      const on = String(done.body.printed_on);
+      const paper = onPaper[on === "k1" ? 0 : 1];
+      const bill = String(
+        ((await server.getJob(id)).receipt_data as { bill_number?: string })?.bill_number,
+      );
+      assert(paper.some((t) => t.includes(bill)), `${bill}: printed_on ${on} is where it printed`);
+    }
+  } finally {
+    slow.close();
+    fast.close();
+  }
+});

@@ -21,6 +21,8 @@ export class PrinterSim {
   mode: SimMode = "ok";
   readonly jobs: SimJob[] = [];
   statusQueries = 0;
+  /** How long the printer takes to answer each status question (a slow, busy printer). */
+  answerDelayMs = 0;
   #listener: Deno.TcpListener;
   #conns = new Set<Deno.Conn>();
   #closed = false;
@@ -74,6 +76,7 @@ export class PrinterSim {
         for (let i = 0; i < data.length; i++) {
           if (data[i] === 0x10 && data[i + 1] === 0x04 && i + 2 < data.length) {
             this.statusQueries++;
+            if (this.answerDelayMs) await new Promise((r) => setTimeout(r, this.answerDelayMs));
             if (this.mode !== "silent") {
               await c.write(new Uint8Array([this.#statusByte(data[i + 2])]));
             }
