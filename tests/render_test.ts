@@ -14,6 +14,8 @@ import {
 import { Renderer, type RendererOptions } from "../src/render/render.ts";
 import { fitText, fitToCharset, stripControls, wrap } from "../src/render/text.ts";
 import { join } from "node:path";
+import CodepageEncoder from "@point-of-sale/codepage-encoder";
+import { isControlByte, knownCodepages } from "../src/render/codepage.ts";
 
 const NASTY =
   "\x1b\x70\x00\x19\xfa\x1d\x56\x00\x10\x04\x01\x10\x14\x01\x00\x05\x1b@\x1d!\x11\x00\x0c\x7f\x9b";
@@ -575,4 +577,30 @@ Deno.test("a profile file in the 0.1 format prints as it did, and says what to c
     () => Renderer.create(rendererOptions({ brand: "SHOP", profilesPath: dir.path })),
     /shop\.json: supports, codepages, codepage_mapping \(the 0\.1 format\) next to capabilities/,
   );
+});
+
+Deno.test("every code page writes every code point as the library's own lookup would, never at a control byte", () => {
+  // the library's encode: the first position in the (printable) table holding the code point,
+  // else "?"; the agent's replacement reads a map built once: every BMP code point, every code
+  // page, and astral ones (read as the library reads a string: one index at a time)
+  const all: number[] = [];
+  for (let cp = 0; cp <= 0xffff; cp++) if (cp < 0xd800 || cp > 0xdfff) all.push(cp);
+  const text = String.fromCodePoint(...all) + "😀𝄞";
+  for (const codepage of knownCodepages()) {
+    const table = CodepageEncoder.getEncoding(codepage as never).codepoints;
+    const got = CodepageEncoder.encode(text, codepage as never);
+    assertEquals(got.length, text.length, codepage);
+    const lookup = new Map<number, number>();
+    table.forEach((c, byte) => {
+      if (!lookup.has(c)) lookup.set(c, byte);
+    });
+    for (let c = 0; c < text.length; c++) {
+      const cp = text.codePointAt(c)!;
+      const want = lookup.get(cp) ?? 0x3f;
+      if (got[c] !== want) {
+        throw new Error(`${codepage}: U+${cp.toString(16)} as ${got[c]}, the library: ${want}`);
+      }
+      if (isControlByte(got[c])) throw new Error(`${codepage}: U+${cp.toString(16)} at ${got[c]}`);
+    }
+  }
 });

@@ -46,6 +46,30 @@ CodepageEncoder.getEncoding = (codepage) => {
   return { ...d, codepoints: d.codepoints.slice() };
 };
 
+// The library's encode looks each character up by a linear search through the 256-entry table
+// (a tenth of the time rendering a 1,000-item receipt): the same answer from a table indexed by
+// code point, built once per code page. A code point at no printable position is `?`, as in the
+// library.
+const bytesByCodepage = new Map<string, { bmp: Uint8Array; astral: ReadonlyMap<number, number> }>();
+CodepageEncoder.encode = (input, codepage) => {
+  let t = bytesByCodepage.get(codepage);
+  if (!t) {
+    const bmp = new Uint8Array(0x10000).fill(0x3f);
+    const astral = new Map<number, number>();
+    for (const [cp, byte] of printableBytes(codepage)) {
+      if (cp < 0x10000) bmp[cp] = byte;
+      else astral.set(cp, byte);
+    }
+    bytesByCodepage.set(codepage, t = { bmp, astral });
+  }
+  const out = new Uint8Array(input.length);
+  for (let c = 0; c < input.length; c++) {
+    const cp = input.codePointAt(c)!;
+    out[c] = cp < 0x10000 ? t.bmp[cp] : t.astral.get(cp) ?? 0x3f;
+  }
+  return out;
+};
+
 /**
  * For each code point a code page can print, the byte it is written as: the first printable
  * position (control positions are never used).
