@@ -8,6 +8,7 @@ import { stationsConfig, waitFor, withServer, withTmpDir } from "./helpers/env.t
 import { PrinterSim } from "./helpers/printer_sim.ts";
 import { readEscPos } from "./helpers/escpos_reader.ts";
 import { balanced, kitchen, service, ticket } from "./helpers/balance_sim.ts";
+import type { FakePrinter } from "./helpers/fake_printer.ts";
 import { AgentError } from "../src/errors.ts";
 import { startAgent } from "../src/run.ts";
 
@@ -132,6 +133,38 @@ Deno.test("an idle printer claims the oldest orders waiting on its sibling; a st
   assertEquals(orders(k1).slice(-3), ["C-0", "K", "BY-NAME"]);
 });
 
+Deno.test("a ticket sent to a station by name keeps its order there: the order's waiting tickets never move", async () => {
+  await using dir = await withTmpDir();
+  using k = kitchen(dir.path);
+  const [k1, k2] = k.stations;
+  k2.take(k.clock.now());
+  k2.printFailed(new AgentError("PRINTER_OFFLINE", "switched off"));
+  k2.put();
+  for (const order of ["P-0", "P-1", "P-2", "P-3"]) {
+    const job = ticket(order);
+    k.intake.enqueue(job, k.intake.route(job)!);
+  }
+  k.intake.take(k1, k.clock.now()); // P-0 in hand
+  const byName = k.intake.accept(
+    {
+      id: 9001,
+      uuid: "by-name-P-1",
+      job_type: "kitchen",
+      printer_role: "kitchen",
+      receipt_data: { bill_number: "P-1", items: [{ name: "Es teh", qty: 1 }] },
+    },
+    "local",
+    { station: "k1" },
+  );
+  assertEquals(byName.outcome, "queued");
+  // k2 back: P-1's two tickets would even the queues best, but one was sent to k1 by name
+  k2.jobPrinted("1", k2);
+  assertEquals(k.intake.take(k2, k.clock.now())?.receipt_data?.bill_number, "P-2");
+  const orders = (s: typeof k1) => s.queue.waiting().map((j) => j.receipt_data?.bill_number);
+  assertEquals(orders(k2), ["P-3"]);
+  assertEquals(orders(k1), ["P-1", "P-1"]);
+});
+
 Deno.test("a waiting order moves whole, its follow-ups with it, or not at all", async () => {
   await using dir = await withTmpDir();
   using k = kitchen(dir.path);
@@ -155,6 +188,59 @@ Deno.test("a waiting order moves whole, its follow-ups with it, or not at all", 
   assertEquals([k1.queue.length, k2.queue.length], [0, 2]);
   // a new order C, then its follow-up, while k2 is 2 ahead: C goes to k1 and stays together
   assertEquals([put("C"), put("C")], ["k1", "k1"]);
+});
+
+Deno.test("a balanced printer back from a failure takes new orders and claims waiting ones: once the idle printer answers OK, or a minute on where it cannot say", async () => {
+  await using dir = await withTmpDir();
+  using k = kitchen(dir.path);
+  const [k1, k2] = k.stations;
+  const p1 = k1.printer as FakePrinter, p2 = k2.printer as FakePrinter;
+  const put = (order: string) => {
+    const job = ticket(order);
+    const to = k.intake.route(job)!;
+    k.intake.enqueue(job, to);
+    return to.id;
+  };
+  // k1's ticket fails on its printer and goes to k2 (its backup), printed there
+  assertEquals(put("F-0"), "k1");
+  k.intake.take(k1, k.clock.now());
+  k1.printFailed(new AgentError("PRINTER_OFFLINE", "switched off"));
+  await k1.recheck(); // before the retry, in hand: the printer answers, but that is not printing
+  k1.failingOver();
+  k1.jobPrinted("1", k2);
+  k1.put();
+  assert(!k1.healthy, "failed over: no new work");
+  assertEquals([put("F-1"), put("F-2"), put("F-3")], ["k2", "k2", "k2"]);
+  // the idle printer is asked (the probe, 2 s on): still off, then back
+  await k.clock.advance(2_000);
+  p1.statuses.push("OFFLINE");
+  await k1.check();
+  assert(!k1.healthy, "still off");
+  assertEquals(put("F-4"), "k2");
+  await k1.check(); // OK
+  assert(k1.healthy, "answered OK while idle: back");
+  // it claims the orders waiting on k2 (none started), then gets new ones again
+  const first = k.intake.take(k1, k.clock.now());
+  assertEquals(first?.receipt_data?.bill_number, "F-1");
+  assertEquals([k1.queue.length, k2.queue.length], [1, 2]);
+  k1.jobPrinted("2", k1);
+  k1.put();
+  // k2's ticket fails for good on a printer that cannot say how it is (a spooler without a
+  // status channel): out for a minute, then the next order is its trial
+  k.intake.take(k2, k.clock.now());
+  k2.printFailed(new AgentError("PRINTER_OFFLINE", "spooler error"));
+  k2.jobFailed("3", true);
+  k2.put();
+  p2.statuses.push("UNKNOWN");
+  await k2.check();
+  assert(!k2.healthy, "failed, and its printer cannot say it is back");
+  assertEquals(k.intake.handOff(k2), 1, "as the print loop does after the job");
+  assertEquals([k1.queue.length, k2.queue.length], [2, 0], "its waiting ticket handed to k1");
+  await k.clock.advance(59_000);
+  assert(!k2.healthy);
+  await k.clock.advance(1_000);
+  assert(k2.healthy, "a minute on: its trial");
+  assertEquals(put("F-5"), "k2");
 });
 
 Deno.test("after a restart an order's follow-ups keep to the printer the journal says it printed on", async () => {

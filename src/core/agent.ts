@@ -133,6 +133,9 @@ export class Agent {
       st.onStatusChange = () => {
         this.#statusChanged = true;
         this.#beatBell.ring();
+        // a balanced printer back from a failure claims the orders waiting on its siblings now,
+        // not at the next new order
+        if (st.config.balance) this.#workBell.ring();
       };
     }
     this.version = d.version;

@@ -82,10 +82,11 @@ const FOLLOW_UP_SHARE = 0.3;
 /** How long an order counts as open (its follow-ups still expected). */
 const ORDER_OPEN_MS = 600_000;
 
-/** A balanced role's order: its station, when it last had a ticket, whether one has started. */
+/** A balanced role's order: its station, when it last had a ticket, whether it stays there. */
 interface Order {
   station: Station;
   at: number;
+  /** One of its tickets started there (or was sent there by name): none of them moves. */
   started: boolean;
   /** It names an order (follow-ups may come), not just a job. */
   order: boolean;
@@ -114,8 +115,8 @@ export class Intake {
   #unreportable: LogOnce;
   #newestFirstLog: LogOnce;
   /**
-   * Balanced roles: the station each recent order went to (oldest first), and whether any of its
-   * tickets has been taken into hand there (a started order stays where it is).
+   * Balanced roles: the station each recent order went to (oldest first), and whether it stays
+   * there (one of its tickets was taken into hand there, or sent there by name).
    */
   #orders = new Map<string, Order>();
 
@@ -376,6 +377,11 @@ export class Intake {
         reason,
         fresh: true,
       };
+    }
+    if (o.station) {
+      // sent to this station by name: its order stays here with it
+      const e = this.#orders.get(orderSlot(job));
+      if (e?.station === station) e.started = true;
     }
     this.enqueue(job, station);
     return { outcome: "queued", uuid: job.uuid };

@@ -31,6 +31,12 @@ import { parseServerTime, type ServerClock } from "../server/server_time.ts";
 /** Job types a customer takes away: they fail over only where a station allows it. */
 const RECEIPT_TYPES = new Set(["receipt", "reprint", "raw"]);
 
+/**
+ * How long a station whose job failed (or went to the backup) waits for new work when its printer
+ * cannot say it is back (status `UNKNOWN`): after this, the next order may be its trial.
+ */
+export const RETRY_AFTER_FAILURE_MS = 60_000;
+
 /** A waiting job and when it arrived. */
 interface Waiting {
   job: Job;
@@ -129,6 +135,10 @@ export class Station {
   #lastJobId: string | null = null;
   #consecutiveErrors = 0;
   #failoverActive = false;
+  /** When a job here last failed on the printer or went to the backup; null once it printed. */
+  #failedAt: number | null = null;
+  /** When the idle printer was last asked a status question it answered with a status it prints in (ms). */
+  #answeredOkAt = -Infinity;
   /** The job in hand went to the backup. */
   #jobFailedOver = false;
   #lock: Promise<unknown> = Promise.resolve();
@@ -172,13 +182,17 @@ export class Station {
   }
 
   /**
-   * Whether new work should come here: its printer not known to be failing, no failed job in a
-   * row, not handing its jobs to its backup.
+   * Whether new work should come here: its printer not known to be failing and, if a job failed
+   * here or went to the backup since it last printed, back since: the idle printer was asked how
+   * it is after that and answered OK (or paper near end), or, where it cannot say (`UNKNOWN`),
+   * {@link RETRY_AFTER_FAILURE_MS} have passed (the next order is its trial).
    */
   get healthy(): boolean {
     const s = this.#printerStatus.status;
-    return printable(s) && this.#consecutiveErrors === 0 &&
-      !this.#failoverActive;
+    if (!printable(s)) return false;
+    const failed = this.#failedAt;
+    return failed === null || this.#answeredOkAt > failed ||
+      this.#now() - failed >= RETRY_AFTER_FAILURE_MS;
   }
 
   /** Work queued here, the job in hand included, per unit of `weight`. */
@@ -250,11 +264,17 @@ export class Station {
   /** The status question in flight: the heartbeat and the probe loop share it, never ask twice. */
   #asking: Promise<PrinterStatusReport> | null = null;
 
+  /** When the question in flight was asked (ms). */
+  #askedAt = 0;
+
   #ask(o?: StatusOptions): Promise<PrinterStatusReport> {
-    this.#asking ??= this.printer.status(o).finally(() => {
-      this.#asking = null;
-      this.#asked = true;
-    });
+    if (!this.#asking) {
+      this.#askedAt = this.#now();
+      this.#asking = this.printer.status(o).finally(() => {
+        this.#asking = null;
+        this.#asked = true;
+      });
+    }
     return this.#asking;
   }
 
@@ -276,14 +296,26 @@ export class Station {
    */
   async check(o?: StatusOptions): Promise<PrinterStatusReport> {
     if (!this.#printing) {
-      const r = await this.#ask(o);
-      if (!this.#printing) this.#setStatus(r); // a job taken meanwhile says better
+      const question = this.#ask(o);
+      const askedAt = this.#askedAt;
+      const r = await question;
+      if (!this.#printing) this.#answered(r, askedAt); // a job taken meanwhile says better
     }
     return this.#printerStatus;
   }
 
+  /** The idle printer's own answer to a status question asked at `askedAt`. */
+  #answered(r: PrinterStatusReport, askedAt: number): void {
+    if (r.status === "OK" || r.status === "PAPER_NEAR_END") {
+      this.#answeredOkAt = Math.max(this.#answeredOkAt, askedAt);
+    }
+    this.#setStatus(r);
+  }
+
   /** Asks the printer how it is, in hand or not (before a retry). */
   async recheck(): Promise<PrinterStatusReport> {
+    // in hand, an answer says the printer is reachable, not that it prints: only an idle
+    // printer's answer (check) brings a failed station back
     this.#setStatus(await this.#ask());
     return this.#printerStatus;
   }
@@ -296,6 +328,7 @@ export class Station {
   /** One of this station's jobs goes to its backup. */
   failingOver(): void {
     this.#failoverActive = true;
+    this.#failedAt = this.#now();
     this.#jobFailedOver = true;
   }
 
@@ -309,6 +342,7 @@ export class Station {
         : { status: "OK", detail: "last job printed" },
     );
     on.#consecutiveErrors = 0;
+    on.#failedAt = null;
     if (on === this) this.#failoverActive = false;
   }
 
@@ -318,7 +352,10 @@ export class Station {
    * "failed over" state (it shows the last job, not an earlier one).
    */
   jobFailed(jobId: string, printerFault: boolean): void {
-    if (printerFault) this.#consecutiveErrors++;
+    if (printerFault) {
+      this.#consecutiveErrors++;
+      this.#failedAt = this.#now();
+    }
     this.#lastJobId = jobId;
     if (!this.#jobFailedOver) this.#failoverActive = false;
   }

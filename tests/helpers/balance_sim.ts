@@ -34,7 +34,7 @@ export function kitchen(dir: string, weights = [1, 1]) {
   const clock = new FakeClock(Date.parse("2026-12-04T09:00:00Z"));
   const journal = Journal.open(join(dir, "j.db"));
   const stations = config.stations.map((s) =>
-    new Station(s, new FakePrinter(), {} as Renderer, 600_000)
+    new Station(s, new FakePrinter(), {} as Renderer, 600_000, () => clock.now())
   );
   Station.wire(stations);
   const intake = new Intake(

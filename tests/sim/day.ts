@@ -516,6 +516,37 @@ function checkInvariants(c: Checked): void {
       violate(`order ${order} printed on ${[...o.printers].join(" and ")} with no printer failing`);
     }
   }
+  // a balanced kitchen printer back from a fault takes work again: between its faults (from a
+  // retry's longest wait after one ends), new orders alternate between equally idle printers, so
+  // one that prints none while its sibling prints 8 or more kitchen tickets was left out
+  const kitchens = c.layout.filter((s) => s.balance).map((s) => c.printers.get(s.id)!);
+  const kitchenPaper = paper.filter((p) => {
+    const j = byId.get(p.jobId);
+    return p.complete && j && stationsOf(j).filter((s) => s.balance).length > 1;
+  });
+  for (const k of kitchens) {
+    // its faults, overlapping ones merged: [START - 90 s, from, to, from, to, ..., end]
+    const bounds = [START - 90_000];
+    for (const f of [...k.faults].sort((a, b) => a.from - b.from)) {
+      if (bounds.length > 1 && f.from <= bounds.at(-1)!) {
+        bounds[bounds.length - 1] = Math.max(bounds.at(-1)!, f.to);
+      } else bounds.push(f.from, f.to);
+    }
+    bounds.push(Infinity);
+    for (let i = 0; i < bounds.length; i += 2) {
+      const [from, to] = [bounds[i] + 90_000, bounds[i + 1]];
+      const inWindow = kitchenPaper.filter((p) => p.at > from && p.at < to);
+      const others = inWindow.filter((p) => p.printer !== k.id).length;
+      if (others >= 8 && !inWindow.some((p) => p.printer === k.id)) {
+        violate(
+          `${k.id} printed none of ${others} kitchen tickets from ${(from - START) / 1000} s ` +
+            `(no fault of its own until ${
+              to === Infinity ? "the end" : `${(to - START) / 1000} s`
+            })`,
+        );
+      }
+    }
+  }
   // the poll rate: without new work, never above the configured one
   const base = config.server.poll_interval * 1000;
   const polls = server.log.polls;
