@@ -7,7 +7,14 @@ import { assert, assertEquals, assertMatch, assertThrows } from "./helpers/asser
 import { stationsConfig, waitFor, withServer, withTmpDir } from "./helpers/env.ts";
 import { PrinterSim } from "./helpers/printer_sim.ts";
 import { readEscPos } from "./helpers/escpos_reader.ts";
-import { balanced, kitchen, service, ticket } from "./helpers/balance_sim.ts";
+import {
+  balanced,
+  kitchen,
+  queueTicket,
+  service,
+  switchOff,
+  ticket,
+} from "./helpers/balance_sim.ts";
 import type { FakePrinter } from "./helpers/fake_printer.ts";
 import { AgentError } from "../src/errors.ts";
 import { startAgent } from "../src/run.ts";
@@ -100,13 +107,8 @@ Deno.test("an idle printer claims the oldest orders waiting on its sibling; a st
   using k = kitchen(dir.path);
   const [k1, k2] = k.stations;
   // k2 fails: six new orders go to k1, which starts the first
-  k2.take(k.clock.now());
-  k2.printFailed(new AgentError("PRINTER_OFFLINE", "switched off"));
-  k2.put();
-  for (let i = 0; i < 6; i++) {
-    const job = ticket(`C-${i}`);
-    k.intake.enqueue(job, k.intake.route(job)!);
-  }
+  switchOff(k2);
+  for (let i = 0; i < 6; i++) queueTicket(k, `C-${i}`);
   assertEquals(k.intake.take(k1, k.clock.now())?.receipt_data?.bill_number, "C-0");
   // C-0's follow-up waits behind it; a drawer kick and a job sent to k1 by name wait too
   const follow = ticket("C-0", { receipt_data: { bill_number: "C-0", items: [] } });
@@ -137,13 +139,8 @@ Deno.test("a ticket sent to a station by name keeps its order there: the order's
   await using dir = await withTmpDir();
   using k = kitchen(dir.path);
   const [k1, k2] = k.stations;
-  k2.take(k.clock.now());
-  k2.printFailed(new AgentError("PRINTER_OFFLINE", "switched off"));
-  k2.put();
-  for (const order of ["P-0", "P-1", "P-2", "P-3"]) {
-    const job = ticket(order);
-    k.intake.enqueue(job, k.intake.route(job)!);
-  }
+  switchOff(k2);
+  for (const order of ["P-0", "P-1", "P-2", "P-3"]) queueTicket(k, order);
   k.intake.take(k1, k.clock.now()); // P-0 in hand
   const byName = k.intake.accept(
     {
@@ -169,12 +166,7 @@ Deno.test("a waiting order moves whole, its follow-ups with it, or not at all", 
   await using dir = await withTmpDir();
   using k = kitchen(dir.path);
   const [k1, k2] = k.stations;
-  const put = (order: string) => {
-    const job = ticket(order);
-    const to = k.intake.route(job)!;
-    k.intake.enqueue(job, to);
-    return to.id;
-  };
+  const put = (order: string) => queueTicket(k, order);
   // k1 prints A; B (new) waits on k2 with two follow-ups; k2 is busy with nothing in hand
   assertEquals(put("A"), "k1");
   k.intake.take(k1, k.clock.now());
@@ -195,12 +187,7 @@ Deno.test("a balanced printer back from a failure takes new orders and claims wa
   using k = kitchen(dir.path);
   const [k1, k2] = k.stations;
   const p1 = k1.printer as FakePrinter, p2 = k2.printer as FakePrinter;
-  const put = (order: string) => {
-    const job = ticket(order);
-    const to = k.intake.route(job)!;
-    k.intake.enqueue(job, to);
-    return to.id;
-  };
+  const put = (order: string) => queueTicket(k, order);
   // k1's ticket fails on its printer and goes to k2 (its backup), printed there
   assertEquals(put("F-0"), "k1");
   k.intake.take(k1, k.clock.now());
@@ -261,25 +248,41 @@ Deno.test("after a restart an order's follow-ups keep to the printer the journal
   assertEquals(k.intake.route(ticket("R-3"))?.id, "k1", "no printer recorded: balanced as new");
 });
 
+/** Two balanced kitchen stations printing to TCP printer simulators. */
+function tcpKitchen(dir: string, sims: PrinterSim[], serverUrl: string) {
+  return stationsConfig(
+    dir,
+    sims.map((sim, i) => ({
+      id: `k${i + 1}`,
+      roles: ["kitchen"],
+      transport: "tcp",
+      host: "127.0.0.1",
+      port: sim.port,
+      brand: "EPSON",
+      paper_width: 48,
+      balance: "least_queue",
+    })),
+    { server: { base_url: serverUrl } },
+  );
+}
+
+/** Waits until the server has every one of these jobs COMPLETED. */
+async function allCompleted(
+  server: { getJob(id: unknown): Promise<Record<string, unknown>> },
+  ids: unknown[],
+) {
+  await waitFor(async () => {
+    for (const id of ids) if ((await server.getJob(id)).status !== "COMPLETED") return false;
+    return true;
+  }, "all COMPLETED");
+}
+
 Deno.test("balanced kitchen printers over real TCP: every ticket once, each order's tickets on one printer, printed_on says which", async () => {
   await using dir = await withTmpDir();
   await using server = withServer();
   const sims = [PrinterSim.start(), PrinterSim.start()];
   try {
-    const c = stationsConfig(
-      dir.path,
-      sims.map((sim, i) => ({
-        id: `k${i + 1}`,
-        roles: ["kitchen"],
-        transport: "tcp",
-        host: "127.0.0.1",
-        port: sim.port,
-        brand: "EPSON",
-        paper_width: 48,
-        balance: "least_queue",
-      })),
-      { server: { base_url: server.url } },
-    );
+    const c = tcpKitchen(dir.path, sims, server.url);
     await using _agent = await startAgent(c, { keepLogging: true });
     const made: { id: unknown; order: string }[] = [];
     for (let i = 0; i < 24; i++) {
@@ -295,10 +298,7 @@ Deno.test("balanced kitchen printers over real TCP: every ticket once, each orde
       });
       made.push({ id: j.id, order });
     }
-    await waitFor(async () => {
-      for (const m of made) if ((await server.getJob(m.id)).status !== "COMPLETED") return false;
-      return true;
-    }, "all COMPLETED");
+    await allCompleted(server, made.map((m) => m.id));
     const onPaper = sims.map((s) => s.jobs.map((j) => readEscPos(j.bytes).lines.join("\n")));
     assertEquals(onPaper[0].length + onPaper[1].length, 24, "every ticket once, none twice");
     for (let o = 0; o < 8; o++) {
@@ -322,20 +322,7 @@ Deno.test("over real TCP a fast printer claims the orders waiting behind a slow 
   const [slow, fast] = [PrinterSim.start(), PrinterSim.start()];
   slow.answerDelayMs = 300; // its status questions before each ticket: about a second a ticket
   try {
-    const c = stationsConfig(
-      dir.path,
-      [slow, fast].map((sim, i) => ({
-        id: `k${i + 1}`,
-        roles: ["kitchen"],
-        transport: "tcp",
-        host: "127.0.0.1",
-        port: sim.port,
-        brand: "EPSON",
-        paper_width: 48,
-        balance: "least_queue",
-      })),
-      { server: { base_url: server.url } },
-    );
+    const c = tcpKitchen(dir.path, [slow, fast], server.url);
     // ten orders waiting before the agent starts: one list, split five and five by routing
     const made: unknown[] = [];
     for (let i = 0; i < 10; i++) {
@@ -347,10 +334,7 @@ Deno.test("over real TCP a fast printer claims the orders waiting behind a slow 
       made.push(j.id);
     }
     await using _agent = await startAgent(c, { keepLogging: true });
-    await waitFor(async () => {
-      for (const id of made) if ((await server.getJob(id)).status !== "COMPLETED") return false;
-      return true;
-    }, "all COMPLETED");
+    await allCompleted(server, made);
     const onPaper = [slow, fast].map((s) =>
       s.jobs.map((j) => readEscPos(j.bytes).lines.join("\n"))
     );

@@ -14,6 +14,7 @@ import { Bell } from "../../src/core/bell.ts";
 import { Journal } from "../../src/store/journal.ts";
 import type { Renderer } from "../../src/render/render.ts";
 import type { Job } from "../../src/core/job.ts";
+import { AgentError } from "../../src/errors.ts";
 
 /** A balanced kitchen station's `printers[]` entry. */
 export const balanced = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -59,6 +60,21 @@ export const ticket = (order: string, extra: Partial<Job> = {}): Job => ({
   receipt_data: { bill_number: order, items: [{ name: "Nasi", qty: 1 }] },
   ...extra,
 } as Job);
+
+/** A station's printer found off while idle: no new work goes to it until it is back. */
+export function switchOff(st: Station): void {
+  st.take(0);
+  st.printFailed(new AgentError("PRINTER_OFFLINE", "switched off"));
+  st.put();
+}
+
+/** Routes a new ticket of `order` and queues it where routing says: that station's id. */
+export function queueTicket(k: ReturnType<typeof kitchen>, order: string): string {
+  const job = ticket(order);
+  const to = k.intake.route(job)!;
+  k.intake.enqueue(job, to);
+  return to.id;
+}
 
 /**
  * One simulated service: 60 tickets arriving in bursts over about 10 minutes (a burst every 20 s

@@ -516,18 +516,21 @@ function checkInvariants(c: Checked): void {
       violate(`order ${order} printed on ${[...o.printers].join(" and ")} with no printer failing`);
     }
   }
-  // a balanced kitchen printer back from a fault takes work again: between its faults (from a
-  // retry's longest wait after one ends), new orders alternate between equally idle printers, so
-  // one that prints none while its sibling prints 8 or more kitchen tickets was left out
+  // a balanced kitchen printer back from a fault takes work again: between its faults and the
+  // agent's crashes (from a retry's longest wait after one), new orders alternate between equally
+  // idle printers, so one that prints none while its sibling prints 8 or more kitchen tickets was
+  // left out
   const kitchens = c.layout.filter((s) => s.balance).map((s) => c.printers.get(s.id)!);
   const kitchenPaper = paper.filter((p) => {
     const j = byId.get(p.jobId);
     return p.complete && j && stationsOf(j).filter((s) => s.balance).length > 1;
   });
   for (const k of kitchens) {
-    // its faults, overlapping ones merged: [START - 90 s, from, to, from, to, ..., end]
+    // its faults and the agent's crashes (a restart resumes a job in hand, in its retry wait),
+    // overlapping ones merged: [START - 90 s, from, to, from, to, ..., end]
     const bounds = [START - 90_000];
-    for (const f of [...k.faults].sort((a, b) => a.from - b.from)) {
+    const quiet = [...k.faults, ...c.crashes.map((x) => ({ from: x.at, to: x.at }))];
+    for (const f of quiet.sort((a, b) => a.from - b.from)) {
       if (bounds.length > 1 && f.from <= bounds.at(-1)!) {
         bounds[bounds.length - 1] = Math.max(bounds.at(-1)!, f.to);
       } else bounds.push(f.from, f.to);
@@ -540,7 +543,7 @@ function checkInvariants(c: Checked): void {
       if (others >= 8 && !inWindow.some((p) => p.printer === k.id)) {
         violate(
           `${k.id} printed none of ${others} kitchen tickets from ${(from - START) / 1000} s ` +
-            `(no fault of its own until ${
+            `(no fault of its own or crash until ${
               to === Infinity ? "the end" : `${(to - START) / 1000} s`
             })`,
         );
