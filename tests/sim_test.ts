@@ -43,9 +43,11 @@ Deno.test("the day that found a restart forgetting the server's clock after a jo
 
 Deno.test("the days that found a balanced kitchen printer left out after its ticket went to its sibling keep every invariant", async () => {
   // seeds 32, 92 and 181: a kitchen printer failed a ticket over to its sibling, came back, and
-  // got no order for the rest of the day (tests/balance_test.ts holds the rule); seed 553 is a
-  // storm of power cuts in which a printer holds one ticket in its retry wait through restarts
-  for (const seed of [32, 92, 181, 553]) {
+  // got no order for the rest of the day (tests/balance_test.ts holds the rule); two false alarms
+  // of that invariant: seed 553, a storm of power cuts in which a printer holds one ticket in its
+  // retry wait through restarts, and seed 150507, new orders going to the printer with fewer
+  // orders of the last 10 minutes
+  for (const seed of [32, 92, 181, 553, 150507]) {
     const r = await runDay(seed);
     assert(r.trace.some((l) => l.includes("(balanced)")), `seed ${seed} runs a balanced kitchen`);
     assertEquals(r.violations, [], `seed ${seed}: deno task sim --seed ${seed} --trace`);
