@@ -92,8 +92,10 @@ interface Order {
   order: boolean;
 }
 
-/** A balanced order's map key: its role and order, or the job's own uuid where it names no order. */
-function orderSlot(job: Pick<Job, "printer_role" | "job_type" | "receipt_data" | "uuid">): string {
+/** A balanced order's map key: its role and order, or the uuid of a job naming no order. */
+function orderSlot(
+  job: Pick<Job, "printer_role" | "job_type" | "receipt_data"> & { uuid?: string },
+): string {
   const order = orderKey(job);
   return `${job.printer_role || job.job_type}\u0000${order ?? `uuid:${job.uuid}`}`;
 }
@@ -144,7 +146,7 @@ export class Intake {
     if (group.length < 2) return group[0] ?? null;
     const order = orderKey(job) !== null;
     // a job naming no order is its own: remembered by uuid, so only it may move while it waits
-    const key = order || job.uuid ? orderSlot(job as Parameters<typeof orderSlot>[0]) : null;
+    const key = order || job.uuid ? orderSlot(job) : null;
     const known = key === null ? undefined : this.#orders.get(key);
     const before = known?.station;
     if (order && before?.healthy && group.includes(before)) {
@@ -213,9 +215,8 @@ export class Intake {
       } catch {
         continue; // a row whose payload cannot be read: that order is balanced as new
       }
-      const order = orderKey(job);
-      if (order === null) continue;
-      const key = `${job.printer_role || job.job_type}\u0000${order}`;
+      if (orderKey(job) === null) continue;
+      const key = orderSlot(job);
       this.#orders.delete(key);
       const at = e.finished_at ?? e.received_at;
       this.#orders.set(key, { station, at, started: true, order: true });

@@ -137,7 +137,7 @@ export class Station {
   #failoverActive = false;
   /** When a job here last failed on the printer or went to the backup; null once it printed. */
   #failedAt: number | null = null;
-  /** When the idle printer was last asked a status question it answered with a status it prints in (ms). */
+  /** When the idle printer was last asked a question it answered with a printable status (ms). */
   #answeredOkAt = -Infinity;
   /** The job in hand went to the backup. */
   #jobFailedOver = false;
@@ -264,12 +264,12 @@ export class Station {
   /** The status question in flight: the heartbeat and the probe loop share it, never ask twice. */
   #asking: Promise<PrinterStatusReport> | null = null;
 
-  /** When the question in flight was asked (ms). */
-  #askedAt = 0;
+  /** When the question in flight was asked while idle (ms; -Infinity: asked with a job in hand). */
+  #askedAt = -Infinity;
 
   #ask(o?: StatusOptions): Promise<PrinterStatusReport> {
     if (!this.#asking) {
-      this.#askedAt = this.#now();
+      this.#askedAt = this.#printing ? -Infinity : this.#now();
       this.#asking = this.printer.status(o).finally(() => {
         this.#asking = null;
         this.#asked = true;
