@@ -1,11 +1,12 @@
 /**
  * `deno task bench:cost`: what the agent costs a store's PC, side by side with a baseline built the
  * way the original Python agent is described (tests/bench/baseline_agent.py: requests polling
- * every 2 s, printed_jobs.json, the printer closed after each job) and a bare-Deno floor (the
- * runtime with the agent's V8 flags running a file of one 2 s timer, nothing else). The agent runs twice: as
- * shipped (`dist/agent.js`, the minified ASCII bundle agent.exe holds, made by build.ts's
- * `bundle()` first) and from source (`deno run src/main.ts`, as a developer runs it). Same reference
- * server, same TCP printer simulator, one run after the other on this machine.
+ * every 2 s, printed_jobs.json, the printer closed after each job), a bare-Deno floor (the runtime
+ * with the agent's V8 flags running a file of one 2 s timer, nothing else) and a Deno I/O floor
+ * (tests/bench/io_floor.ts: the agent's per-job and idle I/O with none of its logic). The agent
+ * runs twice: as shipped (`dist/agent.js`, the minified ASCII bundle agent.exe holds, made by
+ * build.ts's `bundle()` first) and from source (`deno run src/main.ts`, as a developer runs it).
+ * Same reference server, same TCP printer simulator, one run after the other on this machine.
  *
  * `--idle N` (seconds, default 60), `--jobs N` (burst size, default 500), `--quick` (20 s, 200).
  */
@@ -41,7 +42,7 @@ const SPARSE_JOBS = flags.quick ? 4 : 8;
 const SPARSE_GAP_MS = 5000;
 const TICK_MS = 10; // /proc/<pid>/stat counts CPU in 1/100 s
 
-type Subject = "shipped" | "source" | "baseline" | "floor";
+type Subject = "shipped" | "source" | "baseline" | "floor" | "io";
 const SHIPPED = join(ROOT, "dist", "agent.js");
 
 interface Figures {
@@ -79,6 +80,24 @@ function spawn(who: Subject, terminal: string, cfg: string): Deno.ChildProcess {
         terminal,
         String(sim.port),
         join(dir, `state-${terminal}`),
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  }
+  if (who === "io") {
+    const state = join(dir, `state-${terminal}`);
+    Deno.mkdirSync(state, { recursive: true });
+    return new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        `--v8-flags=${V8_FLAGS}`,
+        join(ROOT, "tests/bench/io_floor.ts"),
+        srv.url,
+        terminal,
+        String(sim.port),
+        state,
       ],
       stdout: "null",
       stderr: "null",
@@ -232,7 +251,7 @@ async function measure(who: Subject): Promise<Figures> {
 const results: Record<Subject, Figures> = {} as Record<Subject, Figures>;
 if (!await bundle(ROOT)) Deno.exit(1);
 try {
-  for (const who of ["floor", "baseline", "shipped", "source"] as const) {
+  for (const who of ["floor", "baseline", "io", "shipped", "source"] as const) {
     console.error(`measuring ${who} …`);
     results[who] = await measure(who);
   }
@@ -243,6 +262,7 @@ try {
 }
 
 const o = results.shipped, src = results.source, b = results.baseline, f = results.floor;
+const io = results.io;
 const fmt = (n: number, d = 1) => Number.isNaN(n) ? "—" : n.toFixed(d);
 const rows: [string, (x: Figures) => number, number][] = [
   ["start-up to the first request, ms (median of 3)", (x) => x.startMs, 0],
@@ -263,14 +283,16 @@ const rows: [string, (x: Figures) => number, number][] = [
   ["anonymous resident after the jobs, MB", (x) => x.anonAfterMB, 1],
 ];
 console.log(
-  `| measure | baseline (Python) | ours, shipped | shipped ÷ baseline | ours, from source | bare Deno floor | shipped − floor |`,
+  `| measure | baseline (Python) | ours, shipped | shipped ÷ baseline | ours, from source | bare Deno floor | shipped − floor | Deno I/O floor | I/O floor ÷ baseline | shipped − I/O floor |`,
 );
-console.log(`|---|---|---|---|---|---|---|`);
+console.log(`|---|---|---|---|---|---|---|---|---|---|`);
 for (const [what, get, d] of rows) {
   console.log(
     `| ${what} | ${fmt(get(b), d)} | ${fmt(get(o), d)} | ${fmt(get(o) / get(b), 2)}× | ${
       fmt(get(src), d)
-    } | ${fmt(get(f), d)} | ${fmt(get(o) - get(f), d)} |`,
+    } | ${fmt(get(f), d)} | ${fmt(get(o) - get(f), d)} | ${fmt(get(io), d)} | ${
+      fmt(get(io) / get(b), 2)
+    }× | ${fmt(get(o) - get(io), d)} |`,
   );
 }
 console.log(
@@ -282,7 +304,13 @@ console.log(
     fmt(o.startMs, 0)
   } burst_cpu_ratio=${fmt(o.burstCpuMsPerJob / b.burstCpuMsPerJob, 2)} steady_cpu_ratio=${
     fmt(o.steadyCpuMsPerJob / b.steadyCpuMsPerJob, 2)
-  } sparse_cpu_ratio=${fmt(o.sparseCpuMsPerJob / b.sparseCpuMsPerJob, 2)} source_rss_fresh_mb=${
-    fmt(src.rssFreshMB)
-  }`,
+  } sparse_cpu_ratio=${
+    fmt(o.sparseCpuMsPerJob / b.sparseCpuMsPerJob, 2)
+  } io_floor_steady_cpu_ratio=${
+    fmt(io.steadyCpuMsPerJob / b.steadyCpuMsPerJob, 2)
+  } io_floor_burst_cpu_ratio=${
+    fmt(io.burstCpuMsPerJob / b.burstCpuMsPerJob, 2)
+  } io_floor_rss_after_mb=${fmt(io.rssAfterMB)} io_floor_settled_wakeups=${
+    fmt(io.settledWakeupsPerS)
+  } source_rss_fresh_mb=${fmt(src.rssFreshMB)}`,
 );
